@@ -1,0 +1,30 @@
+"""Shared pieces of CLI commands: settings from env + options, a store opened for one command."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pgy_metrics.clock import SystemClock
+from pgy_metrics.server.auth import TokenHasher, TokenIssuer, load_pepper
+from pgy_metrics.server.settings import Settings
+from pgy_metrics.store.database import Store
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """``PGY_*`` environment variables, with command-line options (not None) winning."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+@asynccontextmanager
+async def open_issuer(settings: Settings) -> AsyncIterator[TokenIssuer]:
+    """A migrated store and a token issuer, closed when the command is done."""
+    store = Store(settings.resolved_database_url)
+    try:
+        await store.migrate()
+        yield TokenIssuer(
+            store=store, hasher=TokenHasher(load_pepper(settings)), clock=SystemClock()
+        )
+    finally:
+        await store.aclose()

@@ -1,0 +1,84 @@
+"""``pgy serve``: migrate, make the first admin token on an empty database, run uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from pgy_metrics.cli.common import load_settings, open_issuer
+from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.params import USER_ID_EXAMPLE
+from pgy_metrics.server import redaction
+from pgy_metrics.server.app import create_app
+from pgy_metrics.server.auth import IssuedToken
+from pgy_metrics.server.settings import Settings
+
+stderr = Console(stderr=True)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="TCP port [default: 8000]."),
+    source: str | None = typer.Option(
+        None, help="Where data comes from: sandbox (synthetic) or replay [default: sandbox]."
+    ),
+    replay_dir: Path | None = typer.Option(
+        None, help="Folder of recorded payloads for --source replay."
+    ),
+    log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+) -> None:
+    """Run the API server."""
+    settings = load_settings(
+        host=host, port=port, source=source, replay_dir=replay_dir, log_level=log_level
+    )
+    admin = asyncio.run(_prepare(settings))
+    if admin is not None:
+        _announce_admin(settings, admin)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        server_header=False,
+    )
+    # Tokens travel in the query string: redact them before uvicorn's access log prints them.
+    redaction.install("uvicorn.access", "uvicorn.error", "pgy_metrics")
+    logging.getLogger("pgy_metrics").setLevel(settings.log_level.upper())
+    stderr.print(
+        f"pgy-metrics serving on {settings.base_url} (source: {settings.source}, "
+        f"store: {_store_label(settings)})",
+        highlight=False,
+    )
+    uvicorn.Server(config).run()
+
+
+async def _prepare(settings: Settings) -> IssuedToken | None:
+    async with open_issuer(settings) as issuer:
+        return await issuer.create_first_admin()
+
+
+def _store_label(settings: Settings) -> str:
+    from pgy_metrics.store.database import Store
+
+    return Store(settings.resolved_database_url).describe()
+
+
+def _announce_admin(settings: Settings, admin: IssuedToken) -> None:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    base = settings.base_url.replace(settings.host, host, 1)
+    url = f"{base}{NOTES_RATE_PATH}?token={quote(admin.token)}&userId={USER_ID_EXAMPLE}"
+    stderr.print(
+        "\nThe database had no API token, so an admin token was created.\n"
+        "It is shown only this once; store it now:\n\n"
+        f"    {admin.token}\n\nTry it:\n\n    curl '{url}'\n",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )

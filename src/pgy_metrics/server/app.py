@@ -1,0 +1,84 @@
+"""``create_app(settings)``: the FastAPI application, built per call (no import-time state)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from pgy_metrics import __version__
+from pgy_metrics.clock import Clock, SystemClock
+from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
+from pgy_metrics.server.routes import notes_rate, probes
+from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.sources.base import Source
+from pgy_metrics.sources.registry import SourceOptions, build_source
+from pgy_metrics.store.database import Store
+
+
+@dataclass
+class Runtime:
+    """The objects one app instance serves with; kept on ``app.state.runtime``."""
+
+    settings: Settings
+    store: Store
+    service: MetricsService
+    authenticator: Authenticator
+    issuer: TokenIssuer
+    clock: Clock
+
+
+def create_app(
+    settings: Settings, *, source: Source | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the server. ``source`` and ``clock`` are injectable for tests and embedding."""
+    clock = clock or SystemClock()
+    store = Store(settings.resolved_database_url)
+    hasher = TokenHasher(load_pepper(settings))
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        service=MetricsService(
+            store=store,
+            source=source
+            or build_source(
+                settings.source,
+                SourceOptions(
+                    clock=clock,
+                    replay_dir=settings.replay_dir,
+                    sandbox_seed=settings.sandbox_seed,
+                ),
+            ),
+            clock=clock,
+            ttl=settings.cache_ttl,
+            memory_entries=settings.snapshot_memory_entries,
+        ),
+        authenticator=Authenticator(
+            store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
+        ),
+        issuer=TokenIssuer(store=store, hasher=hasher, clock=clock),
+        clock=clock,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await store.migrate()
+        try:
+            yield
+        finally:
+            await runtime.service.aclose()
+            await store.aclose()
+
+    app = FastAPI(
+        title="pgy-metrics",
+        version=__version__,
+        summary="Xiaohongshu Pugongying Note Performance Metrics API (self-hosted)",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.include_router(notes_rate.router)
+    app.include_router(probes.router)
+    return app

@@ -1,0 +1,157 @@
+"""API tokens: made with ``secrets``, shown once, stored as a keyed SHA-256 hash.
+
+The key (pepper) lives outside the database, so a leaked database alone cannot be used to check
+guesses. Look-ups go by hash and the final comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pgy_metrics.clock import Clock
+from pgy_metrics.server.settings import Settings
+from pgy_metrics.store.database import Store
+from pgy_metrics.store.tokens import TokenNameTaken, TokenRecord
+
+TOKEN_PREFIX = "pgy_"  # noqa: S105 (a prefix, not a secret)
+TOKEN_BYTES = 32
+PEPPER_FILE = "token-pepper"
+FIRST_ADMIN_NAME = "admin"
+_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+__all__ = [
+    "Authenticator",
+    "TokenHasher",
+    "TokenIssuer",
+    "TokenNameTaken",
+    "load_pepper",
+    "new_token",
+]
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def load_pepper(settings: Settings) -> bytes:
+    """The hashing key: from settings, else a random one created once in the data directory."""
+    if settings.token_pepper is not None:
+        value = settings.token_pepper.get_secret_value()
+        if len(value) < 16:
+            raise ValueError("token_pepper (PGY_TOKEN_PEPPER) must be at least 16 characters")
+        return value.encode()
+    path = settings.data_dir / PEPPER_FILE
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race; use its key
+        return _read_nonempty(path)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_bytes().strip()
+
+
+def _read_nonempty(path: Path) -> bytes:
+    for _ in range(50):
+        value = path.read_bytes().strip()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise RuntimeError(f"the token pepper file {path} is empty")
+
+
+class TokenHasher:
+    def __init__(self, pepper: bytes) -> None:
+        if not pepper:
+            raise ValueError("the token pepper must not be empty")
+        self._pepper = pepper
+
+    def hash(self, token: str) -> str:
+        return hmac.new(self._pepper, token.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    record: TokenRecord
+    token: str
+    """The token itself: shown to its owner once, never stored."""
+
+
+class TokenIssuer:
+    """Create, list and revoke tokens (CLI and admin API share it)."""
+
+    def __init__(self, *, store: Store, hasher: TokenHasher, clock: Clock) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._clock = clock
+
+    async def create(self, name: str, *, is_admin: bool = False) -> IssuedToken:
+        if not _TOKEN_NAME.fullmatch(name):
+            raise ValueError(
+                "name must be 1-100 characters of letters, digits, '_', '.' or '-', "
+                f"starting with a letter or digit; got {name!r}"
+            )
+        token = new_token()
+        record = await self._store.tokens.add(
+            name=name,
+            token_hash=self._hasher.hash(token),
+            is_admin=is_admin,
+            created_at=self._clock.now(),
+        )
+        return IssuedToken(record=record, token=token)
+
+    async def create_first_admin(self) -> IssuedToken | None:
+        """On an empty database, make the admin token; None if any token exists already."""
+        if await self._store.tokens.count() > 0:
+            return None
+        try:
+            return await self.create(FIRST_ADMIN_NAME, is_admin=True)
+        except TokenNameTaken:  # another process starting at the same time made it
+            return None
+
+    async def list(self) -> list[TokenRecord]:
+        return await self._store.tokens.list()
+
+    async def revoke(self, name: str) -> bool:
+        return await self._store.tokens.revoke(name, at=self._clock.now())
+
+
+class Authenticator:
+    """Token -> active token record, with a short per-process cache of look-ups."""
+
+    def __init__(self, *, store: Store, hasher: TokenHasher, cache_seconds: float = 5.0) -> None:
+        self._store = store
+        self._hasher = hasher
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, TokenRecord | None]] = {}
+
+    async def authenticate(self, token: str) -> TokenRecord | None:
+        """The active token record, or None for an unknown or revoked token."""
+        digest = self._hasher.hash(token)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and now - cached[0] < self._cache_seconds:
+            record = cached[1]
+        else:
+            record = await self._store.tokens.by_hash(digest)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now, record)
+        if record is None or not hmac.compare_digest(record.token_hash, digest):
+            return None
+        return record if record.active else None
+
+    def forget(self) -> None:
+        """Drop cached look-ups (after a revocation in this process)."""
+        self._cache.clear()

@@ -1,0 +1,127 @@
+"""Serve the latest fresh snapshot, else fetch once (single-flight) and store a new snapshot.
+
+Knows nothing of HTTP, tokens or money: the server decides who may ask and what it costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from datetime import timedelta
+
+from pgy_metrics.clock import Clock
+from pgy_metrics.contract.params import Scope
+from pgy_metrics.sources.base import CollectionError, MalformedPayload, Source
+from pgy_metrics.store.database import Store
+from pgy_metrics.store.snapshots import Snapshot
+
+DEFAULT_TTL = timedelta(hours=6)
+DEFAULT_MEMORY_ENTRIES = 10_000
+"""Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
+
+FlightKey = tuple[str, str]
+
+
+class MetricsService:
+    """``get(user_id, scope)``: a snapshot younger than the TTL, collected at most once at a time.
+
+    Freshness is decided against the store (shared by every server process); the in-memory map
+    only remembers the newest snapshot this process has seen, which snapshots' immutability
+    makes safe to reuse until its TTL runs out.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        source: Source,
+        clock: Clock,
+        ttl: timedelta = DEFAULT_TTL,
+        memory_entries: int = DEFAULT_MEMORY_ENTRIES,
+    ) -> None:
+        if ttl <= timedelta(0):
+            raise ValueError("ttl must be positive")
+        self._store = store
+        self._source = source
+        self._clock = clock
+        self._ttl = ttl
+        self._memory: OrderedDict[FlightKey, Snapshot] = OrderedDict()
+        self._memory_entries = memory_entries
+        self._flights: dict[FlightKey, asyncio.Future[Snapshot]] = {}
+        self.source_calls = 0
+        self.cache_hits = 0
+        self.flight_joins = 0
+
+    @property
+    def source_name(self) -> str:
+        return self._source.name
+
+    async def get(self, user_id: str, scope: Scope) -> Snapshot:
+        """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
+        key = (user_id, scope.key)
+        remembered = self._memory.get(key)
+        if remembered is not None and self._is_fresh(remembered):
+            self._memory.move_to_end(key)
+            self.cache_hits += 1
+            return remembered
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._load(user_id, scope))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda done: self._land(key, done))
+        else:
+            self.flight_joins += 1
+        # shield: one caller hanging up must not cancel the fetch the others are waiting for.
+        return await asyncio.shield(flight)
+
+    def _land(self, key: FlightKey, flight: asyncio.Future[Snapshot]) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled():
+            flight.exception()  # mark retrieved even if every waiter went away
+
+    async def _load(self, user_id: str, scope: Scope) -> Snapshot:
+        stored = await self._store.snapshots.latest(user_id, scope)
+        if stored is not None and self._is_fresh(stored):
+            self.cache_hits += 1
+            self._remember(stored)
+            return stored
+        self.source_calls += 1
+        data = await self._source.fetch(user_id, scope)
+        if not isinstance(data, dict):
+            raise MalformedPayload(
+                "The upstream answer had no data object.", source=self._source.name
+            )
+        try:
+            payload = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise MalformedPayload(
+                "The upstream answer could not be stored as JSON.", source=self._source.name
+            ) from error
+        snapshot = await self._store.snapshots.add(
+            Snapshot(
+                user_id=user_id,
+                scope=scope,
+                collected_at=self._clock.now(),
+                source=self._source.name,
+                payload=payload,
+            )
+        )
+        self._remember(snapshot)
+        return snapshot
+
+    def _is_fresh(self, snapshot: Snapshot) -> bool:
+        return self._clock.now() - snapshot.collected_at < self._ttl
+
+    def _remember(self, snapshot: Snapshot) -> None:
+        key = (snapshot.user_id, snapshot.scope.key)
+        self._memory[key] = snapshot
+        self._memory.move_to_end(key)
+        while len(self._memory) > self._memory_entries:
+            self._memory.popitem(last=False)
+
+    async def aclose(self) -> None:
+        await self._source.aclose()
+
+
+__all__ = ["CollectionError", "MetricsService"]

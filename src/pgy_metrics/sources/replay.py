@@ -1,0 +1,73 @@
+"""Replay: serve recorded payloads from a folder (tests, demos, reproducing a user's bug).
+
+File naming scheme, one file per creator + scope::
+
+    <replay_dir>/<userId>/<BUSINESS>.<NOTE_TYPE>.<DATE_TYPE>.<ADVERTISE_SWITCH>.json
+    e.g. recordings/5d21ab6b000000001201567d/DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL.json
+
+A file holds either a whole answer of the hosted API (``{"code": 0, "data": {...}, ...}``, as saved
+from curl) or the bare ``data`` object. A creator or scope with no file is a collection failure
+(code 301), never an empty answer: replay must not invent data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from pgy_metrics.contract.params import Scope
+from pgy_metrics.sources.base import MalformedPayload, NotRecorded
+
+
+def recording_path(replay_dir: Path, user_id: str, scope: Scope) -> Path:
+    """Where the recording of one creator + scope lives (the documented naming scheme)."""
+    return replay_dir / user_id / f"{scope.key}.json"
+
+
+class ReplaySource:
+    """Serves recordings; reads the file on every fetch so a folder can be edited live."""
+
+    name = "replay"
+
+    def __init__(self, replay_dir: Path) -> None:
+        if not replay_dir.is_dir():
+            raise ValueError(f"replay directory {str(replay_dir)!r} does not exist")
+        self._dir = replay_dir
+
+    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+        path = recording_path(self._dir, user_id, scope)
+        relative = f"{user_id}/{scope.key}.json"
+        try:
+            text = await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            raise NotRecorded(
+                f"No recording for creator {user_id} in scope {scope.key}: "
+                f"the replay folder has no file {relative}.",
+                source=self.name,
+            ) from None
+        try:
+            document = json.loads(text)
+        except ValueError:
+            raise MalformedPayload(
+                f"The recording {relative} is not valid JSON.", source=self.name
+            ) from None
+        return _data_of(document, relative=relative, source=self.name)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _data_of(document: Any, *, relative: str, source: str) -> dict[str, Any]:
+    if isinstance(document, dict) and "code" in document and "data" in document:
+        if document["code"] != 0 or not isinstance(document["data"], dict):
+            raise MalformedPayload(
+                f"The recording {relative} is a failed answer (code {document['code']!r}).",
+                source=source,
+            )
+        data: dict[str, Any] = document["data"]
+        return data
+    if isinstance(document, dict):
+        return document
+    raise MalformedPayload(f"The recording {relative} must hold a JSON object.", source=source)

@@ -1,0 +1,81 @@
+"""Shared fixtures: real SQLite in a temp folder, the machine's PostgreSQL, loopback servers.
+
+PostgreSQL tests read ``PGY_TEST_POSTGRES_URL`` (default the local server's ``test`` database),
+create a throw-away database for the session and drop it afterwards. When the server cannot be
+reached they skip with the reason, unless ``PGY_REQUIRE_SERVICES=1`` (as in CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURE_3_NOTES = FIXTURES / "justoneapi-notesrate-3-notes.json"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def services_required() -> bool:
+    return os.environ.get("PGY_REQUIRE_SERVICES") == "1"
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when CI requires the machine's services."""
+    if services_required():
+        pytest.fail(f"{reason} (PGY_REQUIRE_SERVICES=1, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def fixture_bytes() -> bytes:
+    if not FIXTURE_3_NOTES.exists():
+        pytest.fail(f"shared fixture missing: {FIXTURE_3_NOTES}")
+    return FIXTURE_3_NOTES.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """A psycopg URL of the machine's PostgreSQL (admin database), checked to be reachable."""
+    import psycopg
+
+    url = os.environ.get("PGY_TEST_POSTGRES_URL", DEFAULT_POSTGRES)
+    url = url.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(url, connect_timeout=3) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        unavailable(f"PostgreSQL at PGY_TEST_POSTGRES_URL is unreachable: {error}")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"pgy_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, _ = postgres_server_url.rpartition("/")
+    try:
+        yield f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+    finally:
+        with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test using this runs on real SQLite and on the machine's PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,0 +1,57 @@
+"""In-process stand-ins for unit tests only (integration tests use real servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from pgy_metrics.contract.params import Scope
+from pgy_metrics.sources.base import UpstreamUnavailable
+
+
+class CountingSource:
+    """Answers a fixed payload, counting calls; ``gate`` holds every fetch until it is set."""
+
+    name = "counting"
+
+    def __init__(self, payload: dict[str, Any], *, gate: asyncio.Event | None = None) -> None:
+        self.payload = payload
+        self.gate = gate
+        self.calls: list[tuple[str, str]] = []
+
+    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+        self.calls.append((user_id, scope.key))
+        if self.gate is not None:
+            await self.gate.wait()
+        return json.loads(json.dumps(self.payload))
+
+    async def aclose(self) -> None:
+        return None
+
+
+class FailingSource(CountingSource):
+    """Fails like an upstream that is down; flips to answering when ``healthy`` is set."""
+
+    name = "failing"
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload)
+        self.healthy = False
+
+    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+        if not self.healthy:
+            self.calls.append((user_id, scope.key))
+            raise UpstreamUnavailable("The upstream timed out; please retry.", source=self.name)
+        return await super().fetch(user_id, scope)
+
+
+class ExplodingSource(CountingSource):
+    """Raises an unexpected error carrying a secret, as a bug would."""
+
+    name = "exploding"
+    SECRET = "pgy_THIS-IS-A-SECRET-THAT-MUST-NOT-LEAK-0123456789"
+
+    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+        self.calls.append((user_id, scope.key))
+        raise RuntimeError(f"boom with {self.SECRET}")

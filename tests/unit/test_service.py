@@ -1,0 +1,161 @@
+"""The metrics service on a real store: TTL, history, single-flight, failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pgy_metrics.clock import FixedClock
+from pgy_metrics.contract import Scope
+from pgy_metrics.service import MetricsService
+from pgy_metrics.sources.base import CollectionError
+from pgy_metrics.store import Store
+from tests.fakes import CountingSource, FailingSource
+
+USER = "5d21ab6b000000001201567d"
+START = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    await store.migrate()
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture
+def payload(fixture_bytes: bytes) -> dict[str, object]:
+    data: dict[str, object] = json.loads(fixture_bytes)["data"]
+    return data
+
+
+def service(
+    store: Store, source: CountingSource, clock: FixedClock, **kw: object
+) -> MetricsService:
+    return MetricsService(
+        store=store,
+        source=source,
+        clock=clock,
+        ttl=timedelta(hours=6),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+async def test_fresh_snapshot_is_served_without_a_source_call(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    source = CountingSource(payload)
+    metrics = service(store, source, clock)
+    first = await metrics.get(USER, Scope())
+    clock.advance(hours=5, minutes=59)
+    second = await metrics.get(USER, Scope())
+    assert len(source.calls) == 1
+    assert second.collected_at == first.collected_at == START
+    assert json.loads(second.payload) == payload
+    assert second.source == "counting"
+
+
+async def test_a_new_process_reads_the_fresh_snapshot_from_the_store(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    await service(store, CountingSource(payload), clock).get(USER, Scope())
+    other_source = CountingSource(payload)
+    snapshot = await service(store, other_source, clock).get(USER, Scope())
+    assert other_source.calls == []
+    assert snapshot.collected_at == START
+
+
+async def test_stale_snapshot_is_refetched_and_history_kept(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    source = CountingSource(payload)
+    metrics = service(store, source, clock)
+    await metrics.get(USER, Scope())
+    clock.advance(hours=6)
+    newer = await metrics.get(USER, Scope())
+    assert len(source.calls) == 2
+    assert newer.collected_at == START + timedelta(hours=6)
+    history = await store.snapshots.history(USER, Scope())
+    assert [s.collected_at for s in history] == [START, START + timedelta(hours=6)]
+    latest = await store.snapshots.latest(USER, Scope())
+    assert latest is not None and latest.collected_at == newer.collected_at
+
+
+async def test_scopes_are_cached_separately(store: Store, payload: dict[str, object]) -> None:
+    source = CountingSource(payload)
+    metrics = service(store, source, FixedClock(START))
+    for scope in Scope.all():
+        await metrics.get(USER, scope)
+    for scope in Scope.all():
+        await metrics.get(USER, scope)
+    assert len(source.calls) == 24
+
+
+async def test_100_concurrent_identical_requests_make_one_source_call(
+    store: Store, payload: dict[str, object]
+) -> None:
+    gate = asyncio.Event()
+    source = CountingSource(payload, gate=gate)
+    metrics = service(store, source, FixedClock(START), memory_entries=0)
+    waiting = [asyncio.create_task(metrics.get(USER, Scope())) for _ in range(100)]
+    await asyncio.sleep(0)  # every task reaches the flight before the gate opens
+    while not source.calls:
+        await asyncio.sleep(0.001)
+    gate.set()
+    snapshots = await asyncio.gather(*waiting)
+    assert len(source.calls) == 1
+    assert metrics.flight_joins == 99
+    assert {s.id for s in snapshots} == {snapshots[0].id}
+    assert len(await store.snapshots.history(USER, Scope())) == 1
+
+
+async def test_a_failed_flight_fails_every_waiter_and_the_next_call_retries(
+    store: Store, payload: dict[str, object]
+) -> None:
+    source = FailingSource(payload)
+    metrics = service(store, source, FixedClock(START))
+    results = await asyncio.gather(
+        *(metrics.get(USER, Scope()) for _ in range(10)), return_exceptions=True
+    )
+    assert all(isinstance(r, CollectionError) for r in results)
+    assert len(source.calls) == 1
+    assert await store.snapshots.latest(USER, Scope()) is None  # nothing half-written
+    source.healthy = True
+    snapshot = await metrics.get(USER, Scope())
+    assert json.loads(snapshot.payload) == payload
+
+
+async def test_a_cancelled_waiter_does_not_cancel_the_shared_fetch(
+    store: Store, payload: dict[str, object]
+) -> None:
+    gate = asyncio.Event()
+    source = CountingSource(payload, gate=gate)
+    metrics = service(store, source, FixedClock(START))
+    impatient = asyncio.create_task(metrics.get(USER, Scope()))
+    patient = asyncio.create_task(metrics.get(USER, Scope()))
+    while not source.calls:
+        await asyncio.sleep(0.001)
+    impatient.cancel()
+    gate.set()
+    snapshot = await patient
+    assert impatient.cancelled()
+    assert snapshot.user_id == USER
+    assert len(source.calls) == 1
+
+
+def test_ttl_must_be_positive(tmp_path: object) -> None:
+    with pytest.raises(ValueError, match="ttl"):
+        MetricsService(
+            store=Store("sqlite+aiosqlite:///:memory:"),
+            source=CountingSource({}),
+            clock=FixedClock(START),
+            ttl=timedelta(0),
+        )
