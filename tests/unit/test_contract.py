@@ -176,7 +176,7 @@ def test_good_user_id_passes() -> None:
 
 def test_encoded_envelope_splices_data_unchanged(fixture_bytes: bytes) -> None:
     data = json.loads(fixture_bytes)["data"]
-    data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    data_json = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     body = encode_envelope(
         code=0,
         message=None,

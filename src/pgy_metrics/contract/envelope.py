@@ -25,17 +25,14 @@ def encode_envelope(
     *,
     code: int,
     message: str | None,
-    data_json: str | None,
+    data_json: bytes | None,
     record_time: str | None,
     request_id: str,
 ) -> bytes:
-    """Serialise an answer; ``data_json`` is the raw JSON text of ``data`` (or None)."""
-    data = "null" if data_json is None else data_json
-    return (
-        f'{{"code":{int(code)},"message":{json.dumps(message, ensure_ascii=False)},'
-        f'"data":{data},"recordTime":{json.dumps(record_time)},'
-        f'"requestId":{json.dumps(request_id)}}}'
-    ).encode()
+    """Serialise an answer; ``data_json`` is the raw UTF-8 JSON of ``data`` (or None)."""
+    head = f'{{"code":{int(code)},"message":{json.dumps(message, ensure_ascii=False)},"data":'
+    tail = f',"recordTime":{json.dumps(record_time)},"requestId":{json.dumps(request_id)}}}'
+    return b"".join((head.encode(), b"null" if data_json is None else data_json, tail.encode()))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def failure(
     return Response(body, media_type=JSON, headers={"X-Request-Id": request_id, **(headers or {})})
 
 
-def success(*, data_json: str, record_time: str, request_id: str, source: str) -> Response:
+def success(*, data_json: bytes, record_time: str, request_id: str, source: str) -> Response:
     body = encode_envelope(
         code=BusinessCode.SUCCESS,
         message=None,

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
+from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.server.routes import notes_rate, probes
 from pgy_metrics.server.settings import Settings
@@ -79,6 +82,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.include_router(notes_rate.router)
+    app.add_route(NOTES_RATE_PATH, notes_rate.notes_rate, methods=["GET"], include_in_schema=False)
     app.include_router(probes.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema.setdefault("paths", {})[NOTES_RATE_PATH] = {"get": notes_rate.OPENAPI_OPERATION}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

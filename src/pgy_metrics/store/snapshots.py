@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,7 +13,7 @@ from pgy_metrics.contract.params import Scope
 from pgy_metrics.store.models import SnapshotRow
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Snapshot:
     """One collected ``data`` object with its scope, collection time and source."""
 
@@ -23,6 +24,11 @@ class Snapshot:
     payload: str
     """The ``data`` object as JSON text, exactly as the source returned it."""
     id: int | None = None
+
+    @cached_property
+    def payload_bytes(self) -> bytes:
+        """The payload encoded once, so cached answers splice bytes without re-encoding."""
+        return self.payload.encode()
 
 
 class SnapshotRepository:

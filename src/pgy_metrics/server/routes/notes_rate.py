@@ -1,7 +1,9 @@
 """``GET /api/xiaohongshu-pgy/api/solar/kol/dataV3/notesRate/v1``: the contract's endpoint.
 
 Parameters are parsed by hand rather than by FastAPI so that every bad input becomes the contract's
-code 400 with a sentence naming the parameter and its allowed values (never FastAPI's 422).
+code 400 with a sentence naming the parameter and its allowed values (never FastAPI's 422). The
+route is a plain Starlette route: this is the hot path, and FastAPI's dependency machinery cost a
+third of a cached answer's time for nothing we use; ``OPENAPI_OPERATION`` documents it instead.
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.envelope import format_record_time
 from pgy_metrics.contract.params import USER_ID_EXAMPLE, ParamError, Scope, parse_user_id
@@ -21,7 +22,6 @@ from pgy_metrics.server import answers
 from pgy_metrics.sources.base import CollectionError
 
 log = logging.getLogger("pgy_metrics.server")
-router = APIRouter()
 
 _SINGLE_VALUED = ("token", "userId", *Scope.PARAMS)
 
@@ -58,16 +58,23 @@ _OPENAPI_PARAMETERS = [
 ]
 
 
-@router.get(
-    NOTES_RATE_PATH,
-    summary="Note Performance Metrics",
-    description=(
+OPENAPI_OPERATION: dict[str, Any] = {
+    "summary": "Note Performance Metrics",
+    "description": (
         "Medians of impressions, reads and interactions, rates, traffic sources and recent notes "
         "of one creator in one scope. Always HTTP 200; the outcome is the envelope's `code`."
     ),
-    openapi_extra={"parameters": _OPENAPI_PARAMETERS},
-    response_class=Response,
-)
+    "operationId": "notes_rate_v1",
+    "parameters": _OPENAPI_PARAMETERS,
+    "responses": {
+        "200": {
+            "description": "The envelope: code, message, data, recordTime, requestId.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+}
+
+
 async def notes_rate(request: Request) -> Response:
     request_id = answers.new_request_id()
     try:
@@ -120,7 +127,7 @@ async def _answer(request: Request, request_id: str) -> Response:
         )
         return answers.failure(BusinessCode.COLLECTION_FAILED, error.message, request_id=request_id)
     return answers.success(
-        data_json=snapshot.payload,
+        data_json=snapshot.payload_bytes,
         record_time=format_record_time(snapshot.collected_at, runtime.settings.zone),
         request_id=request_id,
         source=snapshot.source,

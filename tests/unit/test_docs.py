@@ -1,0 +1,47 @@
+"""Docs that fall behind the code fail the build (datasette's habit)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import typer.main
+
+from pgy_metrics.cli.main import app
+from pgy_metrics.server.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_setting_is_documented() -> None:
+    text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    missing = [name for name in Settings.model_fields if f"`PGY_{name.upper()}`" not in text]
+    assert not missing, f"document these settings in docs/configuration.md: {missing}"
+
+
+def _commands(group: Any, prefix: str = "pgy") -> list[str]:
+    names = []
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (typer may vendor its own click)
+            names += _commands(command, f"{prefix} {name}")
+        else:
+            names.append(f"{prefix} {name}")
+    return names
+
+
+def test_every_cli_command_is_documented() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    root = typer.main.get_command(app)
+    missing = [name for name in _commands(root) if f"## `{name}`" not in text]
+    assert not missing, f"document these commands in docs/cli.md: {missing}"
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    commands = [line.split("#")[0].strip() for line in quick.strip().splitlines()]
+    assert commands == ["./dev serve", "./dev check"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert re.search(r"^exec \./dev check$", ci, re.MULTILINE)
+    assert "PGY_REQUIRE_SERVICES=1" in ci
