@@ -54,6 +54,7 @@ def serve(
     stderr.print(
         f"pgy-metrics serving on {settings.base_url} (source: {settings.source}, "
         f"store: {_store_label(settings)})",
+        soft_wrap=True,
         highlight=False,
     )
     uvicorn.Server(config).run()
