@@ -134,7 +134,11 @@ class Connection(asyncio.Protocol):
                 self.fail(f"response without Content-Length: {head[:200]!r}")
                 return
             line_end = head.find(b"\r\n", at + 2)
-            length = int(head[at + 17 : line_end if line_end >= 0 else len(head)])
+            try:
+                length = int(head[at + 17 : line_end if line_end >= 0 else len(head)])
+            except ValueError:
+                self.fail(f"bad Content-Length: {head[:200]!r}")
+                return
             self.body_start = head_end + 4
             self.frame_end = self.body_start + length
         if len(buffer) < self.frame_end:
@@ -304,17 +308,21 @@ def main() -> int:
         "User-Agent: pgy-loadgen\r\nAccept: */*\r\n\r\n"
     ).encode("latin-1")
     loop_name = install_fast_loop()
-    results = asyncio.run(
-        drive(
-            port=args.port,
-            request=request,
-            expect_prefix=args.expect_prefix.encode(),
-            connections=args.connections,
-            warmup=args.warmup,
-            seconds=args.seconds,
-            server_pid=args.server_pid,
+    try:
+        results = asyncio.run(
+            drive(
+                port=args.port,
+                request=request,
+                expect_prefix=args.expect_prefix.encode(),
+                connections=args.connections,
+                warmup=args.warmup,
+                seconds=args.seconds,
+                server_pid=args.server_pid,
+            )
         )
-    )
+    except OSError as error:  # connection refused or reset while connecting: no run to report
+        print(f"loadgen: cannot reach {HOST}:{args.port}: {error!r}", file=sys.stderr)
+        return 2
     report: dict[str, Any] = {"loop": loop_name, **asdict(results)}
     json.dump(report, sys.stdout)
     sys.stdout.write("\n")

@@ -14,7 +14,8 @@ the medians of the rounds. The full stack is started exactly as a user starts it
 
 Usage::
 
-    uv run python benchmarks/serve_cached.py [--seconds 8] [--connections 32] [--warmup 2]
+    uv run python benchmarks/serve_cached.py [--seconds 8] [--warmup 2] [--connections 128]
+                                             [--rounds 3]
 
 Exits 1 if any request of any run failed (a run with errors measures the wrong thing), 2 if a
 server could not be set up. The target (throughput ratio >= 0.5) is reported, not enforced.
@@ -60,9 +61,10 @@ LOADGEN_SLACK_SECONDS = 30.0
 """Beyond warm-up + window: connecting, draining and start-up of the load generator process."""
 LOG_TAIL_CHARS = 3000
 DEFAULT_CONNECTIONS = 128
-"""Enough to keep even the bare app CPU-bound: with the load generator on another CPU, fewer
-connections leave the server idle between wake-ups (measured on 2 vCPUs: 32 connections kept the
-bare app at ~60 % of a CPU), which understates the baseline and flatters the ratio."""
+"""Headroom to keep even the bare app CPU-bound. On a quiet 2-vCPU machine 16 connections already
+saturate it, but while other work ran there, 32 left it at ~60 % of a CPU (waiting on cross-CPU
+wake-ups), which understates the baseline and flatters the ratio; 128 stayed saturated. At
+saturation latency is mostly queueing (p50 ~ connections / req/s), for both targets alike."""
 SATURATED_CPU = 0.9
 """Below this share of a CPU in the window a server was waiting, not working: its req/s is a lower
 bound of its capacity, so the report says so."""
@@ -80,7 +82,6 @@ class Captured:
 
     body: bytes
     headers: list[tuple[str, str]]
-    record_time: str
 
 
 @dataclass
@@ -275,11 +276,10 @@ def capture_cached_hit(
         stop(process)
     if status != 200 or not body.startswith(SUCCESS_PREFIX.encode()):
         raise BenchmarkError(f"the second request did not succeed: HTTP {status} {body[:200]!r}")
-    record_time = json.loads(body)["recordTime"]
-    if json.loads(first)["recordTime"] != record_time:
+    if json.loads(first)["recordTime"] != json.loads(body)["recordTime"]:
         raise BenchmarkError("the second answer was collected again: it is not a cached hit")
     kept = [(name, value) for name, value in headers if name.lower() not in ("date", "server")]
-    return target, Captured(body=body, headers=kept, record_time=record_time)
+    return target, Captured(body=body, headers=kept)
 
 
 def run_round(
@@ -344,6 +344,22 @@ def median_of(rounds: list[Round], pick: Callable[[dict[str, Any]], float]) -> f
     return statistics.median(pick(r.result) for r in rounds)
 
 
+def code_version() -> str:
+    """The commit measured (figures belong to a version of the code), if this is a git checkout."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"git {described.stdout.strip()}"
+
+
 def machine_info(placement: Placement) -> list[str]:
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
@@ -355,6 +371,7 @@ def machine_info(placement: Placement) -> list[str]:
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
     return [
+        f"code: {code_version()}",
         f"machine: {platform.platform()}; {os.cpu_count()} CPUs{f' ({model})' if model else ''}",
         f"python {platform.python_version()}, uvicorn {importlib.metadata.version('uvicorn')} "
         f"(loop auto -> {loop}, http auto -> {parser}), "
@@ -365,7 +382,8 @@ def machine_info(placement: Placement) -> list[str]:
 
 def format_report(
     rounds: list[Round], *, args: argparse.Namespace, captured: Captured, placement: Placement
-) -> tuple[str, float]:
+) -> str:
+    """The per-round rows, the medians table with the ratios, and every caveat that applies."""
     lines = [
         "Cached hits: full stack (pgy serve) vs bare ASGI app with the same bytes, same uvicorn",
         *machine_info(placement),
@@ -435,21 +453,27 @@ def format_report(
             for r in rounds
             for sample in r.result["error_samples"]
         ]
-    return "\n".join(lines), ratio
+    return "\n".join(lines)
 
 
 @contextmanager
-def terminate_on_sigterm() -> Iterator[None]:
-    """Turn SIGTERM into SystemExit so the ``finally`` that stops the servers runs."""
+def stop_on_signals() -> Iterator[None]:
+    """Make SIGTERM and SIGINT raise ``KeyboardInterrupt`` here, so the servers are stopped.
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
+    SIGINT is reset to Python's handler because a shell starting us in the background leaves it
+    ignored, and Ctrl-C must still stop everything.
+    """
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    def on_sigterm(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous_term = signal.signal(signal.SIGTERM, on_sigterm)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -470,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     placement = choose_placement()
     processes = Processes()
-    with terminate_on_sigterm(), tempfile.TemporaryDirectory(prefix="pgy-bench-") as tmp:
+    with stop_on_signals(), tempfile.TemporaryDirectory(prefix="pgy-bench-") as tmp:
         work = Path(tmp)
         env = pgy_env(work / "data")
         try:
@@ -505,10 +529,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BenchmarkError as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:
+            print("interrupted: servers stopped, no figures", file=sys.stderr)
+            return 130
         finally:
             processes.stop_all()
-    report, _ratio = format_report(rounds, args=args, captured=captured, placement=placement)
-    print(report)
+    print(format_report(rounds, args=args, captured=captured, placement=placement))
     return 1 if any(r.result["errors"] for r in rounds) else 0
 
 

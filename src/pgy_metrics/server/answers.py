@@ -1,46 +1,48 @@
-"""Turn outcomes into envelope responses: always HTTP 200, the business code in the body."""
+"""Envelope answers as raw ASGI messages: always HTTP 200, the business code in the body.
+
+The notes-rate endpoint is the hot path, so answers are sent as two ASGI messages built from bytes
+(no framework response objects); a cached hit reuses the bytes of its snapshot's ``data``.
+"""
 
 from __future__ import annotations
 
-import uuid
-
-from starlette.responses import Response
+import itertools
+import os
 
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.envelope import encode_envelope
 
-JSON = "application/json"
+Headers = list[tuple[bytes, bytes]]
 
 
-def new_request_id() -> str:
-    return uuid.uuid4().hex
+class RequestIds:
+    """Unique request ids without a system call each: a random per-process prefix + a counter.
+
+    32 hex characters like a UUID; unique across processes because each draws its own prefix.
+    """
+
+    def __init__(self) -> None:
+        self._prefix = os.urandom(10).hex()
+        self._counter = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
 
 
-def failure(
-    code: BusinessCode,
-    message: str | None,
-    *,
-    request_id: str,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    body = encode_envelope(
+def failure_body(code: BusinessCode, message: str | None, *, request_id: str) -> bytes:
+    return encode_envelope(
         code=code,
         message=message or code.default_message,
         data_json=None,
         record_time=None,
         request_id=request_id,
     )
-    return Response(body, media_type=JSON, headers={"X-Request-Id": request_id, **(headers or {})})
 
 
-def success(*, data_json: bytes, record_time: str, request_id: str, source: str) -> Response:
-    body = encode_envelope(
-        code=BusinessCode.SUCCESS,
-        message=None,
-        data_json=data_json,
-        record_time=record_time,
-        request_id=request_id,
-    )
-    return Response(
-        body, media_type=JSON, headers={"X-Request-Id": request_id, "X-Pgy-Source": source}
-    )
+def headers(body: bytes, request_id: str, *extra: tuple[bytes, bytes]) -> Headers:
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", request_id.encode()),
+        *extra,
+    ]

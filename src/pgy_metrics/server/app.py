@@ -82,7 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    app.add_route(NOTES_RATE_PATH, notes_rate.notes_rate, methods=["GET"], include_in_schema=False)
+    app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
     app.include_router(probes.router)
 
     def openapi() -> dict[str, Any]:

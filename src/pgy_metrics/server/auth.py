@@ -128,7 +128,14 @@ class TokenIssuer:
 
 
 class Authenticator:
-    """Token -> active token record, with a short per-process cache of look-ups."""
+    """Token -> active token record, with a short per-process cache of look-ups.
+
+    The cache is keyed by the token itself (held only in this process's memory, like the request
+    that carried it), so a cached look-up costs no HMAC; a miss hashes, queries by hash and
+    compares the stored hash in constant time.
+    """
+
+    MAX_CACHED = 10_000
 
     def __init__(self, *, store: Store, hasher: TokenHasher, cache_seconds: float = 5.0) -> None:
         self._store = store
@@ -138,19 +145,20 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> TokenRecord | None:
         """The active token record, or None for an unknown or revoked token."""
-        digest = self._hasher.hash(token)
         now = time.monotonic()
-        cached = self._cache.get(digest)
+        cached = self._cache.get(token)
         if cached is not None and now - cached[0] < self._cache_seconds:
             record = cached[1]
         else:
+            digest = self._hasher.hash(token)
             record = await self._store.tokens.by_hash(digest)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now, record)
-        if record is None or not hmac.compare_digest(record.token_hash, digest):
-            return None
-        return record if record.active else None
+            if record is not None and not hmac.compare_digest(record.token_hash, digest):
+                record = None
+            if self._cache_seconds > 0:
+                if len(self._cache) >= self.MAX_CACHED:
+                    self._cache.clear()
+                self._cache[token] = (now, record)
+        return record if record is not None and record.active else None
 
     def forget(self) -> None:
         """Drop cached look-ups (after a revocation in this process)."""
