@@ -21,13 +21,18 @@ def redact(text: str) -> str:
 
 
 class RedactSecrets(logging.Filter):
-    """A logging filter that rewrites a record's message and arguments before any handler."""
+    """A handler filter that redacts a record's arguments and, if need be, its message.
+
+    Arguments are redacted one by one, keeping the tuple (uvicorn's access formatter unpacks it).
+    A secret in the template itself is redacted after merging the arguments: redacting a
+    template such as ``"token=%s"`` on its own would change its placeholders.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
         if isinstance(record.args, tuple):
             record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str) and redact(record.msg) != record.msg:
+            record.msg, record.args = redact(record.getMessage()), None
         return True
 
 

@@ -1,0 +1,53 @@
+"""Secrets never reach a log line: access-log records and our own records are redacted."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from pgy_metrics.server.redaction import REDACTED, RedactSecrets, configure, install, redact
+
+TOKEN = "pgy_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcd"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"GET /x?token={TOKEN}&userId=1 HTTP/1.1", f"GET /x?token={REDACTED}&userId=1 HTTP/1.1"),
+        (f"GET /x?userId=1&TOKEN={TOKEN}", f"GET /x?userId=1&TOKEN={REDACTED}"),
+        (f"token={TOKEN}", f"token={REDACTED}"),
+        (f"created {TOKEN} for alice", f"created {REDACTED} for alice"),
+        ("GET /x?userId=1", "GET /x?userId=1"),
+        ("token=", f"token={REDACTED}"),
+    ],
+)
+def test_redact(text: str, expected: str) -> None:
+    assert redact(text) == expected
+    assert TOKEN not in redact(text)
+
+
+def test_handler_filter_redacts_records_propagated_from_children() -> None:
+    stream = io.StringIO()
+    parent = logging.getLogger("pgy_test_parent")
+    parent.handlers.clear()
+    handler = logging.StreamHandler(stream)
+    parent.addHandler(handler)
+    parent.propagate = False
+    install("pgy_test_parent")
+    install("pgy_test_parent")  # idempotent
+    assert sum(isinstance(f, RedactSecrets) for f in handler.filters) == 1
+    child = logging.getLogger("pgy_test_parent.child")
+    child.warning('%s - "GET /api?token=%s&userId=1 HTTP/1.1" 200', "127.0.0.1:5", TOKEN)
+    child.warning(f"token in the message itself: {TOKEN}")
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert output.count(REDACTED) == 2
+
+
+def test_configure_installs_a_redacting_handler_for_our_loggers() -> None:
+    configure("info")
+    ours = logging.getLogger("pgy_metrics")
+    assert ours.handlers
+    assert all(any(isinstance(f, RedactSecrets) for f in h.filters) for h in ours.handlers)
