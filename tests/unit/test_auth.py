@@ -19,6 +19,7 @@ from pgy_metrics.server.auth import (
     TokenNameTaken,
     load_pepper,
 )
+from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.store import Store
 
@@ -34,7 +35,13 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 
 
 def issuer_for(store: Store, pepper: bytes = b"pepper-pepper-pepper") -> TokenIssuer:
-    return TokenIssuer(store=store, hasher=TokenHasher(pepper), clock=FixedClock(NOW))
+    clock = FixedClock(NOW)
+    return TokenIssuer(
+        store=store,
+        hasher=TokenHasher(pepper),
+        clock=clock,
+        billing=Billing(settings=Settings(), clock=clock),
+    )
 
 
 async def test_only_the_keyed_hash_is_stored(store: Store) -> None:

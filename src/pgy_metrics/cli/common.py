@@ -8,6 +8,7 @@ from typing import Any
 
 from pgy_metrics.clock import SystemClock
 from pgy_metrics.server.auth import TokenHasher, TokenIssuer, load_pepper
+from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.store.database import Store
 
@@ -23,8 +24,12 @@ async def open_issuer(settings: Settings) -> AsyncIterator[TokenIssuer]:
     store = Store(settings.resolved_database_url)
     try:
         await store.migrate()
+        clock = SystemClock()
         yield TokenIssuer(
-            store=store, hasher=TokenHasher(load_pepper(settings)), clock=SystemClock()
+            store=store,
+            hasher=TokenHasher(load_pepper(settings)),
+            clock=clock,
+            billing=Billing(settings=settings, clock=clock),
         )
     finally:
         await store.aclose()

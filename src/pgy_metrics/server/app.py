@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,12 +18,16 @@ from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
+from pgy_metrics.server.billing import Billing
+from pgy_metrics.server.limits import RateLimiter
 from pgy_metrics.server.routes import notes_rate, probes
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.service.metrics import MetricsService
 from pgy_metrics.sources.base import Source
 from pgy_metrics.sources.registry import SourceOptions, build_source
 from pgy_metrics.store.database import Store
+
+log = logging.getLogger("pgy_metrics.server")
 
 
 @dataclass
@@ -32,6 +40,30 @@ class Runtime:
     authenticator: Authenticator
     issuer: TokenIssuer
     clock: Clock
+    billing: Billing
+    limiter: RateLimiter
+
+    async def reap(self) -> int:
+        """Release reservations of dead processes and forget expired idempotency keys."""
+        now = self.clock.now()
+        settings = self.settings
+        released = await self.store.accounts.reap(
+            older_than=now - timedelta(seconds=settings.reservation_timeout_seconds)
+        )
+        await self.store.accounts.purge_idempotency(
+            expired_before=now - timedelta(hours=settings.idempotency_retention_hours)
+        )
+        if released:
+            log.warning("reaper released %d reservation(s) left by a stopped process", released)
+        return released
+
+    async def reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reaper_interval_seconds)
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("the reaper failed; it tries again next interval")
 
 
 def create_app(
@@ -41,6 +73,7 @@ def create_app(
     clock = clock or SystemClock()
     store = Store(settings.resolved_database_url)
     hasher = TokenHasher(load_pepper(settings))
+    billing = Billing(settings=settings, clock=clock)
     runtime = Runtime(
         settings=settings,
         store=store,
@@ -62,16 +95,23 @@ def create_app(
         authenticator=Authenticator(
             store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
         ),
-        issuer=TokenIssuer(store=store, hasher=hasher, clock=clock),
+        issuer=TokenIssuer(store=store, hasher=hasher, clock=clock, billing=billing),
         clock=clock,
+        billing=billing,
+        limiter=RateLimiter(redis_url=settings.redis_url),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await store.migrate()
+        await runtime.reap()
+        reaper = asyncio.create_task(runtime.reap_forever(), name="reaper")
         try:
             yield
         finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
             await runtime.service.aclose()
             await store.aclose()
 

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgy_metrics.clock import Clock
+from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.server.billing import Billing
+from pgy_metrics.server.limits import parse_rate_limit
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.store.database import Store
-from pgy_metrics.store.tokens import TokenNameTaken, TokenRecord
+from pgy_metrics.store.tokens import Plan, TokenNameTaken, TokenRecord
 
 TOKEN_PREFIX = "pgy_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_BYTES = 32
@@ -26,13 +29,40 @@ PEPPER_FILE = "token-pepper"
 FIRST_ADMIN_NAME = "admin"
 _TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
+
+class UnknownToken(LookupError):
+    """No token has this name."""
+
+
+def validate_plan(plan: Plan) -> None:
+    """Refuse a plan the server could not enforce, naming the option and what it accepts."""
+    if plan.rate_limit is not None:
+        parse_rate_limit(plan.rate_limit)
+    for option, value in (
+        ("daily quota", plan.daily_quota),
+        ("balance", plan.balance),
+        ("price", plan.price),
+        ("cached price", plan.cached_price),
+    ):
+        if value is not None and value < 0:
+            raise ValueError(f"{option} must be a whole number >= 0; got {value}")
+    if plan.endpoints is not None:
+        unknown = [e for e in plan.endpoints if e not in ENDPOINTS]
+        if unknown:
+            raise ValueError(
+                f"endpoints must be among {', '.join(ENDPOINTS)}; unknown: {', '.join(unknown)}"
+            )
+
+
 __all__ = [
     "Authenticator",
     "TokenHasher",
     "TokenIssuer",
     "TokenNameTaken",
+    "UnknownToken",
     "load_pepper",
     "new_token",
+    "validate_plan",
 ]
 
 
@@ -89,27 +119,58 @@ class IssuedToken:
 
 
 class TokenIssuer:
-    """Create, list and revoke tokens (CLI and admin API share it)."""
+    """Create, list, revoke and top up tokens (CLI and admin API share it)."""
 
-    def __init__(self, *, store: Store, hasher: TokenHasher, clock: Clock) -> None:
+    def __init__(
+        self, *, store: Store, hasher: TokenHasher, clock: Clock, billing: Billing
+    ) -> None:
         self._store = store
         self._hasher = hasher
         self._clock = clock
+        self._billing = billing
 
-    async def create(self, name: str, *, is_admin: bool = False) -> IssuedToken:
+    async def create(
+        self, name: str, *, is_admin: bool = False, plan: Plan | None = None
+    ) -> IssuedToken:
+        """Create a token; without a plan it gets the server's default plan (none by default).
+
+        A starting balance is recorded as a top-up, so the ledger always explains the balance.
+        """
         if not _TOKEN_NAME.fullmatch(name):
             raise ValueError(
                 "name must be 1-100 characters of letters, digits, '_', '.' or '-', "
                 f"starting with a letter or digit; got {name!r}"
             )
+        plan = plan if plan is not None else self._billing.default_plan()
+        validate_plan(plan)
         token = new_token()
         record = await self._store.tokens.add(
             name=name,
             token_hash=self._hasher.hash(token),
             is_admin=is_admin,
             created_at=self._clock.now(),
+            plan=plan,
         )
+        if plan.balance:
+            await self._store.accounts.topup(
+                token_id=record.id, credits=plan.balance, at=self._clock.now()
+            )
+            record = await self._store.tokens.by_name(name) or record
         return IssuedToken(record=record, token=token)
+
+    async def topup(self, name: str, credits: int) -> int:
+        """Add credits to a token's balance; returns the new balance."""
+        if credits <= 0:
+            raise ValueError(f"credits must be a positive whole number; got {credits}")
+        record = await self._store.tokens.by_name(name)
+        if record is None:
+            raise UnknownToken(f"no token named {name!r}")
+        balance = await self._store.accounts.topup(
+            token_id=record.id, credits=credits, at=self._clock.now()
+        )
+        if balance is None:
+            raise UnknownToken(f"no token named {name!r}")
+        return balance
 
     async def create_first_admin(self) -> IssuedToken | None:
         """On an empty database, make the admin token; None if any token exists already."""

@@ -16,6 +16,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE
+from pgy_metrics.server.limits import parse_rate_limit
 from pgy_metrics.store.database import default_sqlite_url
 
 SourceName = Literal["sandbox", "replay"]
@@ -49,15 +51,56 @@ class Settings(BaseSettings):
     """``recordTime`` is local wall time in this zone, as the hosted API writes it."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("record_time_zone")
+    # Money and limits ------------------------------------------------------------------------
+    redis_url: str | None = None
+    """``redis://host:6379/0`` to share rate-limit windows between server processes."""
+    prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})
+    """Credits per successful call, by endpoint (a token's plan may override it)."""
+    cached_prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})
+    """Credits per successful call answered from a cached snapshot, by endpoint."""
+    quota_time_zone: str = "Asia/Shanghai"
+    """Where the day of daily quotas begins and ends."""
+    default_rate_limit: str | None = None
+    """Plan of tokens created without plan options; none by default (unlimited, unmetered)."""
+    default_daily_quota: int | None = Field(default=None, ge=0)
+    default_balance: int | None = Field(default=None, ge=0)
+    default_endpoints: list[str] | None = None
+    reservation_timeout_seconds: float = Field(default=300, gt=0)
+    """A reservation older than this belongs to a dead process: the reaper releases it. Keep it
+    well above the longest request (source timeouts and retries included)."""
+    reaper_interval_seconds: float = Field(default=30, gt=0)
+    idempotency_retention_hours: float = Field(default=24, gt=0)
+    idempotency_wait_seconds: float = Field(default=30, gt=0)
+    """How long a repeat waits for the first request with its key before answering 301."""
+    idempotency_stale_seconds: float = Field(default=120, gt=0)
+    """A key pending longer than this lost its request (a dead process): a repeat takes it over."""
+
+    @field_validator("record_time_zone", "quota_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"record_time_zone must be an IANA time zone such as Asia/Shanghai; got {value!r}"
+                f"must be an IANA time zone such as Asia/Shanghai; got {value!r}"
             ) from None
+        return value
+
+    @field_validator("prices", "cached_prices")
+    @classmethod
+    def _known_priced_endpoints(cls, value: dict[str, int]) -> dict[str, int]:
+        for endpoint, price in value.items():
+            if endpoint not in ENDPOINTS:
+                raise ValueError(f"unknown endpoint {endpoint!r}; known: {', '.join(ENDPOINTS)}")
+            if price < 0:
+                raise ValueError(f"price of {endpoint} must be >= 0; got {price}")
+        return value
+
+    @field_validator("default_rate_limit")
+    @classmethod
+    def _readable_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate_limit(value)
         return value
 
     @model_validator(mode="after")
@@ -80,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.record_time_zone)
+
+    @property
+    def quota_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.quota_time_zone)
 
     @property
     def base_url(self) -> str:

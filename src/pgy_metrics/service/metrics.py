@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pgy_metrics.clock import Clock
@@ -21,6 +22,14 @@ DEFAULT_MEMORY_ENTRIES = 10_000
 """Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
 
 FlightKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A snapshot and whether it was already stored (cached) or collected for this request."""
+
+    snapshot: Snapshot
+    cached: bool
 
 
 class MetricsService:
@@ -59,13 +68,19 @@ class MetricsService:
 
     async def get(self, user_id: str, scope: Scope) -> Snapshot:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
+        return (await self.serve(user_id, scope)).snapshot
+
+    async def serve(self, user_id: str, scope: Scope) -> Served:
+        """Like ``get``, also saying whether the snapshot was cached (cached answers may be
+        priced differently)."""
         key = (user_id, scope.key)
         remembered = self._memory.get(key)
         if remembered is not None and self._is_fresh(remembered):
             self._memory.move_to_end(key)
             self.cache_hits += 1
-            return remembered
+            return Served(remembered, cached=True)
         flight = self._flights.get(key)
+        started = self._clock.now()
         if flight is None:
             flight = asyncio.ensure_future(self._load(user_id, scope))
             self._flights[key] = flight
@@ -73,7 +88,8 @@ class MetricsService:
         else:
             self.flight_joins += 1
         # shield: one caller hanging up must not cancel the fetch the others are waiting for.
-        return await asyncio.shield(flight)
+        snapshot = await asyncio.shield(flight)
+        return Served(snapshot, cached=snapshot.collected_at < started)
 
     def _land(self, key: FlightKey, flight: asyncio.Future[Snapshot]) -> None:
         self._flights.pop(key, None)
@@ -124,4 +140,4 @@ class MetricsService:
         await self._source.aclose()
 
 
-__all__ = ["CollectionError", "MetricsService"]
+__all__ = ["CollectionError", "MetricsService", "Served"]

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -68,6 +69,16 @@ class TokenRow(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The plan. NULL means "no limit of this kind" (an operator's own team rarely meters itself).
+    rate_limit: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Rate limits in ``limits`` syntax, e.g. ``10/second;300/minute``."""
+    daily_quota: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    balance: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Prepaid credits still available (reserved credits already deducted). NULL: unmetered."""
+    endpoints: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    """Comma-separated endpoint names this token may call; NULL: all of them."""
+    price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cached_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class SnapshotRow(Base):
@@ -91,3 +102,69 @@ class SnapshotRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     """The upstream ``data`` object as JSON text, byte for byte as received (JSONB would reorder
     keys and respell floats, breaking the pass-through promise)."""
+
+
+class UsageDayRow(Base):
+    """Calls counted against a token's quota per day (in the quota time zone)."""
+
+    __tablename__ = "usage_days"
+
+    token_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Successful (billed) calls."""
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Calls in flight holding a quota slot."""
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Credits charged that day."""
+
+
+class ReservationRow(Base):
+    """Credits and a quota slot held for a request in flight; captured or released, or reaped."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (Index("ix_reservations_created_at", "created_at"),)
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigId)
+    day: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    quota_slot: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerRow(Base):
+    """Every movement of credits: charges for successful calls and top-ups. Append-only."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_token_created", "token_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(10))
+    """``charge`` (a successful call) or ``topup`` (credits added)."""
+    amount: Mapped[int] = mapped_column(BigInteger)
+    """Credits, always >= 0; the kind says which way they moved."""
+    endpoint: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    scope_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    cached: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdempotencyKeyRow(Base):
+    """The first successful answer to a request carrying an ``Idempotency-Key``."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    token_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10))
+    """``pending`` while the first request runs, ``done`` once its answer is stored."""
+    response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    source: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

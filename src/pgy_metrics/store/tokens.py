@@ -17,6 +17,23 @@ class TokenNameTaken(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Plan:
+    """What a token may do. ``None`` everywhere means unlimited and unmetered."""
+
+    rate_limit: str | None = None
+    daily_quota: int | None = None
+    balance: int | None = None
+    endpoints: tuple[str, ...] | None = None
+    price: int | None = None
+    cached_price: int | None = None
+
+    @property
+    def metered(self) -> bool:
+        """Calls draw on a prepaid balance."""
+        return self.balance is not None
+
+
+@dataclass(frozen=True, slots=True)
 class TokenRecord:
     """What the server knows of a token: never the token itself."""
 
@@ -26,6 +43,7 @@ class TokenRecord:
     is_admin: bool
     created_at: datetime
     revoked_at: datetime | None
+    plan: Plan = Plan()
 
     @property
     def active(self) -> bool:
@@ -40,6 +58,14 @@ class TokenRecord:
             is_admin=row.is_admin,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
+            plan=Plan(
+                rate_limit=row.rate_limit,
+                daily_quota=row.daily_quota,
+                balance=row.balance,
+                endpoints=tuple(row.endpoints.split(",")) if row.endpoints else None,
+                price=row.price,
+                cached_price=row.cached_price,
+            ),
         )
 
 
@@ -48,9 +74,27 @@ class TokenRepository:
         self._sessions = sessions
 
     async def add(
-        self, *, name: str, token_hash: str, is_admin: bool, created_at: datetime
+        self,
+        *,
+        name: str,
+        token_hash: str,
+        is_admin: bool,
+        created_at: datetime,
+        plan: Plan = Plan(),
     ) -> TokenRecord:
-        row = TokenRow(name=name, token_hash=token_hash, is_admin=is_admin, created_at=created_at)
+        """Add a token; its plan's starting balance is recorded by the caller as a top-up."""
+        row = TokenRow(
+            name=name,
+            token_hash=token_hash,
+            is_admin=is_admin,
+            created_at=created_at,
+            rate_limit=plan.rate_limit,
+            daily_quota=plan.daily_quota,
+            balance=0 if plan.balance is not None else None,
+            endpoints=",".join(plan.endpoints) if plan.endpoints is not None else None,
+            price=plan.price,
+            cached_price=plan.cached_price,
+        )
         try:
             async with self._sessions.begin() as session:
                 session.add(row)

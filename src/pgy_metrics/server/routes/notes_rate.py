@@ -9,19 +9,27 @@ allowed values (never FastAPI's 422). ``OPENAPI_OPERATION`` documents the endpoi
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import logging
+import time
+from collections.abc import Awaitable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import USER_ID_EXAMPLE, ParamError, parse_user_id
 from pgy_metrics.contract.params import Scope as MetricsScope
 from pgy_metrics.server import answers
 from pgy_metrics.sources.base import CollectionError
+from pgy_metrics.store.accounts import Charge, ClaimState, Refusal, Reservation
+from pgy_metrics.store.tokens import Plan, TokenRecord
 
 if TYPE_CHECKING:
     from pgy_metrics.server.app import Runtime
@@ -78,7 +86,13 @@ OPENAPI_OPERATION: dict[str, Any] = {
 
 
 class NotesRateEndpoint:
-    """ASGI layer answering the endpoint; every other request goes on to ``app``."""
+    """ASGI layer answering the endpoint; every other request goes on to ``app``.
+
+    The order of checks is the contract's: parameters (400), token (100), permission (600), rate
+    limit (302), quota (303), balance (601), collection (301). Money is reserved before the
+    collection and captured (ledger row, counted call, stored idempotent answer: one transaction)
+    only for a code-0 answer; any other outcome releases it.
+    """
 
     def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
         self.app = app
@@ -91,7 +105,7 @@ class NotesRateEndpoint:
             return
         request_id = self.request_ids.new()
         try:
-            body, headers = await self._answer(scope["query_string"], request_id)
+            body, headers = await self._answer(scope, request_id)
         except Exception:
             # The body says nothing of the cause; the traceback stays in the server's log.
             log.exception("unexpected error while answering request %s", request_id)
@@ -104,42 +118,167 @@ class NotesRateEndpoint:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    @staticmethod
     def _failure(
-        self, code: BusinessCode, message: str, request_id: str
+        code: BusinessCode,
+        message: str,
+        request_id: str,
+        *extra: tuple[bytes, bytes],
     ) -> tuple[bytes, answers.Headers]:
         body = answers.failure_body(code, message, request_id=request_id)
-        return body, answers.headers(body, request_id)
+        return body, answers.headers(body, request_id, *extra)
 
-    async def _answer(self, query_string: bytes, request_id: str) -> tuple[bytes, answers.Headers]:
+    async def _answer(self, scope: Scope, request_id: str) -> tuple[bytes, answers.Headers]:
         runtime = self.runtime
         query: dict[str, str] = {}
+        param_error: ParamError | None = None
         try:
-            for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+            raw_query = scope["query_string"].decode("latin-1")
+            for name, value in parse_qsl(raw_query, keep_blank_values=True):
                 if name in query and name in _SINGLE_VALUED:
                     raise ParamError(name, f"{name} was given more than once; pass it once.")
                 query[name] = value
             user_id = parse_user_id(query.get("userId"))
-            scope = MetricsScope.from_params(query)
+            metrics_scope = MetricsScope.from_params(query)
         except ParamError as error:
-            return self._failure(BusinessCode.INVALID_PARAMS, error.message, request_id)
+            param_error = error
 
         token = query.get("token")
+        record = await runtime.authenticator.authenticate(token) if token else None
+        if param_error is not None:
+            if record is not None and record.plan.rate_limit:
+                # Invalid requests still count against the caller's rate limit.
+                await runtime.limiter.hit(record.id, record.plan.rate_limit)
+            return self._failure(BusinessCode.INVALID_PARAMS, param_error.message, request_id)
         if not token:
             return self._failure(
                 BusinessCode.INVALID_TOKEN,
                 "token is required: pass your API token as the token query parameter.",
                 request_id,
             )
-        if await runtime.authenticator.authenticate(token) is None:
+        if record is None:
             return self._failure(
                 BusinessCode.INVALID_TOKEN,
                 "The token is unknown, revoked or expired; check it or ask your operator for one.",
                 request_id,
             )
+        plan = record.plan
+        if plan.endpoints is not None and NOTES_RATE not in plan.endpoints:
+            return self._failure(
+                BusinessCode.PERMISSION_DENIED,
+                f"This token may not call {NOTES_RATE}; it may call: "
+                f"{', '.join(plan.endpoints) or 'nothing'}. Ask your operator to extend its plan.",
+                request_id,
+            )
+        if plan.rate_limit:
+            refused = await runtime.limiter.hit(record.id, plan.rate_limit)
+            if refused is not None:
+                return self._failure(
+                    BusinessCode.RATE_LIMITED,
+                    f"Rate limit of {plan.rate_limit} exceeded; retry after "
+                    f"{refused.retry_after} s.",
+                    request_id,
+                    *refused.headers(),
+                )
+
+        key = _header(scope, b"idempotency-key")
+        if key is not None:
+            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+                return self._failure(
+                    BusinessCode.INVALID_PARAMS,
+                    f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.",
+                    request_id,
+                )
+            settled = await self._claim(record.id, key, user_id, metrics_scope, request_id)
+            if settled is not None:
+                return settled
+        return await self._collect(record, user_id, metrics_scope, request_id, key)
+
+    async def _claim(
+        self, token_id: int, key: str, user_id: str, scope: MetricsScope, request_id: str
+    ) -> tuple[bytes, answers.Headers] | None:
+        """None when this request owns the key; else the answer to give (replay, 400, 301)."""
+        runtime = self.runtime
+        settings = runtime.settings
+        fingerprint = hashlib.sha256(f"{NOTES_RATE}|{user_id}|{scope.key}".encode()).hexdigest()
+        deadline = time.monotonic() + settings.idempotency_wait_seconds
+        while True:
+            now = runtime.clock.now()
+            claim = await runtime.store.accounts.claim(
+                token_id=token_id,
+                key=key,
+                fingerprint=fingerprint,
+                at=now,
+                expired_before=now - timedelta(hours=settings.idempotency_retention_hours),
+                stale_before=now - timedelta(seconds=settings.idempotency_stale_seconds),
+            )
+            if claim.state is ClaimState.OWNER:
+                return None
+            if claim.state is ClaimState.REPLAY and claim.response is not None:
+                return claim.response, _replayed_headers(claim.response, claim.source)
+            if claim.state is ClaimState.MISMATCH:
+                return self._failure(
+                    BusinessCode.INVALID_PARAMS,
+                    "This Idempotency-Key was used with other parameters; "
+                    "use a new key for a different request.",
+                    request_id,
+                )
+            if time.monotonic() >= deadline:
+                return self._failure(
+                    BusinessCode.COLLECTION_FAILED,
+                    "A request with this Idempotency-Key is still running; retry later.",
+                    request_id,
+                )
+            await asyncio.sleep(IDEMPOTENCY_POLL_SECONDS)
+
+    async def _collect(
+        self,
+        record: TokenRecord,
+        user_id: str,
+        scope: MetricsScope,
+        request_id: str,
+        key: str | None,
+    ) -> tuple[bytes, answers.Headers]:
+        runtime = self.runtime
+        accounts = runtime.store.accounts
+        billing = runtime.billing
+        plan = record.plan
+        day = billing.day()
+
+        async def give_back(reservation: Reservation | None) -> None:
+            if reservation is not None:
+                await accounts.release(reservation.request_id)
+            if key is not None:
+                await accounts.unclaim(token_id=record.id, key=key)
+
+        reservation: Reservation | None = None
+        if plan.metered or plan.daily_quota is not None:
+            held = await accounts.reserve(
+                request_id=request_id,
+                token_id=record.id,
+                day=day,
+                price=billing.hold(plan, NOTES_RATE),
+                metered=plan.metered,
+                daily_quota=plan.daily_quota,
+                at=runtime.clock.now(),
+            )
+            if held is Refusal.QUOTA:
+                await give_back(None)
+                return self._failure(
+                    BusinessCode.DAILY_QUOTA_EXCEEDED,
+                    f"The daily quota of {plan.daily_quota} calls is used up for {day}; it "
+                    f"resets at midnight {runtime.settings.quota_time_zone}.",
+                    request_id,
+                )
+            if held is Refusal.BALANCE:
+                await give_back(None)
+                return self._insufficient(plan, request_id)
+            reservation = held
 
         try:
-            snapshot = await runtime.service.get(user_id, scope)
+            served = await runtime.service.serve(user_id, scope)
         except CollectionError as error:
+            await give_back(reservation)
             log.warning(
                 "collection failed for %s %s from %s: %s",
                 user_id,
@@ -148,5 +287,73 @@ class NotesRateEndpoint:
                 error.message,
             )
             return self._failure(BusinessCode.COLLECTION_FAILED, error.message, request_id)
+        except BaseException:
+            await _quietly(give_back(reservation))
+            raise
+
+        snapshot = served.snapshot
         body = b"".join((snapshot.answer_prefix(runtime.settings.zone), request_id.encode(), b'"}'))
+        charge = Charge(
+            request_id=request_id,
+            token_id=record.id,
+            amount=billing.price(plan, NOTES_RATE, cached=served.cached),
+            day=day,
+            endpoint=NOTES_RATE,
+            user_id=user_id,
+            scope_key=scope.key,
+            cached=served.cached,
+            at=runtime.clock.now(),
+        )
+        try:
+            captured = await accounts.capture(
+                charge,
+                metered=plan.metered,
+                reserved=reservation is not None,
+                idempotency_key=key,
+                response=body,
+                source=snapshot.source,
+            )
+        except BaseException:
+            await _quietly(give_back(reservation))
+            raise
+        if not captured:  # the reservation was reaped and the balance ran dry meanwhile
+            await give_back(None)
+            return self._insufficient(plan, request_id)
         return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
+
+    def _insufficient(self, plan: Plan, request_id: str) -> tuple[bytes, answers.Headers]:
+        price = self.runtime.billing.hold(plan, NOTES_RATE)
+        return self._failure(
+            BusinessCode.INSUFFICIENT_BALANCE,
+            f"The balance is below the price of this call ({price} credits); "
+            "ask your operator to top it up.",
+            request_id,
+        )
+
+
+MAX_IDEMPOTENCY_KEY = 200
+IDEMPOTENCY_POLL_SECONDS = 0.02
+"""How often a repeat looks whether the first request with its key has finished."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for header, value in scope["headers"]:
+        if header == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _replayed_headers(body: bytes, source: str | None) -> answers.Headers:
+    request_id = str(json.loads(body).get("requestId") or "")
+    extra = [(b"idempotent-replayed", b"true")]
+    if source:
+        extra.append((b"x-pgy-source", source.encode()))
+    return answers.headers(body, request_id, *extra)
+
+
+async def _quietly(action: Awaitable[None]) -> None:
+    """Run clean-up while another error propagates; never let it mask that error."""
+    try:
+        await action
+    except Exception:
+        log.exception("clean-up after a failed request failed too")

@@ -1,0 +1,48 @@
+"""Prices and days: what a call costs a token and which quota day it counts against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pgy_metrics.clock import Clock
+from pgy_metrics.server.settings import Settings
+from pgy_metrics.store.tokens import Plan
+
+DEFAULT_PRICE = 1
+
+
+@dataclass(frozen=True)
+class Billing:
+    settings: Settings
+    clock: Clock
+
+    def day(self) -> str:
+        """Today in the quota time zone (``YYYY-MM-DD``): quotas reset when it changes."""
+        return self.clock.now().astimezone(self.settings.quota_zone).date().isoformat()
+
+    def price(self, plan: Plan, endpoint: str, *, cached: bool) -> int:
+        """Credits one successful call costs; a token's own price wins over the server's."""
+        fresh = plan.price
+        if fresh is None:
+            fresh = self.settings.prices.get(endpoint, DEFAULT_PRICE)
+        if not cached:
+            return fresh
+        if plan.cached_price is not None:
+            return plan.cached_price
+        return self.settings.cached_prices.get(endpoint, fresh)
+
+    def hold(self, plan: Plan, endpoint: str) -> int:
+        """What to reserve before knowing whether the answer will be cached: the dearer one."""
+        return max(
+            self.price(plan, endpoint, cached=False), self.price(plan, endpoint, cached=True)
+        )
+
+    def default_plan(self) -> Plan:
+        """The plan of a token created without plan options (server settings; none by default)."""
+        settings = self.settings
+        return Plan(
+            rate_limit=settings.default_rate_limit,
+            daily_quota=settings.default_daily_quota,
+            balance=settings.default_balance,
+            endpoints=tuple(settings.default_endpoints) if settings.default_endpoints else None,
+        )

@@ -1,0 +1,563 @@
+"""Money, quotas and idempotency keys: decided by the database, exactly, under concurrency.
+
+Every decision is a conditional statement (``UPDATE ... WHERE balance >= :price RETURNING``,
+``INSERT ... ON CONFLICT DO NOTHING RETURNING``), never a read followed by a write in Python, so
+it stays exact with many requests in flight and several server processes on one database.
+
+A call's money moves in two steps. ``reserve`` takes a quota slot and the price out of the balance
+(or refuses: quota first, then balance). ``capture`` turns the reservation into a ledger row and a
+counted call, in one transaction with the idempotent answer; ``release`` gives everything back.
+A reservation whose process died is released by ``reap``.
+
+Writes go through one worker per process that runs every pending operation in ONE transaction on a
+synchronous connection in a thread (group commit): with many requests in flight a commit is shared
+by all of them, and SQLite's single writer is never fought over by the requests of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+
+from pgy_metrics.store.models import (
+    IdempotencyKeyRow,
+    LedgerRow,
+    ReservationRow,
+    TokenRow,
+    UsageDayRow,
+)
+
+log = logging.getLogger("pgy_metrics.store.accounts")
+T = TypeVar("T")
+MAX_BATCH = 256
+"""Operations committed together at most; bounds one transaction's length."""
+
+tokens: Table = TokenRow.__table__  # type: ignore[assignment]
+usage: Table = UsageDayRow.__table__  # type: ignore[assignment]
+reservations: Table = ReservationRow.__table__  # type: ignore[assignment]
+ledger: Table = LedgerRow.__table__  # type: ignore[assignment]
+idempotency: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+
+
+class Refusal(enum.Enum):
+    """Why a reservation was refused, in the order the checks run."""
+
+    QUOTA = "quota"
+    BALANCE = "balance"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    request_id: str
+    token_id: int
+    day: str
+    amount: int
+    quota_slot: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """What ``capture`` writes to the ledger for one successful call."""
+
+    request_id: str
+    token_id: int
+    amount: int
+    day: str
+    endpoint: str
+    user_id: str
+    scope_key: str
+    cached: bool
+    at: datetime
+
+
+class ClaimState(enum.Enum):
+    OWNER = "owner"
+    """This request is the first with the key: it runs and stores its answer."""
+    REPLAY = "replay"
+    """An answer is stored: send it again, charge nothing."""
+    MISMATCH = "mismatch"
+    """The key was used with other parameters."""
+    WAIT = "wait"
+    """Another request with the key is running."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    state: ClaimState
+    response: bytes | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageDay:
+    token_id: int
+    day: str
+    calls: int
+    reserved: int
+    credits: int
+
+
+class Accounts:
+    """The money operations, each awaited by a request, committed in groups by one worker."""
+
+    def __init__(self, url: URL) -> None:
+        self.engine = _sync_engine(url)
+        self._dialect = self.engine.dialect.name
+        self._queue: asyncio.Queue[_Operation[Any]] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    # -- decisions -------------------------------------------------------------------------
+
+    async def reserve(
+        self,
+        *,
+        request_id: str,
+        token_id: int,
+        day: str,
+        price: int,
+        metered: bool,
+        daily_quota: int | None,
+        at: datetime,
+    ) -> Reservation | Refusal:
+        """Hold a quota slot (if the plan has a quota) and the price (if metered), or refuse."""
+
+        def run(conn: Connection) -> Reservation | Refusal:
+            quota_slot = False
+            if daily_quota is not None:
+                self._ensure_usage_row(conn, token_id, day)
+                taken = conn.execute(
+                    update(usage)
+                    .where(
+                        usage.c.token_id == token_id,
+                        usage.c.day == day,
+                        usage.c.calls + usage.c.reserved < daily_quota,
+                    )
+                    .values(reserved=usage.c.reserved + 1)
+                    .returning(usage.c.reserved)
+                ).first()
+                if taken is None:
+                    return Refusal.QUOTA
+                quota_slot = True
+            amount = 0
+            if metered:
+                paid = conn.execute(
+                    update(tokens)
+                    .where(tokens.c.id == token_id, tokens.c.balance >= price)
+                    .values(balance=tokens.c.balance - price)
+                    .returning(tokens.c.balance)
+                ).first()
+                if paid is None:
+                    if quota_slot:  # undo this operation's slot; the batch goes on
+                        self._return_quota_slot(conn, token_id, day)
+                    return Refusal.BALANCE
+                amount = price
+            conn.execute(
+                reservations.insert().values(
+                    request_id=request_id,
+                    token_id=token_id,
+                    day=day,
+                    amount=amount,
+                    quota_slot=quota_slot,
+                    created_at=at,
+                )
+            )
+            return Reservation(request_id, token_id, day, amount, quota_slot)
+
+        return await self._submit(run)
+
+    async def capture(
+        self,
+        charge: Charge,
+        *,
+        metered: bool,
+        reserved: bool,
+        idempotency_key: str | None = None,
+        response: bytes | None = None,
+        source: str | None = None,
+    ) -> bool:
+        """Charge one successful call: ledger row, counted call, stored answer, one transaction.
+
+        Returns False (nothing written) if the reservation had been reaped meanwhile and the
+        balance can no longer pay: the caller answers 601 instead of giving data away.
+        """
+
+        def run(conn: Connection) -> bool:
+            held = None
+            if reserved:
+                held = conn.execute(
+                    delete(reservations)
+                    .where(reservations.c.request_id == charge.request_id)
+                    .returning(reservations.c.amount, reservations.c.quota_slot)
+                ).first()
+            if metered:
+                if held is None:  # reaped (or never reserved): pay now, conditionally
+                    paid = conn.execute(
+                        update(tokens)
+                        .where(tokens.c.id == charge.token_id, tokens.c.balance >= charge.amount)
+                        .values(balance=tokens.c.balance - charge.amount)
+                        .returning(tokens.c.id)
+                    ).first()
+                    if paid is None:
+                        return False
+                elif held.amount != charge.amount:  # a cached answer may cost less than held
+                    conn.execute(
+                        update(tokens)
+                        .where(tokens.c.id == charge.token_id)
+                        .values(balance=tokens.c.balance + (held.amount - charge.amount))
+                    )
+            self._count_call(conn, charge, release_slot=held is not None and bool(held.quota_slot))
+            conn.execute(
+                ledger.insert().values(
+                    request_id=charge.request_id,
+                    token_id=charge.token_id,
+                    kind="charge",
+                    amount=charge.amount,
+                    endpoint=charge.endpoint,
+                    user_id=charge.user_id,
+                    scope_key=charge.scope_key,
+                    cached=charge.cached,
+                    day=charge.day,
+                    created_at=charge.at,
+                )
+            )
+            if idempotency_key is not None:
+                conn.execute(
+                    update(idempotency)
+                    .where(
+                        idempotency.c.token_id == charge.token_id,
+                        idempotency.c.key == idempotency_key,
+                    )
+                    .values(state="done", response=response, source=source)
+                )
+            return True
+
+        return await self._submit(run)
+
+    async def release(self, request_id: str) -> None:
+        """Give back what a reservation holds (any non-zero outcome). Safe to call twice."""
+        await self._submit(lambda conn: self._release(conn, request_id))
+
+    async def reap(self, *, older_than: datetime) -> int:
+        """Release reservations left behind (a killed process); returns how many."""
+
+        def run(conn: Connection) -> int:
+            stale = conn.execute(
+                select(reservations.c.request_id).where(reservations.c.created_at < older_than)
+            ).scalars()
+            return sum(self._release(conn, request_id) for request_id in list(stale))
+
+        return await self._submit(run)
+
+    async def topup(self, *, token_id: int, credits: int, at: datetime) -> int | None:
+        """Add credits (a ledger row of kind ``topup``); the new balance, None if no token."""
+        if credits <= 0:
+            raise ValueError(f"credits must be a positive whole number; got {credits}")
+
+        def run(conn: Connection) -> int | None:
+            balance = conn.execute(
+                update(tokens)
+                .where(tokens.c.id == token_id)
+                .values(balance=_coalesce_zero(tokens.c.balance) + credits)
+                .returning(tokens.c.balance)
+            ).scalar()
+            if balance is None:
+                return None
+            conn.execute(
+                ledger.insert().values(
+                    request_id=f"topup-{uuid.uuid4().hex}",
+                    token_id=token_id,
+                    kind="topup",
+                    amount=credits,
+                    created_at=at,
+                )
+            )
+            return int(balance)
+
+        return await self._submit(run)
+
+    # -- idempotency -----------------------------------------------------------------------
+
+    async def claim(
+        self,
+        *,
+        token_id: int,
+        key: str,
+        fingerprint: str,
+        at: datetime,
+        expired_before: datetime,
+        stale_before: datetime,
+    ) -> Claim:
+        """Become the request that answers for ``key``, or learn what to do instead."""
+
+        def run(conn: Connection) -> Claim:
+            where = (idempotency.c.token_id == token_id, idempotency.c.key == key)
+            # A key older than the retention window is forgotten: the next use starts afresh.
+            conn.execute(
+                delete(idempotency).where(*where, idempotency.c.created_at < expired_before)
+            )
+            inserted = conn.execute(
+                self._insert_ignore(idempotency)
+                .values(
+                    token_id=token_id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state="pending",
+                    created_at=at,
+                )
+                .on_conflict_do_nothing()
+                .returning(idempotency.c.key)
+            ).first()
+            if inserted is not None:
+                return Claim(ClaimState.OWNER)
+            row = conn.execute(
+                select(
+                    idempotency.c.fingerprint,
+                    idempotency.c.state,
+                    idempotency.c.response,
+                    idempotency.c.source,
+                    idempotency.c.created_at,
+                ).where(*where)
+            ).first()
+            if row is None:  # deleted between the two statements: try again next round
+                return Claim(ClaimState.WAIT)
+            if row.fingerprint != fingerprint:
+                return Claim(ClaimState.MISMATCH)
+            if row.state == "done":
+                return Claim(ClaimState.REPLAY, bytes(row.response), row.source)
+            if row.created_at < stale_before:  # its owner died: take the key over
+                taken = conn.execute(
+                    update(idempotency)
+                    .where(*where, idempotency.c.state == "pending")
+                    .where(idempotency.c.created_at == row.created_at)
+                    .values(created_at=at)
+                    .returning(idempotency.c.key)
+                ).first()
+                if taken is not None:
+                    return Claim(ClaimState.OWNER)
+            return Claim(ClaimState.WAIT)
+
+        return await self._submit(run)
+
+    async def unclaim(self, *, token_id: int, key: str) -> None:
+        """Forget a pending key whose request failed, so a retry runs afresh."""
+        await self._submit(
+            lambda conn: conn.execute(
+                delete(idempotency).where(
+                    idempotency.c.token_id == token_id,
+                    idempotency.c.key == key,
+                    idempotency.c.state == "pending",
+                )
+            )
+        )
+
+    async def purge_idempotency(self, *, expired_before: datetime) -> int:
+        def run(conn: Connection) -> int:
+            result = conn.execute(
+                delete(idempotency).where(idempotency.c.created_at < expired_before)
+            )
+            return int(result.rowcount)
+
+        return await self._submit(run)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def usage(
+        self, *, token_id: int | None = None, since: str | None = None
+    ) -> list[UsageDay]:
+        def run(conn: Connection) -> list[UsageDay]:
+            query = select(usage).order_by(usage.c.day, usage.c.token_id)
+            if token_id is not None:
+                query = query.where(usage.c.token_id == token_id)
+            if since is not None:
+                query = query.where(usage.c.day >= since)
+            return [
+                UsageDay(r.token_id, r.day, r.calls, r.reserved, r.credits)
+                for r in conn.execute(query)
+            ]
+
+        return await self._read(run)
+
+    async def balance(self, token_id: int) -> int | None:
+        return await self._read(
+            lambda conn: conn.execute(
+                select(tokens.c.balance).where(tokens.c.id == token_id)
+            ).scalar()
+        )
+
+    # -- the group-commit worker -----------------------------------------------------------
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self.engine.connect().execution_options(pgy_read_only=True) as conn:
+                return fn(conn)
+
+        return await asyncio.to_thread(run)
+
+    async def _submit(self, fn: Callable[[Connection], T]) -> T:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.create_task(self._work(self._queue), name="accounts-writer")
+        operation: _Operation[T] = _Operation(fn, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(operation)
+        return await operation.future
+
+    async def _work(self, queue: asyncio.Queue[_Operation[Any]]) -> None:
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < MAX_BATCH and not queue.empty():
+                batch.append(queue.get_nowait())
+            try:
+                outcomes = await asyncio.to_thread(self._commit, batch)
+            except BaseException as error:  # the loop is closing: fail the waiters, then stop
+                for operation in batch:
+                    if not operation.future.done():
+                        operation.future.set_exception(RuntimeError("accounts writer stopped"))
+                if isinstance(error, asyncio.CancelledError):
+                    raise
+                continue
+            for operation, (ok, value) in zip(batch, outcomes, strict=True):
+                if operation.future.done():
+                    continue
+                if ok:
+                    operation.future.set_result(value)
+                else:
+                    operation.future.set_exception(value)
+
+    def _commit(self, batch: list[_Operation[Any]]) -> list[tuple[bool, Any]]:
+        """Run the batch in one transaction; if anything fails, each alone in its own."""
+        if len(batch) == 1:
+            return [self._commit_alone(batch[0])]
+        try:
+            with self.engine.begin() as conn:
+                return [(True, operation.fn(conn)) for operation in batch]
+        except Exception:
+            log.warning("a batch of %d operations failed; retrying each alone", len(batch))
+            return [self._commit_alone(operation) for operation in batch]
+
+    def _commit_alone(self, operation: _Operation[Any]) -> tuple[bool, Any]:
+        try:
+            with self.engine.begin() as conn:
+                return True, operation.fn(conn)
+        except Exception as error:
+            return False, error
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+            self._queue = None
+        self.engine.dispose()
+
+    # -- shared statements -----------------------------------------------------------------
+
+    def _insert_ignore(self, table: Any) -> Any:
+        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+
+    def _ensure_usage_row(self, conn: Connection, token_id: int, day: str) -> None:
+        conn.execute(
+            self._insert_ignore(usage)
+            .values(token_id=token_id, day=day, calls=0, reserved=0, credits=0)
+            .on_conflict_do_nothing()
+        )
+
+    def _return_quota_slot(self, conn: Connection, token_id: int, day: str) -> None:
+        conn.execute(
+            update(usage)
+            .where(usage.c.token_id == token_id, usage.c.day == day, usage.c.reserved > 0)
+            .values(reserved=usage.c.reserved - 1)
+        )
+
+    def _count_call(self, conn: Connection, charge: Charge, *, release_slot: bool) -> None:
+        statement = self._insert_ignore(usage).values(
+            token_id=charge.token_id, day=charge.day, calls=1, reserved=0, credits=charge.amount
+        )
+        changes: dict[str, Any] = {
+            "calls": usage.c.calls + 1,
+            "credits": usage.c.credits + charge.amount,
+        }
+        if release_slot:
+            changes["reserved"] = usage.c.reserved - 1
+        conn.execute(
+            statement.on_conflict_do_update(index_elements=["token_id", "day"], set_=changes)
+        )
+
+    def _release(self, conn: Connection, request_id: str) -> int:
+        held = conn.execute(
+            delete(reservations)
+            .where(reservations.c.request_id == request_id)
+            .returning(
+                reservations.c.token_id,
+                reservations.c.day,
+                reservations.c.amount,
+                reservations.c.quota_slot,
+            )
+        ).first()
+        if held is None:
+            return 0
+        if held.amount:
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.id == held.token_id)
+                .values(balance=tokens.c.balance + held.amount)
+            )
+        if held.quota_slot:
+            self._return_quota_slot(conn, held.token_id, held.day)
+        return 1
+
+
+@dataclass(slots=True)
+class _Operation(Generic[T]):
+    fn: Callable[[Connection], T]
+    future: asyncio.Future[T]
+
+
+def _coalesce_zero(column: Any) -> Any:
+    return func.coalesce(column, 0)
+
+
+def _sync_engine(url: URL) -> Engine:
+    """A synchronous engine on the same database, for the writer thread."""
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=None)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take transactions into our own hands so that they start with BEGIN IMMEDIATE:
+            # the writer's lock is taken up front, never upgraded from a read (which SQLite
+            # may refuse at once, without waiting, when another process wrote meanwhile).
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            read_only = connection.get_execution_options().get("pgy_read_only")
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url.set(drivername="postgresql+psycopg"), pool_size=4, pool_pre_ping=True)
