@@ -67,9 +67,13 @@ class RateLimiter:
         self.storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
 
-    async def hit(self, token_id: int, spec: str) -> RateLimited | None:
-        """Count one request against every limit of ``spec``; the refusing limit, or None."""
-        key = str(token_id)
+    async def hit(self, token_hash: str, spec: str) -> RateLimited | None:
+        """Count one request against every limit of ``spec``; the refusing limit, or None.
+
+        Windows are keyed by (a prefix of) the token's keyed hash, not its row id: ids repeat
+        across databases, and two deployments sharing one Redis must not share windows.
+        """
+        key = token_hash[:32]
         for item in parse_rate_limit(spec):
             if not await self._strategy.hit(item, "token", key):
                 stats = await self._strategy.get_window_stats(item, "token", key)

@@ -148,7 +148,7 @@ class NotesRateEndpoint:
         if param_error is not None:
             if record is not None and record.plan.rate_limit:
                 # Invalid requests still count against the caller's rate limit.
-                await runtime.limiter.hit(record.id, record.plan.rate_limit)
+                await runtime.limiter.hit(record.token_hash, record.plan.rate_limit)
             return self._failure(BusinessCode.INVALID_PARAMS, param_error.message, request_id)
         if not token:
             return self._failure(
@@ -171,7 +171,7 @@ class NotesRateEndpoint:
                 request_id,
             )
         if plan.rate_limit:
-            refused = await runtime.limiter.hit(record.id, plan.rate_limit)
+            refused = await runtime.limiter.hit(record.token_hash, plan.rate_limit)
             if refused is not None:
                 return self._failure(
                     BusinessCode.RATE_LIMITED,
