@@ -70,6 +70,14 @@ class MetricsService:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
         return (await self.serve(user_id, scope)).snapshot
 
+    def cached(self, user_id: str, scope: Scope) -> Snapshot | None:
+        """A fresh snapshot this process holds in memory, without any I/O; else None."""
+        remembered = self._memory.get((user_id, scope.key))
+        if remembered is not None and self._is_fresh(remembered):
+            self.cache_hits += 1
+            return remembered
+        return None
+
     async def serve(self, user_id: str, scope: Scope) -> Served:
         """Like ``get``, also saying whether the snapshot was cached (cached answers may be
         priced differently)."""

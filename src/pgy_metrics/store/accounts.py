@@ -20,10 +20,11 @@ import asyncio
 import contextlib
 import enum
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
@@ -58,6 +59,70 @@ usage: Table = UsageDayRow.__table__  # type: ignore[assignment]
 reservations: Table = ReservationRow.__table__  # type: ignore[assignment]
 ledger: Table = LedgerRow.__table__  # type: ignore[assignment]
 idempotency: Table = IdempotencyKeyRow.__table__  # type: ignore[assignment]
+
+
+STATEMENTS = {
+    "ensure_usage": (
+        "INSERT INTO usage_days (token_id, day, calls, reserved, credits) "
+        "VALUES (:token_id, :day, 0, 0, 0) ON CONFLICT (token_id, day) DO NOTHING"
+    ),
+    "take_slot": (
+        "UPDATE usage_days SET reserved = reserved + 1 WHERE token_id = :token_id "
+        "AND day = :day AND calls + reserved < :quota RETURNING reserved"
+    ),
+    "return_slot": (
+        "UPDATE usage_days SET reserved = reserved - 1 "
+        "WHERE token_id = :token_id AND day = :day AND reserved > 0"
+    ),
+    "count_call": (
+        "INSERT INTO usage_days (token_id, day, calls, reserved, credits) "
+        "VALUES (:token_id, :day, 1, 0, :amount) ON CONFLICT (token_id, day) DO UPDATE SET "
+        "calls = usage_days.calls + 1, credits = usage_days.credits + :amount, "
+        "reserved = usage_days.reserved - :release"
+    ),
+    "count_within_quota": (
+        "UPDATE usage_days SET calls = calls + 1, credits = credits + :amount "
+        "WHERE token_id = :token_id AND day = :day AND calls + reserved < :quota RETURNING calls"
+    ),
+    "uncount": (
+        "UPDATE usage_days SET calls = calls - 1, credits = credits - :amount "
+        "WHERE token_id = :token_id AND day = :day"
+    ),
+    "pay": (
+        "UPDATE tokens SET balance = balance - :amount "
+        "WHERE id = :token_id AND balance >= :amount RETURNING balance"
+    ),
+    "refund": "UPDATE tokens SET balance = balance + :amount WHERE id = :token_id",
+    "add_reservation": (
+        "INSERT INTO reservations (request_id, token_id, day, amount, quota_slot, created_at) "
+        "VALUES (:request_id, :token_id, :day, :amount, :quota_slot, :created_at)"
+    ),
+    # returns (token_id, day, amount, quota_slot)
+    "take_reservation": (
+        "DELETE FROM reservations WHERE request_id = :request_id "
+        "RETURNING token_id, day, amount, quota_slot"
+    ),
+    "ledger": (
+        "INSERT INTO ledger (request_id, token_id, kind, amount, endpoint, user_id, scope_key, "
+        "cached, day, created_at) VALUES (:request_id, :token_id, 'charge', :amount, :endpoint, "
+        ":user_id, :scope_key, :cached, :day, :created_at)"
+    ),
+    "store_answer": (
+        "UPDATE idempotency_keys SET state = 'done', response = :response, source = :source "
+        "WHERE token_id = :token_id AND key = :key"
+    ),
+}
+"""The statements on every paid request, written once for both SQLite and PostgreSQL."""
+HELD_AMOUNT, HELD_SLOT = 2, 3
+"""Positions in the row ``take_reservation`` returns."""
+
+
+def _prepare(statements: dict[str, str], dialect: str) -> dict[str, str]:
+    """Write ``:name`` parameters in the driver's style: sqlite3 takes them as they are (with a
+    dict of parameters), psycopg wants ``%(name)s``."""
+    if dialect == "sqlite":
+        return dict(statements)
+    return {name: re.sub(r":(\w+)", r"%(\1)s", sql) for name, sql in statements.items()}
 
 
 class Refusal(enum.Enum):
@@ -124,6 +189,7 @@ class Accounts:
     def __init__(self, url: URL) -> None:
         self.engine = _sync_engine(url)
         self._dialect = self.engine.dialect.name
+        self._statements = _prepare(STATEMENTS, self._dialect)
         self._queue: asyncio.Queue[_Operation[Any]] | None = None
         self._worker: asyncio.Task[None] | None = None
 
@@ -143,44 +209,32 @@ class Accounts:
         """Hold a quota slot (if the plan has a quota) and the price (if metered), or refuse."""
 
         def run(conn: Connection) -> Reservation | Refusal:
+            sql = self._sql
             quota_slot = False
             if daily_quota is not None:
-                self._ensure_usage_row(conn, token_id, day)
-                taken = conn.execute(
-                    update(usage)
-                    .where(
-                        usage.c.token_id == token_id,
-                        usage.c.day == day,
-                        usage.c.calls + usage.c.reserved < daily_quota,
-                    )
-                    .values(reserved=usage.c.reserved + 1)
-                    .returning(usage.c.reserved)
-                ).first()
-                if taken is None:
-                    return Refusal.QUOTA
+                slot = {"token_id": token_id, "day": day, "quota": daily_quota}
+                if sql(conn, "take_slot", **slot) is None:
+                    # No row yet today (the first call), or the quota is used up.
+                    sql(conn, "ensure_usage", token_id=token_id, day=day)
+                    if sql(conn, "take_slot", **slot) is None:
+                        return Refusal.QUOTA
                 quota_slot = True
             amount = 0
             if metered:
-                paid = conn.execute(
-                    update(tokens)
-                    .where(tokens.c.id == token_id, tokens.c.balance >= price)
-                    .values(balance=tokens.c.balance - price)
-                    .returning(tokens.c.balance)
-                ).first()
-                if paid is None:
+                if sql(conn, "pay", token_id=token_id, amount=price) is None:
                     if quota_slot:  # undo this operation's slot; the batch goes on
-                        self._return_quota_slot(conn, token_id, day)
+                        sql(conn, "return_slot", token_id=token_id, day=day)
                     return Refusal.BALANCE
                 amount = price
-            conn.execute(
-                reservations.insert().values(
-                    request_id=request_id,
-                    token_id=token_id,
-                    day=day,
-                    amount=amount,
-                    quota_slot=quota_slot,
-                    created_at=at,
-                )
+            sql(
+                conn,
+                "add_reservation",
+                request_id=request_id,
+                token_id=token_id,
+                day=day,
+                amount=amount,
+                quota_slot=quota_slot,
+                created_at=self._when(at),
             )
             return Reservation(request_id, token_id, day, amount, quota_slot)
 
@@ -203,54 +257,58 @@ class Accounts:
         """
 
         def run(conn: Connection) -> bool:
-            held = None
-            if reserved:
-                held = conn.execute(
-                    delete(reservations)
-                    .where(reservations.c.request_id == charge.request_id)
-                    .returning(reservations.c.amount, reservations.c.quota_slot)
-                ).first()
+            sql = self._sql
+            held = sql(conn, "take_reservation", request_id=charge.request_id) if reserved else None
             if metered:
                 if held is None:  # reaped (or never reserved): pay now, conditionally
-                    paid = conn.execute(
-                        update(tokens)
-                        .where(tokens.c.id == charge.token_id, tokens.c.balance >= charge.amount)
-                        .values(balance=tokens.c.balance - charge.amount)
-                        .returning(tokens.c.id)
-                    ).first()
-                    if paid is None:
+                    if sql(conn, "pay", token_id=charge.token_id, amount=charge.amount) is None:
                         return False
-                elif held.amount != charge.amount:  # a cached answer may cost less than held
-                    conn.execute(
-                        update(tokens)
-                        .where(tokens.c.id == charge.token_id)
-                        .values(balance=tokens.c.balance + (held.amount - charge.amount))
-                    )
-            self._count_call(conn, charge, release_slot=held is not None and bool(held.quota_slot))
-            conn.execute(
-                ledger.insert().values(
-                    request_id=charge.request_id,
-                    token_id=charge.token_id,
-                    kind="charge",
-                    amount=charge.amount,
-                    endpoint=charge.endpoint,
-                    user_id=charge.user_id,
-                    scope_key=charge.scope_key,
-                    cached=charge.cached,
-                    day=charge.day,
-                    created_at=charge.at,
-                )
-            )
-            if idempotency_key is not None:
-                conn.execute(
-                    update(idempotency)
-                    .where(
-                        idempotency.c.token_id == charge.token_id,
-                        idempotency.c.key == idempotency_key,
-                    )
-                    .values(state="done", response=response, source=source)
-                )
+                elif held[HELD_AMOUNT] != charge.amount:  # a cached answer may cost less
+                    back = held[HELD_AMOUNT] - charge.amount
+                    sql(conn, "refund", token_id=charge.token_id, amount=back)
+            release = 1 if held is not None and held[HELD_SLOT] else 0
+            self._count_call(conn, charge, release=release)
+            self._finish(conn, charge, idempotency_key, response, source)
             return True
+
+        return await self._submit(run)
+
+    async def charge(
+        self,
+        charge: Charge,
+        *,
+        metered: bool,
+        daily_quota: int | None,
+        idempotency_key: str | None = None,
+        response: bytes | None = None,
+        source: str | None = None,
+    ) -> Refusal | None:
+        """Reserve and capture at once, for an answer already in hand (a cached snapshot).
+
+        A reservation only guards the time spent collecting; with nothing left to collect the
+        same conditional statements decide quota and balance and write the ledger row in one
+        transaction. Returns the refusal, or None when charged.
+        """
+
+        def run(conn: Connection) -> Refusal | None:
+            sql = self._sql
+            where = {"token_id": charge.token_id, "day": charge.day, "amount": charge.amount}
+            counted = False
+            if daily_quota is not None:
+                if sql(conn, "count_within_quota", quota=daily_quota, **where) is None:
+                    # No row yet today (the first call), or the quota is used up.
+                    sql(conn, "ensure_usage", token_id=charge.token_id, day=charge.day)
+                    if sql(conn, "count_within_quota", quota=daily_quota, **where) is None:
+                        return Refusal.QUOTA
+                counted = True
+            if metered and sql(conn, "pay", token_id=charge.token_id, amount=charge.amount) is None:
+                if counted:  # undo this operation's count; the batch goes on
+                    sql(conn, "uncount", **where)
+                return Refusal.BALANCE
+            if not counted:
+                self._count_call(conn, charge, release=0)
+            self._finish(conn, charge, idempotency_key, response, source)
+            return None
 
         return await self._submit(run)
 
@@ -476,55 +534,80 @@ class Accounts:
     def _insert_ignore(self, table: Any) -> Any:
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
-    def _ensure_usage_row(self, conn: Connection, token_id: int, day: str) -> None:
-        conn.execute(
-            self._insert_ignore(usage)
-            .values(token_id=token_id, day=day, calls=0, reserved=0, credits=0)
-            .on_conflict_do_nothing()
+    def _sql(self, conn: Connection, name: str, **params: Any) -> tuple[Any, ...] | None:
+        """Run one prepared statement on the driver's own cursor; its first row (or None).
+
+        The hot statements skip SQLAlchemy's statement handling, which cost several times the
+        database's own work per statement (measured on SQLite: ~70 µs built with Core, ~20 µs
+        through ``exec_driver_sql``, ~6 µs on the cursor). The transaction is still the
+        connection's, begun and committed by SQLAlchemy.
+        """
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self._statements[name], params)
+            row = cursor.fetchone() if cursor.description else None
+        finally:
+            cursor.close()
+        return tuple(row) if row is not None else None
+
+    def _when(self, moment: datetime) -> Any:
+        """A timestamp as the ``UTCDateTime`` column stores it on this backend."""
+        moment = moment.astimezone(UTC)
+        if self._dialect == "sqlite":
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return moment
+
+    def _count_call(self, conn: Connection, charge: Charge, *, release: int) -> None:
+        self._sql(
+            conn,
+            "count_call",
+            token_id=charge.token_id,
+            day=charge.day,
+            amount=charge.amount,
+            release=release,
         )
 
-    def _return_quota_slot(self, conn: Connection, token_id: int, day: str) -> None:
-        conn.execute(
-            update(usage)
-            .where(usage.c.token_id == token_id, usage.c.day == day, usage.c.reserved > 0)
-            .values(reserved=usage.c.reserved - 1)
+    def _finish(
+        self,
+        conn: Connection,
+        charge: Charge,
+        idempotency_key: str | None,
+        response: bytes | None,
+        source: str | None,
+    ) -> None:
+        """The ledger row, and the answer to replay for the request's idempotency key."""
+        self._sql(
+            conn,
+            "ledger",
+            request_id=charge.request_id,
+            token_id=charge.token_id,
+            amount=charge.amount,
+            endpoint=charge.endpoint,
+            user_id=charge.user_id,
+            scope_key=charge.scope_key,
+            cached=charge.cached,
+            day=charge.day,
+            created_at=self._when(charge.at),
         )
-
-    def _count_call(self, conn: Connection, charge: Charge, *, release_slot: bool) -> None:
-        statement = self._insert_ignore(usage).values(
-            token_id=charge.token_id, day=charge.day, calls=1, reserved=0, credits=charge.amount
-        )
-        changes: dict[str, Any] = {
-            "calls": usage.c.calls + 1,
-            "credits": usage.c.credits + charge.amount,
-        }
-        if release_slot:
-            changes["reserved"] = usage.c.reserved - 1
-        conn.execute(
-            statement.on_conflict_do_update(index_elements=["token_id", "day"], set_=changes)
-        )
+        if idempotency_key is not None:
+            self._sql(
+                conn,
+                "store_answer",
+                token_id=charge.token_id,
+                key=idempotency_key,
+                response=response,
+                source=source,
+            )
 
     def _release(self, conn: Connection, request_id: str) -> int:
-        held = conn.execute(
-            delete(reservations)
-            .where(reservations.c.request_id == request_id)
-            .returning(
-                reservations.c.token_id,
-                reservations.c.day,
-                reservations.c.amount,
-                reservations.c.quota_slot,
-            )
-        ).first()
+        held = self._sql(conn, "take_reservation", request_id=request_id)
         if held is None:
             return 0
-        if held.amount:
-            conn.execute(
-                update(tokens)
-                .where(tokens.c.id == held.token_id)
-                .values(balance=tokens.c.balance + held.amount)
-            )
-        if held.quota_slot:
-            self._return_quota_slot(conn, held.token_id, held.day)
+        token_id, day, amount, quota_slot = held
+        if amount:
+            self._sql(conn, "refund", token_id=token_id, amount=amount)
+        if quota_slot:
+            self._sql(conn, "return_slot", token_id=token_id, day=day)
         return 1
 
 

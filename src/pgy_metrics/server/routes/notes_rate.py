@@ -29,6 +29,7 @@ from pgy_metrics.contract.params import Scope as MetricsScope
 from pgy_metrics.server import answers
 from pgy_metrics.sources.base import CollectionError
 from pgy_metrics.store.accounts import Charge, ClaimState, Refusal, Reservation
+from pgy_metrics.store.snapshots import Snapshot
 from pgy_metrics.store.tokens import Plan, TokenRecord
 
 if TYPE_CHECKING:
@@ -251,6 +252,10 @@ class NotesRateEndpoint:
             if key is not None:
                 await accounts.unclaim(token_id=record.id, key=key)
 
+        in_hand = runtime.service.cached(user_id, scope)
+        if in_hand is not None:
+            return await self._charge_cached(record, in_hand, user_id, scope, request_id, key, day)
+
         reservation: Reservation | None = None
         if plan.metered or plan.daily_quota is not None:
             held = await accounts.reserve(
@@ -264,12 +269,7 @@ class NotesRateEndpoint:
             )
             if held is Refusal.QUOTA:
                 await give_back(None)
-                return self._failure(
-                    BusinessCode.DAILY_QUOTA_EXCEEDED,
-                    f"The daily quota of {plan.daily_quota} calls is used up for {day}; it "
-                    f"resets at midnight {runtime.settings.quota_time_zone}.",
-                    request_id,
-                )
+                return self._quota_used_up(plan, day, request_id)
             if held is Refusal.BALANCE:
                 await give_back(None)
                 return self._insufficient(plan, request_id)
@@ -320,6 +320,57 @@ class NotesRateEndpoint:
             await give_back(None)
             return self._insufficient(plan, request_id)
         return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
+
+    async def _charge_cached(
+        self,
+        record: TokenRecord,
+        snapshot: Snapshot,
+        user_id: str,
+        scope: MetricsScope,
+        request_id: str,
+        key: str | None,
+        day: str,
+    ) -> tuple[bytes, answers.Headers]:
+        """A cached answer: nothing to collect, so quota, balance and ledger in one step."""
+        runtime = self.runtime
+        plan = record.plan
+        body = b"".join((snapshot.answer_prefix(runtime.settings.zone), request_id.encode(), b'"}'))
+        charge = Charge(
+            request_id=request_id,
+            token_id=record.id,
+            amount=runtime.billing.price(plan, NOTES_RATE, cached=True),
+            day=day,
+            endpoint=NOTES_RATE,
+            user_id=user_id,
+            scope_key=scope.key,
+            cached=True,
+            at=runtime.clock.now(),
+        )
+        refused = await runtime.store.accounts.charge(
+            charge,
+            metered=plan.metered,
+            daily_quota=plan.daily_quota,
+            idempotency_key=key,
+            response=body,
+            source=snapshot.source,
+        )
+        if refused is not None and key is not None:
+            await runtime.store.accounts.unclaim(token_id=record.id, key=key)
+        if refused is Refusal.QUOTA:
+            return self._quota_used_up(plan, day, request_id)
+        if refused is Refusal.BALANCE:
+            return self._insufficient(plan, request_id)
+        return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
+
+    def _quota_used_up(
+        self, plan: Plan, day: str, request_id: str
+    ) -> tuple[bytes, answers.Headers]:
+        return self._failure(
+            BusinessCode.DAILY_QUOTA_EXCEEDED,
+            f"The daily quota of {plan.daily_quota} calls is used up for {day}; it resets at "
+            f"midnight {self.runtime.settings.quota_time_zone}.",
+            request_id,
+        )
 
     def _insufficient(self, plan: Plan, request_id: str) -> tuple[bytes, answers.Headers]:
         price = self.runtime.billing.hold(plan, NOTES_RATE)
