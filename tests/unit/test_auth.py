@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,14 +23,6 @@ from pgy_metrics.server.settings import Settings
 from pgy_metrics.store import Store
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
-    await store.migrate()
-    yield store
-    await store.aclose()
 
 
 def issuer_for(store: Store, pepper: bytes = b"pepper-pepper-pepper") -> TokenIssuer:

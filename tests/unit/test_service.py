@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,14 +17,6 @@ from tests.fakes import CountingSource, FailingSource
 
 USER = "5d21ab6b000000001201567d"
 START = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
-    await store.migrate()
-    yield store
-    await store.aclose()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from pgy_metrics.store.database import MIGRATIONS
 
 USER = "5d21ab6b000000001201567d"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
-    await store.migrate()
-    yield store
-    await store.aclose()
 
 
 async def test_migrations_are_idempotent_and_create_the_tables(store: Store) -> None:
