@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from pgy_metrics.clock import FixedClock
-from pgy_metrics.contract import NOTES_RATE_PATH, Scope
+from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.server import Settings, create_app
 from pgy_metrics.store.accounts import Refusal, ledger, reservations, usage
 from pgy_metrics.store.tokens import Plan

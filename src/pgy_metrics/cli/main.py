@@ -8,9 +8,10 @@ import sys
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from pgy_metrics import __version__
-from pgy_metrics.cli import serve, tokens
+from pgy_metrics.cli import serve, tokens, usage
 
 app = typer.Typer(
     name="pgy",
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.add_typer(tokens.app, name="token")
+app.command("usage")(usage.usage)
 
 stderr = Console(stderr=True)
 
@@ -51,5 +53,5 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("PGY_DEBUG"):
             raise
-        stderr.print(f"[red]error:[/] {error}", highlight=False, markup=False)
+        stderr.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -20,7 +20,7 @@ from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.limits import RateLimiter
-from pgy_metrics.server.routes import notes_rate, probes
+from pgy_metrics.server.routes import admin, notes_rate, probes
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.service.metrics import MetricsService
 from pgy_metrics.sources.base import Source
@@ -124,6 +124,8 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
     app.include_router(probes.router)
+    app.include_router(admin.router)
+    app.include_router(admin.holder_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -6,12 +6,14 @@ guesses. Look-ups go by hash and the final comparison is constant-time.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import os
 import re
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +21,19 @@ from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS
 from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.limits import parse_rate_limit
+from pgy_metrics.server.plans import (
+    KEEP,
+    BalanceView,
+    Keep,
+    TokenView,
+    UsageRow,
+    balance_view,
+    token_views,
+    usage_rows,
+)
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.store.database import Store
-from pgy_metrics.store.tokens import Plan, TokenNameTaken, TokenRecord
+from pgy_metrics.store.tokens import PLAN_CHANGES, Plan, TokenNameTaken, TokenRecord
 
 TOKEN_PREFIX = "pgy_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_BYTES = 32
@@ -186,6 +198,75 @@ class TokenIssuer:
 
     async def revoke(self, name: str) -> bool:
         return await self._store.tokens.revoke(name, at=self._clock.now())
+
+    async def record(self, name: str) -> TokenRecord:
+        """The token of this name, active or revoked; ``UnknownToken`` if there is none."""
+        record = await self._store.tokens.by_name(name)
+        if record is None:
+            raise UnknownToken(f"no token named {name!r}")
+        return record
+
+    async def show(self, name: str) -> TokenView:
+        """A token, its plan and today's use (``pgy token show``, ``GET /admin/tokens/NAME``)."""
+        (view,) = await token_views(
+            [await self.record(name)], store=self._store, billing=self._billing
+        )
+        return view
+
+    async def views(self) -> builtins.list[TokenView]:
+        """Every token as ``show`` describes it."""
+        return await token_views(await self.list(), store=self._store, billing=self._billing)
+
+    async def update_plan(
+        self,
+        name: str,
+        *,
+        rate_limit: str | Keep | None = KEEP,
+        daily_quota: int | Keep | None = KEEP,
+        endpoints: Sequence[str] | Keep | None = KEEP,
+        price: int | Keep | None = KEEP,
+        cached_price: int | Keep | None = KEEP,
+    ) -> TokenView:
+        """Change a plan: ``KEEP`` leaves a field, None lifts a limit (or restores the server's
+        price). The balance is not a plan change: it moves only through ``topup`` and calls."""
+        old = (await self.record(name)).plan
+        plan = Plan(
+            rate_limit=old.rate_limit if rate_limit is KEEP else rate_limit,
+            daily_quota=old.daily_quota if daily_quota is KEEP else daily_quota,
+            balance=old.balance,
+            endpoints=(
+                old.endpoints
+                if endpoints is KEEP
+                else None
+                if endpoints is None
+                else tuple(dict.fromkeys(endpoints))
+            ),
+            price=old.price if price is KEEP else price,
+            cached_price=old.cached_price if cached_price is KEEP else cached_price,
+        )
+        validate_plan(plan)
+        given = dict(
+            zip(
+                PLAN_CHANGES, (rate_limit, daily_quota, endpoints, price, cached_price), strict=True
+            )
+        )
+        changes = {
+            field: getattr(plan, field) for field, value in given.items() if value is not KEEP
+        }
+        if await self._store.tokens.update_plan(name, changes=changes) is None:
+            raise UnknownToken(f"no token named {name!r}")
+        return await self.show(name)
+
+    async def usage(
+        self, *, name: str | None = None, since: str | None = None
+    ) -> builtins.list[UsageRow]:
+        """Use per token and day since ``since`` (YYYY-MM-DD), of one token or of all."""
+        record = await self.record(name) if name is not None else None
+        return await usage_rows(store=self._store, record=record, since=since)
+
+    async def balance(self, record: TokenRecord) -> BalanceView:
+        """What the holder of ``record`` may see of their token (``GET /api/balance``)."""
+        return await balance_view(record, store=self._store, billing=self._billing)
 
 
 class Authenticator:

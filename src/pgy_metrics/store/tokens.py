@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pgy_metrics.store.models import TokenRow
+from pgy_metrics.store.models import ReservationRow, TokenRow
 
 
 class TokenNameTaken(ValueError):
@@ -62,11 +64,29 @@ class TokenRecord:
                 rate_limit=row.rate_limit,
                 daily_quota=row.daily_quota,
                 balance=row.balance,
-                endpoints=tuple(row.endpoints.split(",")) if row.endpoints else None,
+                endpoints=(
+                    tuple(name for name in row.endpoints.split(",") if name)
+                    if row.endpoints is not None
+                    else None
+                ),
                 price=row.price,
                 cached_price=row.cached_price,
             ),
         )
+
+
+PLAN_CHANGES = ("rate_limit", "daily_quota", "endpoints", "price", "cached_price")
+"""Plan fields an operator may change; the balance moves only through the ledger (top-ups)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """What requests still running hold for a token on a quota day."""
+
+    token_id: int
+    day: str
+    calls: int
+    credits: int
 
 
 class TokenRepository:
@@ -130,3 +150,51 @@ class TokenRepository:
                 .returning(TokenRow.id)
             )
             return result.first() is not None
+
+    async def update_plan(self, name: str, *, changes: Mapping[str, object]) -> TokenRecord | None:
+        """Set the given plan fields (of ``PLAN_CHANGES``; None lifts a limit or restores the
+        server's price); the updated record, or None if no token has this name."""
+        unknown = sorted(set(changes) - set(PLAN_CHANGES))
+        if unknown:
+            raise ValueError(
+                f"only {', '.join(PLAN_CHANGES)} may change in a plan; got {', '.join(unknown)}"
+            )
+        values = dict(changes)
+        if "endpoints" in values and values["endpoints"] is not None:
+            endpoints = values["endpoints"]
+            assert isinstance(endpoints, tuple | list)
+            values["endpoints"] = ",".join(str(endpoint) for endpoint in endpoints)
+        if not values:
+            return await self.by_name(name)
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                update(TokenRow)
+                .where(TokenRow.name == name)
+                .values(**values)
+                .returning(TokenRow)
+                .execution_options(synchronize_session=False)
+            )
+            return TokenRecord.from_row(row) if row is not None else None
+
+    async def in_flight(
+        self, *, token_id: int | None = None, since: str | None = None
+    ) -> builtins.list[InFlight]:
+        """Reservations of requests still running (calls and credits held), per token and day."""
+        reservations = ReservationRow
+        query = (
+            select(
+                reservations.token_id,
+                reservations.day,
+                func.count(),
+                func.coalesce(func.sum(reservations.amount), 0),
+            )
+            .group_by(reservations.token_id, reservations.day)
+            .order_by(reservations.day, reservations.token_id)
+        )
+        if token_id is not None:
+            query = query.where(reservations.token_id == token_id)
+        if since is not None:
+            query = query.where(reservations.day >= since)
+        async with self._sessions() as session:
+            rows = await session.execute(query)
+            return [InFlight(int(t), str(d), int(n), int(c)) for t, d, n, c in rows]

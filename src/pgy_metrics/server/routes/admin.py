@@ -1,0 +1,388 @@
+"""The admin API (``/admin/...``, admin tokens only) and a holder's own balance (``/api/balance``).
+
+The admin API does over HTTP what ``pgy token ...`` and ``pgy usage`` do on the server's machine,
+through the same ``TokenIssuer`` and the same views. A token is sent as ``Authorization: Bearer``
+or as the ``token`` query parameter (access logs redact it); no answer ever repeats it, except the
+new token in the answer that creates it. After every change this process forgets its cached token
+look-ups, so the change holds at once here (other processes: within ``PGY_TOKEN_CACHE_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator
+from pydantic.json_schema import SkipJsonSchema
+from starlette.responses import JSONResponse
+
+from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.server.auth import UnknownToken
+from pgy_metrics.server.limits import parse_rate_limit
+from pgy_metrics.server.plans import BalanceView, TokenView, UsageRow, parse_day
+from pgy_metrics.store.tokens import PLAN_CHANGES, Plan, TokenNameTaken, TokenRecord
+
+if TYPE_CHECKING:
+    from pgy_metrics.server.app import Runtime
+
+log = logging.getLogger("pgy_metrics.server.admin")
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """Any refusal: one sentence saying what is wrong and what to do."""
+
+    detail: str
+
+
+class InvalidField(BaseModel):
+    field: str = Field(description="The field or parameter, e.g. `rate_limit`.")
+    location: str = Field(description="`body`, `query` or `path`.")
+    message: str
+
+
+class InvalidRequest(Problem):
+    """A request whose body or parameters do not validate (HTTP 422)."""
+
+    errors: list[InvalidField]
+
+
+class _ClearValidationErrors(APIRoute):
+    """422 answers as one sentence naming every bad field, without echoing the input back."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as error:
+                errors = [_invalid_field(problem) for problem in error.errors()]
+                detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+                body = InvalidRequest(detail=detail or "invalid request", errors=errors)
+                return JSONResponse(body.model_dump(), status_code=422)
+
+        return handler
+
+
+def _invalid_field(problem: Any) -> InvalidField:
+    location = [str(part) for part in problem.get("loc", ())]
+    message = str(problem.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    where = location[0] if location else "body"
+    return InvalidField(field=".".join(location[1:]) or where, location=where, message=message)
+
+
+def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> HTTPException:
+    return HTTPException(status_code=status, detail=detail, headers=headers)
+
+
+def _unknown(error: UnknownToken) -> HTTPException:
+    return _problem(404, str(error))
+
+
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+    422: {"model": InvalidRequest, "description": "A field or parameter is invalid."},
+}
+ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    403: {"model": Problem, "description": "The token is not an admin token."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No token has this name."}
+}
+
+
+# -- authentication -----------------------------------------------------------------------------
+
+_bearer = HTTPBearer(
+    auto_error=False, description="Your token as `Authorization: Bearer pgy_...` (preferred)."
+)
+_query_token = APIKeyQuery(
+    name="token", auto_error=False, description="Your token as the `token` query parameter."
+)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def token_holder(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Depends(_query_token)],
+) -> TokenRecord:
+    """The active token of the caller (HTTP 401 without one)."""
+    given = credentials.credentials if credentials is not None else token
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not given:
+        raise _problem(
+            401,
+            "A token is required: send it as 'Authorization: Bearer <token>' or as the token "
+            "query parameter.",
+            challenge,
+        )
+    record = await _runtime(request).authenticator.authenticate(given)
+    if record is None:
+        raise _problem(401, "The token is unknown or revoked.", challenge)
+    return record
+
+
+async def admin_token(holder: Annotated[TokenRecord, Depends(token_holder)]) -> TokenRecord:
+    """The caller's token if it is an admin token (HTTP 403 otherwise)."""
+    if not holder.is_admin:
+        raise _problem(
+            403,
+            "This token may not use the admin API: it needs an admin token "
+            "(pgy token create --admin).",
+        )
+    return holder
+
+
+Holder = Annotated[TokenRecord, Depends(token_holder)]
+Admin = Annotated[TokenRecord, Depends(admin_token)]
+TokenName = Annotated[str, Path(description="The token's name.", max_length=100)]
+
+
+# -- bodies -------------------------------------------------------------------------------------
+
+
+class PlanFields(BaseModel):
+    """Plan fields that an operator sets when creating a token and may change later."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    rate_limit: str | None = Field(
+        default=None,
+        description="Limits in `limits` syntax separated by `;`, e.g. `10/second;300/minute`.",
+        examples=["10/second;300/minute"],
+    )
+    daily_quota: NonNegativeInt | None = Field(
+        default=None, description="Successful calls per quota day."
+    )
+    endpoints: list[str] | None = Field(
+        default=None,
+        description=f"Endpoint names the token may call, among: {', '.join(ENDPOINTS)}; "
+        "null: all of them.",
+        examples=[list(ENDPOINTS)],
+    )
+    price: NonNegativeInt | None = Field(
+        default=None, description="Credits per fresh answer; null: the server's price."
+    )
+    cached_price: NonNegativeInt | None = Field(
+        default=None, description="Credits per cached answer; null: the server's price."
+    )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_rate_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate_limit(value)
+        return value
+
+    @field_validator("endpoints")
+    @classmethod
+    def _known_endpoints(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            unknown = [name for name in value if name not in ENDPOINTS]
+            if unknown:
+                raise ValueError(
+                    f"endpoints must be among {', '.join(ENDPOINTS)}; unknown: {', '.join(unknown)}"
+                )
+            value = list(dict.fromkeys(value))
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The plan fields given in the request (null included: it lifts a limit)."""
+        given = {
+            field: getattr(self, field) for field in PLAN_CHANGES if field in self.model_fields_set
+        }
+        if given.get("endpoints") is not None:
+            given["endpoints"] = tuple(given["endpoints"])
+        return given
+
+
+class TokenCreate(PlanFields):
+    """A new token. Without any plan field it gets the server's default plan."""
+
+    name: str = Field(
+        description="Unique: 1-100 letters, digits, `_`, `.` or `-`, starting with a letter or "
+        "digit.",
+        examples=["shop-7"],
+    )
+    admin: bool = Field(default=False, description="May use the admin API.")
+    balance: NonNegativeInt | None = Field(
+        default=None,
+        description="Starting prepaid credits (recorded as a top-up); null: unmetered.",
+    )
+
+    def plan(self) -> Plan | None:
+        given = self.model_fields_set & {*PLAN_CHANGES, "balance"}
+        if not given:
+            return None
+        return Plan(
+            rate_limit=self.rate_limit,
+            daily_quota=self.daily_quota,
+            balance=self.balance,
+            endpoints=tuple(self.endpoints) if self.endpoints is not None else None,
+            price=self.price,
+            cached_price=self.cached_price,
+        )
+
+
+class PlanUpdate(PlanFields):
+    """Plan fields to change: a field left out stays as it is; null lifts that limit (or, for
+    prices, restores the server's price). The balance is not here: it changes only by top-up."""
+
+    balance: SkipJsonSchema[int | None] = None
+
+    @field_validator("balance", mode="before")
+    @classmethod
+    def _balance_only_by_topup(cls, _value: object) -> None:
+        raise ValueError(
+            "the balance changes only through POST /admin/tokens/{name}/topup, so that the "
+            "ledger explains every credit"
+        )
+
+
+class Topup(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    credits: PositiveInt = Field(description="Credits to add (a whole number > 0).")
+
+
+class CreatedToken(TokenView):
+    token: str = Field(description="The token itself: in this answer only, never shown again.")
+
+
+class ToppedUp(BaseModel):
+    name: str
+    credits: int = Field(description="Credits added.")
+    balance: int = Field(description="The balance after the top-up.")
+
+
+# -- routes -------------------------------------------------------------------------------------
+
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    route_class=_ClearValidationErrors,
+    responses=ADMIN_REFUSALS,
+)
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    summary="Create a token",
+    responses={409: {"model": Problem, "description": "A token has this name already."}},
+)
+async def create_token(request: Request, admin: Admin, body: TokenCreate) -> CreatedToken:
+    """Create a token with a plan; the answer holds the token itself, the only time it is shown."""
+    runtime = _runtime(request)
+    try:
+        issued = await runtime.issuer.create(body.name, is_admin=body.admin, plan=body.plan())
+    except TokenNameTaken as error:
+        raise _problem(409, str(error)) from None
+    except ValueError as error:  # the name; the plan was validated with the body
+        raise _problem(422, str(error)) from None
+    runtime.authenticator.forget()
+    log.info("admin %r created token %r", admin.name, body.name)
+    view = await runtime.issuer.show(body.name)
+    return CreatedToken(**view.model_dump(), token=issued.token)
+
+
+@router.get("/tokens", summary="List tokens")
+async def list_tokens(request: Request, _admin: Admin) -> list[TokenView]:
+    """Every token (active and revoked) with its plan and today's use."""
+    return await _runtime(request).issuer.views()
+
+
+@router.get("/tokens/{name}", summary="Show a token", responses=NOT_FOUND)
+async def show_token(request: Request, _admin: Admin, name: TokenName) -> TokenView:
+    """A token, its plan, today's use and what is in flight (as `pgy token show`)."""
+    try:
+        return await _runtime(request).issuer.show(name)
+    except UnknownToken as error:
+        raise _unknown(error) from None
+
+
+@router.patch("/tokens/{name}", summary="Change a token's plan", responses=NOT_FOUND)
+async def update_token(
+    request: Request, admin: Admin, name: TokenName, body: PlanUpdate
+) -> TokenView:
+    """Change plan fields (as `pgy token update`); fields left out stay as they are."""
+    runtime = _runtime(request)
+    changes = body.changes()
+    try:
+        view = await runtime.issuer.update_plan(name, **changes)
+    except UnknownToken as error:
+        raise _unknown(error) from None
+    except ValueError as error:
+        raise _problem(422, str(error)) from None
+    runtime.authenticator.forget()
+    log.info("admin %r changed the plan of %r: %s", admin.name, name, ", ".join(changes) or "-")
+    return view
+
+
+@router.post("/tokens/{name}/topup", summary="Add credits", responses=NOT_FOUND)
+async def topup_token(request: Request, admin: Admin, name: TokenName, body: Topup) -> ToppedUp:
+    """Add credits to a token's balance (a ledger row); an unmetered token becomes metered."""
+    runtime = _runtime(request)
+    try:
+        balance = await runtime.issuer.topup(name, body.credits)
+    except UnknownToken as error:
+        raise _unknown(error) from None
+    runtime.authenticator.forget()
+    log.info("admin %r topped up %r by %d credits", admin.name, name, body.credits)
+    return ToppedUp(name=name, credits=body.credits, balance=balance)
+
+
+@router.delete("/tokens/{name}", summary="Revoke a token", responses=NOT_FOUND)
+async def revoke_token(request: Request, admin: Admin, name: TokenName) -> TokenView:
+    """Revoke a token at once (its holder gets code 100); revoking it again changes nothing."""
+    runtime = _runtime(request)
+    try:
+        await runtime.issuer.record(name)
+    except UnknownToken as error:
+        raise _unknown(error) from None
+    if await runtime.issuer.revoke(name):
+        log.info("admin %r revoked token %r", admin.name, name)
+    runtime.authenticator.forget()
+    return await runtime.issuer.show(name)
+
+
+@router.get("/usage", summary="Usage per token and day", responses=NOT_FOUND)
+async def usage(
+    request: Request,
+    _admin: Admin,
+    name: Annotated[str | None, Query(description="Only this token.", max_length=100)] = None,
+    since: Annotated[str | None, Query(description="First day, `YYYY-MM-DD` (quota days).")] = None,
+) -> list[UsageRow]:
+    """Calls, credits and what is in flight per token and quota day, oldest day first."""
+    try:
+        if since is not None:
+            since = parse_day(since, name="since")
+    except ValueError as error:
+        raise _problem(422, str(error)) from None
+    try:
+        return await _runtime(request).issuer.usage(name=name, since=since)
+    except UnknownToken as error:
+        raise _unknown(error) from None
+
+
+holder_router = APIRouter(tags=["balance"], route_class=_ClearValidationErrors)
+
+
+@holder_router.get("/api/balance", summary="Your balance and limits", responses=REFUSALS)
+async def balance(request: Request, holder: Holder) -> BalanceView:
+    """What your own token has left: balance, today's calls against the quota, limits, prices."""
+    return await _runtime(request).issuer.balance(holder)
