@@ -217,6 +217,7 @@ WINDOWS = 10
 
 def assert_accurate(codes: Counter[int]) -> None:
     allowance = LIMIT_PER_SECOND * WINDOWS
+    print(f"admitted {codes[0]} of an exact allowance of {allowance} ({codes[0] / allowance:.3f})")
     assert set(codes) <= {0, 302}, codes
     assert 0.95 * allowance <= codes[0] <= 1.05 * allowance, (codes, allowance)
 

@@ -1,14 +1,22 @@
 """Per-token rate limits (business code 302) on the ``limits`` library.
 
 Windows live in process memory by default and in Redis with ``PGY_REDIS_URL``, so that several
-server processes share them. The moving-window strategy is exact: over any window, at most the
-limit is admitted, which is what a customer reading "10/second" expects.
+server processes share them. The strategy is the moving window, exact to the request: over any
+window of the limit's length at most the limit is admitted, whenever the burst starts (fixed or
+sliding-counter windows over-admit around their aligned boundaries: measured 1.075x of the
+allowance over 10 windows, outside the 5 % the tests require).
+
+In memory, the library's own storage keeps each key's timestamps in a list it inserts at the
+front of (O(n) per hit) and sweeps in a background task; at thousands of requests per second on
+one token that cost the hot path a third of its time. ``MovingWindowMemory`` keeps the same
+semantics on a deque, pruned as it goes: O(1) amortised per hit.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -57,13 +65,54 @@ class RateLimited:
         ]
 
 
+class MovingWindowMemory(MemoryStorage):
+    """The in-memory moving window on per-key deques of timestamps, oldest first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._windows: dict[str, deque[float]] = {}
+
+    def _window(self, key: str, expiry: float, now: float) -> deque[float]:
+        window = self._windows.get(key)
+        if window is None:
+            window = self._windows[key] = deque()
+        cutoff = now - expiry
+        while window and window[0] <= cutoff:
+            window.popleft()
+        return window
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        now = time.time()
+        window = self._window(key, expiry, now)
+        if len(window) + amount > limit:
+            return False
+        window.extend([now] * amount)
+        return True
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """(the oldest timestamp still in the window, how many are in it), as the library's."""
+        now = time.time()
+        window = self._window(key, expiry, now)
+        return (window[0], len(window)) if window else (now, 0)
+
+    async def clear(self, key: str) -> None:
+        self._windows.pop(key, None)
+        await super().clear(key)
+
+    async def reset(self) -> int | None:
+        cleared = len(self._windows)
+        self._windows.clear()
+        await super().reset()
+        return cleared
+
+
 class RateLimiter:
     def __init__(self, *, redis_url: str | None = None) -> None:
         storage: Storage
         if redis_url:
             storage = RedisStorage(_async_uri(redis_url), key_prefix="pgy-metrics")
         else:
-            storage = MemoryStorage()
+            storage = MovingWindowMemory()
         self.storage = storage
         self._strategy = MovingWindowRateLimiter(storage)
 
