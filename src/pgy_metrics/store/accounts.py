@@ -9,18 +9,20 @@ A call's money moves in two steps. ``reserve`` takes a quota slot and the price 
 counted call, in one transaction with the idempotent answer; ``release`` gives everything back.
 A reservation whose process died is released by ``reap``.
 
-Writes go through one worker per process that runs every pending operation in ONE transaction on a
-synchronous connection in a thread (group commit): with many requests in flight a commit is shared
-by all of them, and SQLite's single writer is never fought over by the requests of one process.
+Writes go through one writer thread per process that runs every pending operation in ONE
+transaction on its synchronous connection (group commit): with many requests in flight a commit
+is shared by all of them, and SQLite's single writer is never fought over by the requests of one
+process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
+import queue
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,8 +192,8 @@ class Accounts:
         self.engine = _sync_engine(url)
         self._dialect = self.engine.dialect.name
         self._statements = _prepare(STATEMENTS, self._dialect)
-        self._queue: asyncio.Queue[_Operation[Any]] | None = None
-        self._worker: asyncio.Task[None] | None = None
+        self._inbox: queue.SimpleQueue[_Operation[Any] | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -473,60 +475,74 @@ class Accounts:
         return await asyncio.to_thread(run)
 
     async def _submit(self, fn: Callable[[Connection], T]) -> T:
-        if self._queue is None:
-            self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._work(self._queue), name="accounts-writer")
-        operation: _Operation[T] = _Operation(fn, asyncio.get_running_loop().create_future())
-        self._queue.put_nowait(operation)
+        loop = asyncio.get_running_loop()
+        if self._writer is None or not self._writer.is_alive():
+            self._writer = threading.Thread(
+                target=self._write_forever, args=(loop,), name="accounts-writer", daemon=True
+            )
+            self._writer.start()
+        operation: _Operation[T] = _Operation(fn, loop.create_future())
+        self._inbox.put(operation)
         return await operation.future
 
-    async def _work(self, queue: asyncio.Queue[_Operation[Any]]) -> None:
-        while True:
-            batch = [await queue.get()]
-            while len(batch) < MAX_BATCH and not queue.empty():
-                batch.append(queue.get_nowait())
-            try:
-                outcomes = await asyncio.to_thread(self._commit, batch)
-            except BaseException as error:  # the loop is closing: fail the waiters, then stop
-                for operation in batch:
-                    if not operation.future.done():
-                        operation.future.set_exception(RuntimeError("accounts writer stopped"))
-                if isinstance(error, asyncio.CancelledError):
-                    raise
-                continue
-            for operation, (ok, value) in zip(batch, outcomes, strict=True):
-                if operation.future.done():
-                    continue
-                if ok:
-                    operation.future.set_result(value)
-                else:
-                    operation.future.set_exception(value)
+    def _write_forever(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The writer thread: take every waiting operation, commit them together, report back.
 
-    def _commit(self, batch: list[_Operation[Any]]) -> list[tuple[bool, Any]]:
+        One thread with one long-lived connection (not a pool checkout and a thread hop per
+        batch), and one wake-up of the event loop per batch, not per operation.
+        """
+        conn: Connection | None = None
+        while True:
+            first = self._inbox.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    following = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
+                if following is None:
+                    self._inbox.put(None)  # stop after this batch
+                    break
+                batch.append(following)
+            try:
+                if conn is None or conn.invalidated or conn.closed:
+                    conn = self.engine.connect()
+                outcomes = self._commit(conn, batch)
+            except Exception as error:  # cannot even connect: every waiter learns why
+                outcomes = [(False, error)] * len(batch)
+                conn = None
+            try:
+                loop.call_soon_threadsafe(_settle, batch, outcomes)
+            except RuntimeError:  # the event loop is closed: nobody is waiting any more
+                break
+        if conn is not None:
+            conn.close()
+
+    def _commit(self, conn: Connection, batch: list[_Operation[Any]]) -> list[tuple[bool, Any]]:
         """Run the batch in one transaction; if anything fails, each alone in its own."""
         if len(batch) == 1:
-            return [self._commit_alone(batch[0])]
+            return [self._commit_alone(conn, batch[0])]
         try:
-            with self.engine.begin() as conn:
+            with conn.begin():
                 return [(True, operation.fn(conn)) for operation in batch]
         except Exception:
             log.warning("a batch of %d operations failed; retrying each alone", len(batch))
-            return [self._commit_alone(operation) for operation in batch]
+            return [self._commit_alone(conn, operation) for operation in batch]
 
-    def _commit_alone(self, operation: _Operation[Any]) -> tuple[bool, Any]:
+    def _commit_alone(self, conn: Connection, operation: _Operation[Any]) -> tuple[bool, Any]:
         try:
-            with self.engine.begin() as conn:
+            with conn.begin():
                 return True, operation.fn(conn)
         except Exception as error:
             return False, error
 
     async def aclose(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-            self._queue = None
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._inbox.put(None)
+            await asyncio.to_thread(writer.join, 30)
         self.engine.dispose()
 
     # -- shared statements -----------------------------------------------------------------
@@ -615,6 +631,17 @@ class Accounts:
 class _Operation(Generic[T]):
     fn: Callable[[Connection], T]
     future: asyncio.Future[T]
+
+
+def _settle(batch: list[_Operation[Any]], outcomes: list[tuple[bool, Any]]) -> None:
+    """On the event loop: hand each waiting request its outcome."""
+    for operation, (ok, value) in zip(batch, outcomes, strict=True):
+        if operation.future.done():  # its request was cancelled meanwhile
+            continue
+        if ok:
+            operation.future.set_result(value)
+        else:
+            operation.future.set_exception(value)
 
 
 def _coalesce_zero(column: Any) -> Any:
