@@ -7,6 +7,8 @@ escaping a source is a bug and becomes 500.
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from pgy_metrics.contract.params import Scope
@@ -34,6 +36,60 @@ class MalformedPayload(CollectionError):
 
 class NotRecorded(CollectionError):
     """A replay folder holds no recording for this creator + scope."""
+
+
+class SessionLost(UpstreamUnavailable):
+    """Every usable account's login is gone (HTTP 401, code -100/902/903/906, an HTML page)."""
+
+
+class RiskControlled(UpstreamUnavailable):
+    """The upstream's risk control refused us (code 300013, HTTP 406/461): back off."""
+
+
+class SourceUnavailable(CollectionError):
+    """The source cannot serve at all until an operator acts (a relay token that is invalid,
+    out of quota, balance or permission). Failover skips it; health shows the reason."""
+
+
+class AccountState(enum.Enum):
+    """Where an upstream account stands, for rotation and the status page."""
+
+    ACTIVE = "active"
+    COOLING_DOWN = "cooling_down"
+    """Risk control answered: rested with exponential backoff, then used again."""
+    DISABLED = "disabled"
+    """Its session is lost: unused until an operator logs it in again (new cookies)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatus:
+    """A snapshot of one account's state, safe to show: no cookie, no token."""
+
+    source: str
+    account: str
+    state: AccountState
+    reason: str | None = None
+    until: float | None = None
+    """For a cooling-down account: when (``time.monotonic()``) it may be used again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One upstream attempt, as health counts it (never a caller's 400 or 601)."""
+
+    source: str
+    account: str | None
+    ok: bool
+    reason: str | None
+    """For a failure: a short class such as ``timeout``, ``http_5xx``, ``session_lost``,
+    ``risk_control``, ``malformed`` or the relay's business code; never a secret."""
+    latency_seconds: float
+
+
+class OutcomeSink(Protocol):
+    """Where sources report every upstream attempt (the health recorder, metrics)."""
+
+    def record(self, outcome: Outcome) -> None: ...
 
 
 @runtime_checkable
