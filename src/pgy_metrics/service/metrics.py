@@ -13,7 +13,12 @@ from datetime import timedelta
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.params import Scope
-from pgy_metrics.sources.base import CollectionError, MalformedPayload, Source
+from pgy_metrics.sources.base import (
+    AttributedSource,
+    CollectionError,
+    MalformedPayload,
+    Source,
+)
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.snapshots import Snapshot
 
@@ -111,7 +116,10 @@ class MetricsService:
             self._remember(stored)
             return stored
         self.source_calls += 1
-        data = await self._source.fetch(user_id, scope)
+        if isinstance(self._source, AttributedSource):
+            answered, data = await self._source.fetch_attributed(user_id, scope)
+        else:
+            answered, data = self._source.name, await self._source.fetch(user_id, scope)
         if not isinstance(data, dict):
             raise MalformedPayload(
                 "The upstream answer had no data object.", source=self._source.name
@@ -127,7 +135,7 @@ class MetricsService:
                 user_id=user_id,
                 scope=scope,
                 collected_at=self._clock.now(),
-                source=self._source.name,
+                source=answered,
                 payload=payload,
             )
         )

@@ -106,3 +106,14 @@ class Source(Protocol):
     async def aclose(self) -> None:
         """Release connections and files."""
         ...
+
+
+@runtime_checkable
+class AttributedSource(Protocol):
+    """A source made of others (failover) that says which one answered, for the snapshot."""
+
+    name: str
+
+    async def fetch_attributed(self, user_id: str, scope: Scope) -> tuple[str, dict[str, Any]]:
+        """``(name of the source that answered, data)``, or raise."""
+        ...
