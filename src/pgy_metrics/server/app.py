@@ -16,12 +16,14 @@ from fastapi.openapi.utils import get_openapi
 
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.limits import RateLimiter
-from pgy_metrics.server.routes import admin, notes_rate, probes
+from pgy_metrics.server.routes import admin, notes_rate, probes, status
 from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
+from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.service.metrics import MetricsService
 from pgy_metrics.sources.base import Source
 from pgy_metrics.sources.registry import SourceOptions, build_source
@@ -42,6 +44,7 @@ class Runtime:
     clock: Clock
     billing: Billing
     limiter: RateLimiter
+    health: HealthRecorder
 
     async def reap(self) -> int:
         """Release reservations of dead processes and forget expired idempotency keys."""
@@ -52,6 +55,9 @@ class Runtime:
         )
         await self.store.accounts.purge_idempotency(
             expired_before=now - timedelta(hours=settings.idempotency_retention_hours)
+        )
+        await self.store.health.purge(
+            before_minute=int(now.timestamp() // 60) - HEALTH_RETENTION_MINUTES
         )
         if released:
             log.warning("reaper released %d reservation(s) left by a stopped process", released)
@@ -74,6 +80,12 @@ def create_app(
     store = Store(settings.resolved_database_url)
     hasher = TokenHasher(load_pepper(settings))
     billing = Billing(settings=settings, clock=clock)
+    health = HealthRecorder(
+        store=store,
+        clock=clock,
+        endpoint=NOTES_RATE,
+        window_minutes=settings.health_window_minutes,
+    )
     runtime = Runtime(
         settings=settings,
         store=store,
@@ -91,6 +103,7 @@ def create_app(
             clock=clock,
             ttl=settings.cache_ttl,
             memory_entries=settings.snapshot_memory_entries,
+            health=health,
         ),
         authenticator=Authenticator(
             store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
@@ -99,19 +112,28 @@ def create_app(
         clock=clock,
         billing=billing,
         limiter=RateLimiter(redis_url=settings.redis_url),
+        health=health,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await store.migrate()
         await runtime.reap()
-        reaper = asyncio.create_task(runtime.reap_forever(), name="reaper")
+        background = [
+            asyncio.create_task(runtime.reap_forever(), name="reaper"),
+            asyncio.create_task(
+                health.flush_forever(settings.health_flush_seconds), name="health-flush"
+            ),
+        ]
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            with contextlib.suppress(Exception):
+                await health.flush()  # what was counted since the last flush
             await runtime.service.aclose()
             await store.aclose()
 
@@ -124,6 +146,7 @@ def create_app(
     app.state.runtime = runtime
     app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
     app.include_router(probes.router)
+    app.include_router(status.router)
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
 

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     """``recordTime`` is local wall time in this zone, as the hosted API writes it."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    health_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    """Health labels are computed over this many minutes of upstream outcomes."""
+    health_flush_seconds: float = Field(default=5, gt=0)
+    """How often a process adds its counted outcomes to the shared health buckets."""
+
     # Money and limits ------------------------------------------------------------------------
     redis_url: str | None = None
     """``redis://host:6379/0`` to share rate-limit windows between server processes."""

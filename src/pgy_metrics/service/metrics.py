@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.params import Scope
+from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.sources.base import (
     AttributedSource,
     CollectionError,
@@ -53,6 +54,7 @@ class MetricsService:
         clock: Clock,
         ttl: timedelta = DEFAULT_TTL,
         memory_entries: int = DEFAULT_MEMORY_ENTRIES,
+        health: HealthRecorder | None = None,
     ) -> None:
         if ttl <= timedelta(0):
             raise ValueError("ttl must be positive")
@@ -63,6 +65,7 @@ class MetricsService:
         self._memory: OrderedDict[FlightKey, Snapshot] = OrderedDict()
         self._memory_entries = memory_entries
         self._flights: dict[FlightKey, asyncio.Future[Snapshot]] = {}
+        self._health = health
         self.source_calls = 0
         self.cache_hits = 0
         self.flight_joins = 0
@@ -70,6 +73,10 @@ class MetricsService:
     @property
     def source_name(self) -> str:
         return self._source.name
+
+    @property
+    def source(self) -> Source:
+        return self._source
 
     async def get(self, user_id: str, scope: Scope) -> Snapshot:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
@@ -116,10 +123,12 @@ class MetricsService:
             self._remember(stored)
             return stored
         self.source_calls += 1
-        if isinstance(self._source, AttributedSource):
-            answered, data = await self._source.fetch_attributed(user_id, scope)
-        else:
-            answered, data = self._source.name, await self._source.fetch(user_id, scope)
+        try:
+            answered, data = await self._collect(user_id, scope)
+        except CollectionError:
+            self._count(ok=False)
+            raise
+        self._count(ok=True)
         if not isinstance(data, dict):
             raise MalformedPayload(
                 "The upstream answer had no data object.", source=self._source.name
@@ -141,6 +150,20 @@ class MetricsService:
         )
         self._remember(snapshot)
         return snapshot
+
+    async def _collect(self, user_id: str, scope: Scope) -> tuple[str, dict[str, object]]:
+        if isinstance(self._source, AttributedSource):
+            return await self._source.fetch_attributed(user_id, scope)
+        return self._source.name, await self._source.fetch(user_id, scope)
+
+    def _count(self, *, ok: bool) -> None:
+        """Health: the endpoint's collection, and the source's when it is a single one (failover
+        counts its members itself)."""
+        if self._health is None:
+            return
+        self._health.record_endpoint(ok=ok)
+        if not isinstance(self._source, AttributedSource):
+            self._health.record_source(self._source.name, ok=ok)
 
     def _is_fresh(self, snapshot: Snapshot) -> bool:
         return self._clock.now() - snapshot.collected_at < self._ttl

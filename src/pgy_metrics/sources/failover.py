@@ -39,7 +39,9 @@ class FailoverSource:
         *,
         cooldown_seconds: float = DEFAULT_COOLDOWN_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        on_result: Callable[[str, bool], None] | None = None,
     ) -> None:
+        """``on_result(source name, ok)`` hears whether each source tried produced data."""
         if not sources:
             raise ValueError("failover needs at least one source")
         names = [source.name for source in sources]
@@ -49,6 +51,7 @@ class FailoverSource:
         self._cooldown = cooldown_seconds
         self._monotonic = monotonic
         self._resting: dict[str, _Rest] = {}
+        self._on_result = on_result or (lambda _name, _ok: None)
 
     async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
         return (await self.fetch_attributed(user_id, scope))[1]
@@ -63,12 +66,14 @@ class FailoverSource:
             try:
                 data = await source.fetch(user_id, scope)
             except CollectionError as error:
+                self._on_result(source.name, False)
                 failures.append(error)
                 factor = UNAVAILABLE_FACTOR if isinstance(error, SourceUnavailable) else 1
                 self._resting[source.name] = _Rest(
                     until=self._monotonic() + self._cooldown * factor, reason=error.message
                 )
                 continue
+            self._on_result(source.name, True)
             self._resting.pop(source.name, None)
             return source.name, data
         raise _combined(failures)

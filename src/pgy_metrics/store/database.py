@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from pgy_metrics.store.accounts import Accounts
+from pgy_metrics.store.health import HealthRepository
 from pgy_metrics.store.snapshots import SnapshotRepository
 from pgy_metrics.store.tokens import TokenRepository
 
@@ -50,6 +51,7 @@ class Store:
         self.tokens = TokenRepository(self.sessions)
         self.snapshots = SnapshotRepository(self.sessions)
         self.accounts = Accounts(self.url)
+        self.health = HealthRepository(self.engine)
 
     @property
     def is_sqlite(self) -> bool:

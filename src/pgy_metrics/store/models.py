@@ -168,3 +168,31 @@ class IdempotencyKeyRow(Base):
     response: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     source: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HealthBucketRow(Base):
+    """Upstream outcomes per minute, per endpoint, source and account (shared by processes).
+
+    ``source`` is empty for the endpoint as a whole; ``account`` is empty for the source as a whole
+    and ``-`` for the attempts of a source without accounts.
+    """
+
+    __tablename__ = "health_buckets"
+
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Minutes since the Unix epoch (UTC)."""
+    endpoint: Mapped[str] = mapped_column(String(40), primary_key=True)
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account: Mapped[str] = mapped_column(String(100), primary_key=True)
+    ok: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HealthLabelRow(Base):
+    """The last label shown for a subject and when it changed (the status page shows both)."""
+
+    __tablename__ = "health_labels"
+
+    subject: Mapped[str] = mapped_column(String(200), primary_key=True)
+    label: Mapped[str] = mapped_column(String(30))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
