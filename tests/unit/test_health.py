@@ -19,7 +19,7 @@ from pgy_metrics.service.health import HealthRecorder, Label, label_for
 from pgy_metrics.sources.base import Outcome
 from pgy_metrics.store import Store
 from pgy_metrics.store.tokens import Plan
-from tests.fakes import FailingSource
+from tests.fakes import CountingSource, FailingSource
 
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 USER = "5d21ab6b000000001201567d"
@@ -124,3 +124,23 @@ async def test_only_upstream_outcomes_count_and_the_pages_show_them(
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert "Mostly unavailable" in page.text and "notes_rate/failing" in page.text
         assert token not in page.text and token not in json.dumps(status)
+
+
+async def test_prometheus_metrics(tmp_path: Path, payload: dict[str, Any]) -> None:
+    async for app, http in _serve(tmp_path, CountingSource(payload)):
+        token = (await app.state.runtime.issuer.create("t")).token
+        for _ in range(3):
+            await http.get(NOTES_RATE_PATH, params={"token": token, "userId": USER})
+        await http.get(NOTES_RATE_PATH, params={"token": token, "userId": "bad"})
+        await http.get(NOTES_RATE_PATH, params={"userId": USER})
+        response = await http.get("/metrics")
+        assert response.status_code == 200
+        text = response.text
+        assert 'pgy_requests_total{code="0"} 3.0' in text
+        assert 'pgy_requests_total{code="400"} 1.0' in text
+        assert 'pgy_requests_total{code="100"} 1.0' in text
+        assert "pgy_cache_hits_total 2.0" in text
+        assert "pgy_upstream_collections_total 1.0" in text
+        assert "pgy_single_flight_joins_total 0.0" in text
+        assert 'pgy_upstream_latency_seconds_count{source="counting"} 1.0' in text
+        assert token not in text

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.limits import RateLimiter
-from pgy_metrics.server.routes import admin, notes_rate, probes, status
+from pgy_metrics.server.routes import admin, metrics, notes_rate, probes, status
+from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
 from pgy_metrics.service.health import HealthRecorder
@@ -45,6 +47,8 @@ class Runtime:
     billing: Billing
     limiter: RateLimiter
     health: HealthRecorder
+    answer_codes: Counter[int] = field(default_factory=Counter)
+    """Answers of the notes-rate endpoint by business code (for /metrics)."""
 
     async def reap(self) -> int:
         """Release reservations of dead processes and forget expired idempotency keys."""
@@ -144,9 +148,12 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.metrics_registry, latency = build_registry(runtime)
+    health.latency = latency
     app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
     app.include_router(probes.router)
     app.include_router(status.router)
+    app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
 

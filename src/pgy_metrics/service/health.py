@@ -17,6 +17,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.sources.base import Outcome
@@ -36,6 +37,16 @@ SOURCE_LEVEL = ""
 """``account`` of the buckets that count a source as a whole."""
 ATTEMPTS = "-"
 """``account`` of the attempts of a source that has no accounts."""
+
+
+class LatencyObserver(Protocol):
+    """The part of a labelled Prometheus histogram the recorder uses."""
+
+    def labels(self, *, source: str) -> _Observe: ...
+
+
+class _Observe(Protocol):
+    def observe(self, amount: float) -> None: ...
 
 
 class Label(enum.Enum):
@@ -93,6 +104,8 @@ class HealthRecorder:
     clock: Clock
     endpoint: str
     window_minutes: int = DEFAULT_WINDOW_MINUTES
+    latency: LatencyObserver | None = None
+    """Where upstream latencies go (the Prometheus histogram), if anywhere."""
     _pending: Counter[tuple[BucketKey, bool]] = field(default_factory=Counter)
 
     # -- counting (sync, cheap: called on the request path) -----------------------------------
@@ -100,10 +113,14 @@ class HealthRecorder:
     def record(self, outcome: Outcome) -> None:
         """An attempt a source made (with its account, or ``-`` for a source without any)."""
         self._count(outcome.source, outcome.account or ATTEMPTS, outcome.ok)
+        if self.latency is not None:
+            self.latency.labels(source=outcome.source).observe(outcome.latency_seconds)
 
-    def record_source(self, source: str, *, ok: bool) -> None:
-        """Whether a source produced data for one collection."""
+    def record_source(self, source: str, *, ok: bool, latency_seconds: float | None = None) -> None:
+        """Whether a source produced data for one collection (and how long it took)."""
         self._count(source, SOURCE_LEVEL, ok)
+        if self.latency is not None and latency_seconds is not None:
+            self.latency.labels(source=source).observe(latency_seconds)
 
     def record_endpoint(self, *, ok: bool) -> None:
         """Whether the endpoint's collection produced data at all."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -123,12 +124,13 @@ class MetricsService:
             self._remember(stored)
             return stored
         self.source_calls += 1
+        started = time.perf_counter()
         try:
             answered, data = await self._collect(user_id, scope)
         except CollectionError:
-            self._count(ok=False)
+            self._count(ok=False, seconds=time.perf_counter() - started)
             raise
-        self._count(ok=True)
+        self._count(ok=True, seconds=time.perf_counter() - started)
         if not isinstance(data, dict):
             raise MalformedPayload(
                 "The upstream answer had no data object.", source=self._source.name
@@ -156,14 +158,14 @@ class MetricsService:
             return await self._source.fetch_attributed(user_id, scope)
         return self._source.name, await self._source.fetch(user_id, scope)
 
-    def _count(self, *, ok: bool) -> None:
+    def _count(self, *, ok: bool, seconds: float) -> None:
         """Health: the endpoint's collection, and the source's when it is a single one (failover
         counts its members itself)."""
         if self._health is None:
             return
         self._health.record_endpoint(ok=ok)
         if not isinstance(self._source, AttributedSource):
-            self._health.record_source(self._source.name, ok=ok)
+            self._health.record_source(self._source.name, ok=ok, latency_seconds=seconds)
 
     def _is_fresh(self, snapshot: Snapshot) -> bool:
         return self._clock.now() - snapshot.collected_at < self._ttl

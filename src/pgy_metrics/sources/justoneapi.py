@@ -1,24 +1,18 @@
-"""The ``justoneapi`` source: relay to the hosted Note Performance Metrics API with the operator's token.
+"""The ``justoneapi`` source: relay to the hosted Note Performance Metrics API with our token.
 
 The hosted API speaks the same contract as our server (``contract.md``), so one call is
 ``GET {base_url}/api/xiaohongshu-pgy/api/solar/kol/dataV3/notesRate/v1?token=..&userId=..`` with
 all four filters always sent (the hosted defaults could change; our scope must not). Its answer is
-mapped once, in ``_CODE_POLICY`` and ``_classify``:
+mapped in one place, ``_CODE_POLICY`` and ``_classify``:
 
-====================================  ====================================================  =========
-hosted answer                         what this source does                                 retried
-====================================  ====================================================  =========
-code 0 with an object ``data``        returns ``data`` as decoded (same keys, same types)   -
-code 301, 302, 500                    ``UpstreamUnavailable`` (302: ``RelayRateLimited``)   yes
-code 100, 303, 600, 601, 602          ``SourceUnavailable``; ``unavailable_reason()`` says  no
-                                      why until the next success
-any other code                        ``UpstreamUnavailable`` naming the code               no
-HTTP 5xx, 408, 429, timeout,          ``UpstreamUnavailable``                               yes
-connection error
-HTTP 400 (Spring error body), other   ``MalformedPayload``                                  no
-status, HTML, empty body, bad JSON,
-code 0 without an object ``data``
-====================================  ====================================================  =========
+- code 0 with an object ``data``: that ``data``, as decoded (same keys, same JSON types);
+- code 301, 302, 500; HTTP 5xx, 408, 429; a timeout or a broken connection: retried, then
+  ``UpstreamUnavailable`` (``RelayRateLimited`` after 302/429, with ``retry_after``);
+- code 100, 303, 600, 601, 602: not retried, ``SourceUnavailable``; ``unavailable_reason()`` says
+  why (for health) until the next success;
+- any other code: not retried, ``UpstreamUnavailable`` naming the code;
+- HTTP 400 with the hosted API's Spring error body (or any other status), an HTML page, an
+  empty body, invalid JSON, code 0 without an object ``data``: not retried, ``MalformedPayload``.
 
 Retries are bounded by ``JustOneApiConfig.attempts`` with exponential backoff between
 ``wait_initial_seconds`` and ``wait_max_seconds`` (stamina, so tests switch waiting off with
@@ -514,12 +508,26 @@ class JustOneApiSource:
             self._record(ok=True, reason=None, latency=latency)
             return result
         self._record(ok=False, reason=result.reason, latency=latency)
-        log.debug("justoneapi attempt failed: %s (%s)", result.reason, result.detail)
+        if result.relay_message:
+            log.info(
+                "justoneapi attempt failed: %s; the relay says: %s",
+                result.reason,
+                result.relay_message,
+            )
+        else:
+            log.debug("justoneapi attempt failed: %s (%s)", result.reason, result.detail)
         if result.retryable:
             raise _RetryableAttempt(result)
         if result.unavailable_reason is not None:
             self._unavailable_reason = result.unavailable_reason
-        raise result.kind(_caller_message(result.detail), source=self.name)
+            raise SourceUnavailable(
+                f"The justoneapi relay is unavailable until an operator acts: "
+                f"{result.unavailable_reason.split(': ', 1)[0]}.",
+                source=self.name,
+            )
+        raise result.kind(
+            f"Collecting from the justoneapi relay failed: {result.detail}.", source=self.name
+        )
 
     async def _exchange(self, params: dict[str, str]) -> dict[str, Any] | _Failure:
         failure: _Failure | None = None
@@ -530,23 +538,25 @@ class JustOneApiSource:
             failure = _Failure(
                 UpstreamUnavailable,
                 "timeout",
-                f"the relay did not answer within {self.config.timeout_seconds:g} s",
+                f"it did not answer within {self.config.timeout_seconds:g} s",
                 retryable=True,
             )
         except httpx.TransportError as error:
             failure = _Failure(
                 UpstreamUnavailable,
                 "connection_error",
-                f"could not talk to the relay ({type(error).__name__})",
+                f"the connection failed ({type(error).__name__})",
                 retryable=True,
             )
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as error:
             failure = _Failure(
                 UpstreamUnavailable,
                 "http_error",
-                f"the request to the relay failed ({type(error).__name__})",
+                f"the request failed ({type(error).__name__})",
                 retryable=False,
             )
+        # Returned, not raised, from the except blocks: no httpx error (whose text or request
+        # may hold the URL) is ever chained to the error our caller sees.
         if failure is not None:
             return failure
         assert response is not None
@@ -565,12 +575,11 @@ class JustOneApiSource:
 
     def _give_up(self, failure: _Failure, attempts: int) -> CollectionError:
         tried = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-        message = _caller_message(f"{failure.detail} ({tried})")
-        if failure.reason == f"code_{int(BusinessCode.RATE_LIMITED)}":
-            if failure.retry_after is not None:
-                message = _caller_message(
-                    f"{failure.detail}; it asks to retry after {failure.retry_after:g} s ({tried})"
-                )
+        detail = failure.detail
+        if failure.retry_after is not None:
+            detail = f"{detail}, asking to retry after {failure.retry_after:g} s"
+        message = f"Collecting from the justoneapi relay failed: {detail} ({tried})."
+        if failure.reason in _RATE_LIMITED_REASONS:
             return RelayRateLimited(message, source=self.name, retry_after=failure.retry_after)
         return UpstreamUnavailable(message, source=self.name)
 
@@ -586,5 +595,4 @@ class JustOneApiSource:
             log.exception("recording a justoneapi outcome failed")
 
 
-def _caller_message(detail: str) -> str:
-    return f"The justoneapi relay failed: {detail}."
+_RATE_LIMITED_REASONS: Final = frozenset({f"code_{int(BusinessCode.RATE_LIMITED)}", "http_429"})

@@ -40,7 +40,7 @@ async def _report(runtime: Runtime) -> dict[str, Any]:
         "thresholds": {label.value: threshold for threshold, label in THRESHOLDS},
         "min_calls": MIN_CALLS,
         "subjects": [_health_json(h, zone) for h in healths],
-        "accounts": [_account_json(a) for a in _accounts(runtime)],
+        "accounts": [_account_json(a) for a in account_states(runtime)],
     }
 
 
@@ -55,7 +55,7 @@ def _health_json(health: Health, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def _accounts(runtime: Runtime) -> list[AccountStatus]:
+def account_states(runtime: Runtime) -> list[AccountStatus]:
     """Account states of every source that has accounts (directly or behind failover)."""
     source: Any = runtime.service.source
     members = getattr(source, "sources", [source])
