@@ -17,6 +17,8 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 from pgy_metrics.server import redaction
 from pgy_metrics.server.app import create_app
 from pgy_metrics.server.auth import IssuedToken
+from pgy_metrics.server.config import load as load_config
+from pgy_metrics.server.config import settings_from
 from pgy_metrics.server.settings import Settings
 
 stderr = Console(stderr=True)
@@ -32,15 +34,30 @@ def serve(
         None, help="Folder of recorded payloads for --source replay."
     ),
     log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+    config_file: Path | None = typer.Option(
+        None,
+        "--config",
+        help="Settings file (TOML): server settings and the ordered upstream sources.",
+    ),
 ) -> None:
     """Run the API server."""
-    settings = load_settings(
-        host=host, port=port, source=source, replay_dir=replay_dir, log_level=log_level
+    file_config = load_config(config_file) if config_file is not None else None
+    overrides = {
+        "host": host,
+        "port": port,
+        "source": source,
+        "replay_dir": replay_dir,
+        "log_level": log_level,
+    }
+    settings = (
+        settings_from(file_config, **overrides)
+        if file_config is not None
+        else load_settings(**overrides)
     )
     admin = asyncio.run(_prepare(settings))
     if admin is not None:
         _announce_admin(settings, admin)
-    app = create_app(settings)
+    app = create_app(settings, config=file_config)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -20,6 +20,7 @@ from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.server.billing import Billing
+from pgy_metrics.server.config import FileConfig, build_sources
 from pgy_metrics.server.limits import RateLimiter
 from pgy_metrics.server.routes import admin, metrics, notes_rate, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
@@ -77,9 +78,14 @@ class Runtime:
 
 
 def create_app(
-    settings: Settings, *, source: Source | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    source: Source | None = None,
+    clock: Clock | None = None,
+    config: FileConfig | None = None,
 ) -> FastAPI:
-    """Build the server. ``source`` and ``clock`` are injectable for tests and embedding."""
+    """Build the server. ``source`` and ``clock`` are injectable for tests and embedding;
+    ``config`` (a settings file) supplies the ordered upstream sources."""
     clock = clock or SystemClock()
     store = Store(settings.resolved_database_url)
     hasher = TokenHasher(load_pepper(settings))
@@ -96,6 +102,7 @@ def create_app(
         service=MetricsService(
             store=store,
             source=source
+            or (build_sources(config, clock=clock, outcomes=health) if config else None)
             or build_source(
                 settings.source,
                 SourceOptions(
