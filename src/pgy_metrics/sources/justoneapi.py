@@ -29,6 +29,7 @@ block), and text taken from the relay's answers is scrubbed of the token before 
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import logging
@@ -43,6 +44,8 @@ import httpx
 import stamina
 from pydantic import SecretStr
 
+from pgy_metrics import __version__
+from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import Scope
@@ -60,6 +63,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT_SECONDS",
     "DEFAULT_WAIT_INITIAL_SECONDS",
+    "DEFAULT_WAIT_JITTER_SECONDS",
     "DEFAULT_WAIT_MAX_SECONDS",
     "SOURCE_NAME",
     "JustOneApiConfig",
@@ -75,7 +79,7 @@ DEFAULT_BASE_URL: Final = "https://api.justoneapi.com"
 """The hosted API's global production host (the official SDK's default)."""
 
 DEFAULT_TIMEOUT_SECONDS: Final = 20.0
-"""Per attempt, for each of connect, write, read and pool wait. The hosted API collects from
+"""Per attempt, the whole exchange (connect, send, wait, read). The hosted API collects from
 Pugongying while we wait, so a slow answer is normal; a minute is not."""
 
 DEFAULT_ATTEMPTS: Final = 3
@@ -92,6 +96,7 @@ RELAY_MESSAGE_MAX_CHARS: Final = 160
 """How much of the relay's own ``message`` we quote in a reason (it is the relay's text)."""
 
 _REDACTED: Final = "***"
+_USER_AGENT: Final = f"pgy-metrics/{__version__} (justoneapi source)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +135,9 @@ class JustOneApiConfig:
             f"justoneapi timeout_seconds must be a positive number; got {self.timeout_seconds!r}",
         )
         _require(
-            isinstance(self.attempts, int) and self.attempts >= 1,
+            isinstance(self.attempts, int)
+            and not isinstance(self.attempts, bool)
+            and self.attempts >= 1,
             f"justoneapi attempts must be an integer >= 1; got {self.attempts!r}",
         )
         _require(
@@ -444,13 +451,13 @@ class JustOneApiSource:
         *,
         outcomes: OutcomeSink | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
         monotonic: Callable[[], float] = time.perf_counter,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.config = config
         self._outcomes = outcomes
         self._monotonic = monotonic
-        self._now = now
+        self._now = (clock if clock is not None else SystemClock()).now
         self._scrub = _Scrubber(config.token)
         inner = transport if transport is not None else httpx.AsyncHTTPTransport(retries=0)
         self._client = httpx.AsyncClient(
@@ -458,7 +465,7 @@ class JustOneApiSource:
             timeout=httpx.Timeout(config.timeout_seconds),
             follow_redirects=False,
             trust_env=False,
-            headers={"Accept": "application/json"},
+            headers={"Accept": "application/json", "User-Agent": _USER_AGENT},
         )
         self._unavailable_reason: str | None = None
 
@@ -533,8 +540,9 @@ class JustOneApiSource:
         failure: _Failure | None = None
         response: httpx.Response | None = None
         try:
-            response = await self._client.get(self.config.endpoint_url, params=params)
-        except httpx.TimeoutException:
+            async with asyncio.timeout(self.config.timeout_seconds):  # the whole attempt
+                response = await self._client.get(self.config.endpoint_url, params=params)
+        except (httpx.TimeoutException, TimeoutError):
             failure = _Failure(
                 UpstreamUnavailable,
                 "timeout",
