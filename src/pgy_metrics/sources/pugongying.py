@@ -1,0 +1,755 @@
+"""The ``pugongying`` source: collect from Pugongying itself with the operator's brand accounts.
+
+One call is ``GET {base_url}/api/solar/kol/dataV3/notesRate?userId=..&business=..&noteType=..
+&dateType=..&advertiseSwitch=..`` with a logged-in account's cookies and the headers the web page
+sends (``contract.md``, "Upstream call"), plus whatever the operator's signer adds
+(``sources.signing``).
+
+The account pool:
+
+- **Rotation**: round robin over the usable accounts (ACTIVE, or COOLING_DOWN whose rest is over),
+  preferring one whose pacing allows a request right now. DISABLED accounts are never used.
+- **Pacing**: each account has its own leaky bucket (aiolimiter), ``requests_per_second`` with a
+  burst of ``burst``: a fetch waits for its account's turn rather than exceed it.
+- **Classification** of every answer (``classify``):
+
+  =====================  ============================================  ==========================
+  answer                 examples                                      effect
+  =====================  ============================================  ==========================
+  session lost           HTTP 401, code -100/902/903/906, an HTML      account DISABLED, next
+                         page or a redirect instead of JSON            account
+  risk control           code 300013, HTTP 406, 429, 461               account COOLING_DOWN for
+                                                                       ``base * 2**(n-1)`` s
+                                                                       (capped), next account
+  transient              timeout, network error, HTTP 5xx, a body      retried on the same
+                         that is not JSON                              account (stamina,
+                                                                       bounded), then next
+  rejected               another code, another 4xx                     next account
+  malformed data         code 0 but ``data`` not an object with        ``MalformedPayload`` at
+                         ``noteNumber``                                once (account unharmed)
+  =====================  ============================================  ==========================
+
+- When no usable account is left: ``SessionLost`` if every account is logged out,
+  ``RiskControlled`` if the others are resting, else ``UpstreamUnavailable`` (``MalformedPayload``
+  if every failure was a malformed body). The message counts accounts and never names a cookie.
+
+Every attempt is reported to the ``OutcomeSink``. Cookie values are ``SecretStr`` from the moment
+an account is built: they appear in no repr, log record, error or ``AccountStatus``.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import json
+import logging
+import math
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import MappingProxyType
+from typing import Any
+
+import httpx
+import stamina
+from aiolimiter import AsyncLimiter
+from pydantic import SecretStr
+
+from pgy_metrics.contract.endpoints import UPSTREAM_NOTES_RATE_PATH
+from pgy_metrics.contract.params import Scope
+from pgy_metrics.sources.base import (
+    AccountState,
+    AccountStatus,
+    CollectionError,
+    MalformedPayload,
+    Outcome,
+    OutcomeSink,
+    RiskControlled,
+    SessionLost,
+    UpstreamUnavailable,
+)
+from pgy_metrics.sources.signing import (
+    RequestSigner,
+    SignerError,
+    check_signer_path,
+    load_signer,
+    sign,
+)
+
+__all__ = [
+    "COOKIE_NAMES",
+    "DEFAULT_BASE_URL",
+    "LOGIN_COOKIE_NAMES",
+    "PugongyingAccount",
+    "PugongyingConfig",
+    "PugongyingConfigError",
+    "PugongyingSource",
+    "SignerError",
+    "Verdict",
+    "VerdictKind",
+    "classify",
+]
+
+logger = logging.getLogger(__name__)
+
+SOURCE_NAME = "pugongying"
+DEFAULT_BASE_URL = "https://pgy.xiaohongshu.com"
+WEB_ORIGIN = "https://pgy.xiaohongshu.com"
+"""The site whose page makes the call: the Referer points here whatever ``base_url`` is."""
+REFERER_PATH = "/solar/pre-trade/blogger-detail/"
+
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+ACCEPT = "application/json, text/plain, */*"
+ACCEPT_LANGUAGE = "zh-CN,zh;q=0.9,en;q=0.8"
+
+COOKIE_NAMES: tuple[str, ...] = (
+    "access-token-pgy.xiaohongshu.com",
+    "solar.beaker.session.id",
+    "customer-sso-sid",
+    "x-user-id-pgy.xiaohongshu.com",
+    "a1",
+    "webId",
+)
+"""The cookies of a logged-in Pugongying brand account (``contract.md``); others are allowed."""
+LOGIN_COOKIE_NAMES: tuple[str, ...] = COOKIE_NAMES[:3]
+"""An account needs at least one of these: they carry the login itself."""
+
+DEFAULT_REQUESTS_PER_SECOND = 0.5
+"""Per account: one request every two seconds, a pace a person clicking through pages reaches."""
+DEFAULT_BURST = 1
+DEFAULT_TIMEOUT_SECONDS = 15.0
+DEFAULT_RETRY_ATTEMPTS = 2
+"""Attempts on one account for a transient failure (timeout, 5xx, non-JSON) before the next."""
+DEFAULT_RETRY_WAIT_INITIAL_SECONDS = 0.5
+DEFAULT_RETRY_WAIT_MAX_SECONDS = 5.0
+DEFAULT_RETRY_WAIT_JITTER_SECONDS = 0.5
+DEFAULT_COOLDOWN_BASE_SECONDS = 300.0
+"""First rest after risk control; each further strike without a success in between doubles it."""
+DEFAULT_COOLDOWN_MAX_SECONDS = 6 * 3600.0
+
+SESSION_LOST_STATUSES = frozenset({401})
+SESSION_LOST_CODES = frozenset({-100, 902, 903, 906})
+RISK_CONTROL_STATUSES = frozenset({406, 429, 461})
+RISK_CONTROL_CODES = frozenset({300013})
+
+PROXY_SCHEMES = frozenset({"http", "https", "socks5", "socks5h"})
+MAX_ACCOUNT_NAME = 64
+MAX_UPSTREAM_MESSAGE = 80
+_SEPARATORS = frozenset(' \t\r\n\0;,="')
+
+
+class PugongyingConfigError(ValueError):
+    """The configuration has problems; ``problems`` lists every one (no secret in any)."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid pugongying configuration: " + "; ".join(self.problems))
+
+
+def _proxy_label(proxy: str | None) -> str | None:
+    """A proxy URL without its user and password, safe to show."""
+    if proxy is None:
+        return None
+    try:
+        url = httpx.URL(proxy)
+    except Exception:  # a malformed URL is reported by the config check, never shown
+        return "<invalid proxy URL>"
+    port = f":{url.port}" if url.port else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
+@dataclass(frozen=True, slots=True)
+class PugongyingAccount:
+    """One logged-in Pugongying brand account.
+
+    ``cookies`` maps cookie names (``COOKIE_NAMES``, whichever the browser holds) to values; plain
+    strings are wrapped into ``SecretStr`` at once. ``proxy`` (``http://``, ``https://``,
+    ``socks5://``, may hold a user and password) routes this account's requests; it is shown
+    without credentials. ``requests_per_second`` overrides the source's pacing for this account.
+    """
+
+    name: str
+    cookies: Mapping[str, SecretStr | str] = field(hash=False)
+    proxy: str | None = field(default=None, hash=False)
+    requests_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        wrapped = {
+            str(name): value if isinstance(value, SecretStr) else SecretStr(value)
+            for name, value in self.cookies.items()
+        }
+        object.__setattr__(self, "cookies", MappingProxyType(wrapped))
+
+    def __repr__(self) -> str:
+        return (
+            f"PugongyingAccount(name={self.name!r}, cookies=[{', '.join(self.cookies)}], "
+            f"proxy={_proxy_label(self.proxy)!r}, requests_per_second={self.requests_per_second!r})"
+        )
+
+    def cookie_values(self) -> dict[str, str]:
+        """The cookie values in clear, for the request only."""
+        return {name: _reveal(value) for name, value in self.cookies.items()}
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookie_values().items())
+
+    def secret_values(self) -> list[str]:
+        """Every secret this account holds (cookie values, proxy password), for scrubbing text."""
+        values = list(self.cookie_values().values())
+        if self.proxy:
+            try:
+                url = httpx.URL(self.proxy)
+            except Exception:
+                values.append(self.proxy)
+            else:
+                values += [part for part in (url.username, url.password) if part]
+        return [value for value in values if len(value) >= 3]
+
+    def problems(self) -> list[str]:
+        """What is wrong with this account, each problem naming it (never a value)."""
+        found: list[str] = []
+        label = f"account {self.name!r}"
+        if not self.name or len(self.name) > MAX_ACCOUNT_NAME or not self.name.isprintable():
+            found.append(f"{label}: a name must be 1 to {MAX_ACCOUNT_NAME} printable characters")
+        if not any(name in self.cookies for name in LOGIN_COOKIE_NAMES):
+            found.append(
+                f"{label} has none of the login cookies ({', '.join(LOGIN_COOKIE_NAMES)}): "
+                "copy them from a logged-in browser"
+            )
+        for name, secret in self.cookies.items():
+            value = _reveal(secret)
+            if not name or any(ch in _SEPARATORS for ch in name) or not name.isprintable():
+                found.append(f"{label}: cookie name {name!r} is not a valid cookie name")
+            elif not isinstance(value, str) or not value:
+                found.append(f"{label}: cookie {name!r} has an empty or non-text value")
+            elif ";" in value or not value.isprintable():
+                found.append(
+                    f"{label}: cookie {name!r} has a value with ';', a line break or a "
+                    "control character (copy the value only)"
+                )
+        if self.proxy is not None:
+            found += _proxy_problems(label, self.proxy)
+        if self.requests_per_second is not None and not self.requests_per_second > 0:
+            found.append(f"{label}: requests_per_second must be > 0")
+        return found
+
+
+def _reveal(value: SecretStr | str) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _proxy_problems(label: str, proxy: str) -> list[str]:
+    try:
+        url = httpx.URL(proxy)
+    except Exception:
+        return [f"{label}: proxy is not a URL"]
+    if url.scheme not in PROXY_SCHEMES or not url.host:
+        return [
+            f"{label}: proxy must be a URL with a host and one of the schemes "
+            f"{', '.join(sorted(PROXY_SCHEMES))}; got {_proxy_label(proxy)!r}"
+        ]
+    if url.scheme.startswith("socks") and importlib.util.find_spec("socksio") is None:
+        return [f"{label}: a socks5 proxy needs the 'socksio' package (pip install 'httpx[socks]')"]
+    return []
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PugongyingConfig:
+    """Everything the ``pugongying`` source needs; the server fills it from its settings file.
+
+    Building one checks every field and raises ``PugongyingConfigError`` listing every problem.
+    """
+
+    accounts: Sequence[PugongyingAccount]
+    base_url: str = DEFAULT_BASE_URL
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
+    """Pacing of each account (not of the whole pool)."""
+    burst: int = DEFAULT_BURST
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    retry_attempts: int = DEFAULT_RETRY_ATTEMPTS
+    retry_wait_initial_seconds: float = DEFAULT_RETRY_WAIT_INITIAL_SECONDS
+    retry_wait_max_seconds: float = DEFAULT_RETRY_WAIT_MAX_SECONDS
+    retry_wait_jitter_seconds: float = DEFAULT_RETRY_WAIT_JITTER_SECONDS
+    cooldown_base_seconds: float = DEFAULT_COOLDOWN_BASE_SECONDS
+    cooldown_max_seconds: float = DEFAULT_COOLDOWN_MAX_SECONDS
+    user_agent: str = DEFAULT_USER_AGENT
+    signer: str | None = None
+    """Import path ``"package.module:callable"`` of the request signer; None adds no header."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "accounts", tuple(self.accounts))
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        problems = self.problems()
+        if problems:
+            raise PugongyingConfigError(problems)
+
+    def problems(self) -> list[str]:
+        found: list[str] = []
+        if not self.accounts:
+            found.append("accounts: at least one logged-in account is needed")
+        names = [account.name for account in self.accounts]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            found.append(f"accounts: names must be unique; repeated: {', '.join(duplicates)}")
+        for account in self.accounts:
+            found += account.problems()
+        try:
+            url = httpx.URL(self.base_url)
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ValueError
+        except Exception:
+            found.append(f"base_url must be an http(s) URL with a host; got {self.base_url!r}")
+        positive = {
+            "requests_per_second": self.requests_per_second,
+            "timeout_seconds": self.timeout_seconds,
+            "cooldown_base_seconds": self.cooldown_base_seconds,
+        }
+        found += [
+            f"{name} must be > 0; got {value!r}"
+            for name, value in positive.items()
+            if not value > 0
+        ]
+        non_negative = {
+            "retry_wait_initial_seconds": self.retry_wait_initial_seconds,
+            "retry_wait_max_seconds": self.retry_wait_max_seconds,
+            "retry_wait_jitter_seconds": self.retry_wait_jitter_seconds,
+        }
+        found += [
+            f"{name} must be >= 0; got {value!r}"
+            for name, value in non_negative.items()
+            if not value >= 0
+        ]
+        if self.burst < 1:
+            found.append(f"burst must be >= 1; got {self.burst!r}")
+        if self.retry_attempts < 1:
+            found.append(f"retry_attempts must be >= 1; got {self.retry_attempts!r}")
+        if self.cooldown_max_seconds < self.cooldown_base_seconds:
+            found.append("cooldown_max_seconds must be >= cooldown_base_seconds")
+        if not self.user_agent or not self.user_agent.isprintable():
+            found.append("user_agent must be a non-empty line of text")
+        if self.signer is not None:
+            problem = check_signer_path(self.signer)
+            if problem:
+                found.append(problem)
+        return found
+
+
+class VerdictKind(enum.Enum):
+    """What an upstream answer means for the account that got it."""
+
+    OK = "ok"
+    SESSION_LOST = "session_lost"
+    RISK_CONTROL = "risk_control"
+    TRANSIENT = "transient"
+    """Retry on the same account (bounded), then the next one."""
+    REJECTED = "rejected"
+    """An answer we do not know: no retry on this account, try the next."""
+    MALFORMED_DATA = "malformed_data"
+    """A success without a usable ``data`` object: no other account will do better."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: VerdictKind
+    reason: str | None
+    """The short outcome class health counts (``session_lost``, ``http_5xx``...); None on OK."""
+    detail: str
+    """What the upstream said, for account states and logs: never a secret."""
+    data: dict[str, Any] | None = None
+
+
+def _upstream_message(document: Mapping[str, Any]) -> str:
+    message = document.get("msg", document.get("message"))
+    if not isinstance(message, str) or not message:
+        return ""
+    text = "".join(ch if ch.isprintable() else " " for ch in message)[:MAX_UPSTREAM_MESSAGE]
+    return f" {text!r}"
+
+
+def _code_of(document: Mapping[str, Any]) -> int | None:
+    code = document.get("code")
+    if isinstance(code, bool):
+        return None
+    if isinstance(code, int):
+        return code
+    if isinstance(code, str):
+        try:
+            return int(code.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def classify(status: int, content_type: str, body: bytes) -> Verdict:
+    """What one upstream answer means (see the module's table). Pure: easy to test alone."""
+    if status in SESSION_LOST_STATUSES:
+        return Verdict(VerdictKind.SESSION_LOST, "session_lost", f"HTTP {status}")
+    if status in RISK_CONTROL_STATUSES:
+        return Verdict(VerdictKind.RISK_CONTROL, "risk_control", f"HTTP {status}")
+    if status >= 500:
+        return Verdict(VerdictKind.TRANSIENT, "http_5xx", f"HTTP {status}")
+    if 300 <= status < 400:
+        return Verdict(
+            VerdictKind.SESSION_LOST,
+            "session_lost",
+            f"HTTP {status}: a redirect (to the login page)",
+        )
+    try:
+        document = json.loads(body)
+    except ValueError:
+        looks_html = "html" in content_type.lower() or body.lstrip()[:1] == b"<"
+        if status < 300 and looks_html:
+            return Verdict(
+                VerdictKind.SESSION_LOST,
+                "session_lost",
+                "an HTML page instead of JSON (login page)",
+            )
+        if status >= 400:
+            return Verdict(VerdictKind.REJECTED, "http_4xx", f"HTTP {status}")
+        return Verdict(VerdictKind.TRANSIENT, "malformed", "a body that is not JSON")
+    if not isinstance(document, dict):
+        if status >= 400:
+            return Verdict(VerdictKind.REJECTED, "http_4xx", f"HTTP {status}")
+        return Verdict(VerdictKind.TRANSIENT, "malformed", "JSON that is not an envelope object")
+    code = _code_of(document)
+    said = _upstream_message(document)
+    if code in SESSION_LOST_CODES:
+        return Verdict(VerdictKind.SESSION_LOST, "session_lost", f"code {code}{said}")
+    if code in RISK_CONTROL_CODES:
+        return Verdict(VerdictKind.RISK_CONTROL, "risk_control", f"code {code}{said}")
+    if status >= 400:
+        return Verdict(VerdictKind.REJECTED, "http_4xx", f"HTTP {status}")
+    if code is None:
+        return Verdict(VerdictKind.TRANSIENT, "malformed", "a JSON object without a code")
+    if code != 0 or document.get("success") is not True:
+        return Verdict(
+            VerdictKind.REJECTED,
+            "upstream_code",
+            f"code {code}{said} with success={document.get('success')!r}",
+        )
+    data = document.get("data")
+    if not isinstance(data, dict):
+        shown = "null" if data is None else f"a JSON {type(data).__name__}"
+        return Verdict(VerdictKind.MALFORMED_DATA, "malformed", f"data is {shown}, not an object")
+    if "noteNumber" not in data:
+        return Verdict(VerdictKind.MALFORMED_DATA, "malformed", "data has no noteNumber")
+    return Verdict(VerdictKind.OK, None, "ok", data)
+
+
+class _Transient(Exception):
+    """A failure worth retrying on the same account. Its text is safe (stamina logs its repr)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class _AccountFailed(Exception):
+    """This account cannot collect this creator now; the next account may."""
+
+    def __init__(self, reason: str | None, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """One account's place in the pool: its pacing, its client and where it stands."""
+
+    account: PugongyingAccount
+    limiter: AsyncLimiter
+    client: httpx.AsyncClient
+    state: AccountState = AccountState.ACTIVE
+    reason: str | None = None
+    until: float | None = None
+    strikes: int = 0
+    """Risk-control answers since the last success: the exponent of the next rest."""
+
+
+def _refusing_cookie_jar() -> CookieJar:
+    """A jar that stores nothing: a Set-Cookie meant for one account must never reach another."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+class PugongyingSource:
+    """Collects from Pugongying with a pool of logged-in accounts (module docstring).
+
+    ``monotonic`` is the clock of cool-downs (``AccountStatus.until`` is on it): tests move it
+    instead of sleeping. ``transport`` replaces the network for every account (proxies included).
+    Building the source loads the signer: a bad import path raises ``SignerError`` at once.
+    """
+
+    name = SOURCE_NAME
+
+    def __init__(
+        self,
+        config: PugongyingConfig,
+        *,
+        outcomes: OutcomeSink | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._config = config
+        self._outcomes = outcomes
+        self._monotonic = monotonic
+        self._signer: RequestSigner = load_signer(config.signer)
+        self._url = f"{config.base_url}{UPSTREAM_NOTES_RATE_PATH}"
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._slots: list[_Slot] = []
+        for account in config.accounts:
+            proxy = None if transport is not None else account.proxy
+            client = self._clients.get(proxy)
+            if client is None:
+                client = self._clients[proxy] = httpx.AsyncClient(
+                    proxy=proxy,
+                    transport=transport,
+                    timeout=httpx.Timeout(config.timeout_seconds),
+                    follow_redirects=False,
+                    trust_env=False,
+                    cookies=_refusing_cookie_jar(),
+                )
+            rate = account.requests_per_second or config.requests_per_second
+            limiter = AsyncLimiter(config.burst, config.burst / rate)
+            self._slots.append(_Slot(account=account, limiter=limiter, client=client))
+        self._cursor = 0
+
+    def __repr__(self) -> str:
+        names = ", ".join(slot.account.name for slot in self._slots)
+        return f"PugongyingSource(base_url={self._config.base_url!r}, accounts=[{names}])"
+
+    @property
+    def config(self) -> PugongyingConfig:
+        return self._config
+
+    def accounts(self) -> list[AccountStatus]:
+        """Where every account stands, safe to show (no cookie, no proxy credentials)."""
+        now = self._monotonic()
+        return [
+            AccountStatus(
+                source=self.name,
+                account=slot.account.name,
+                state=self._refresh(slot, now),
+                reason=slot.reason,
+                until=slot.until,
+            )
+            for slot in self._slots
+        ]
+
+    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+        params = {"userId": user_id}
+        params.update({name: str(value) for name, value in scope.upstream_params().items()})
+        tried: set[str] = set()
+        failures: list[str] = []
+        while (slot := self._choose(tried)) is not None:
+            tried.add(slot.account.name)
+            try:
+                return await self._collect_with(slot, user_id, scope, params)
+            except _AccountFailed as failure:
+                if failure.reason is not None:
+                    failures.append(failure.reason)
+        raise self._exhausted(user_id, failures)
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    # -- the pool -------------------------------------------------------------------------------
+
+    def _refresh(self, slot: _Slot, now: float) -> AccountState:
+        """The account's state now: a rest that is over makes it ACTIVE again."""
+        if slot.state is AccountState.COOLING_DOWN and slot.until is not None and slot.until <= now:
+            slot.state, slot.until, slot.reason = AccountState.ACTIVE, None, None
+            logger.info(
+                "pugongying account %r is usable again after its cool-down", slot.account.name
+            )
+        return slot.state
+
+    def _choose(self, tried: set[str]) -> _Slot | None:
+        """The next usable account not yet tried for this fetch, round robin, one with pacing
+        room first; None when there is none."""
+        now = self._monotonic()
+        count = len(self._slots)
+        candidates: list[tuple[int, _Slot]] = []
+        for offset in range(count):
+            index = (self._cursor + offset) % count
+            slot = self._slots[index]
+            if slot.account.name in tried:
+                continue
+            if self._refresh(slot, now) is AccountState.ACTIVE:
+                candidates.append((index, slot))
+        if not candidates:
+            return None
+        index, slot = next(
+            ((i, s) for i, s in candidates if s.limiter.has_capacity()), candidates[0]
+        )
+        self._cursor = (index + 1) % count
+        return slot
+
+    def _exhausted(self, user_id: str, failures: list[str]) -> CollectionError:
+        now = self._monotonic()
+        states = [self._refresh(slot, now) for slot in self._slots]
+        disabled = states.count(AccountState.DISABLED)
+        resting = [
+            slot.until
+            for slot in self._slots
+            if slot.state is AccountState.COOLING_DOWN and slot.until is not None
+        ]
+        parts: list[str] = []
+        if disabled:
+            parts.append(f"{disabled} logged out")
+        if resting:
+            wait = max(1, math.ceil(min(resting) - now))
+            parts.append(
+                f"{len(resting)} cooling down after risk control (one is usable again in {wait} s)"
+            )
+        if failures:
+            parts.append(f"{len(failures)} failed ({', '.join(sorted(set(failures)))})")
+        message = f"No Pugongying account could collect creator {user_id}: {', '.join(parts)}."
+        if failures:
+            if all(reason == "malformed" for reason in failures):
+                return MalformedPayload(message, source=self.name)
+            return UpstreamUnavailable(message + " Please retry later.", source=self.name)
+        if resting:
+            return RiskControlled(message + " Please retry later.", source=self.name)
+        return SessionLost(
+            message + " The operator must log the accounts in again.", source=self.name
+        )
+
+    # -- one account ----------------------------------------------------------------------------
+
+    async def _collect_with(
+        self, slot: _Slot, user_id: str, scope: Scope, params: dict[str, str]
+    ) -> dict[str, Any]:
+        config = self._config
+        try:
+            async for attempt in stamina.retry_context(
+                on=_Transient,
+                attempts=config.retry_attempts,
+                timeout=None,
+                wait_initial=config.retry_wait_initial_seconds,
+                wait_max=config.retry_wait_max_seconds,
+                wait_jitter=config.retry_wait_jitter_seconds,
+            ):
+                with attempt:
+                    return await self._attempt(slot, user_id, scope, params)
+        except _Transient as failure:
+            raise _AccountFailed(failure.reason, failure.detail) from None
+        raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+
+    async def _attempt(
+        self, slot: _Slot, user_id: str, scope: Scope, params: dict[str, str]
+    ) -> dict[str, Any]:
+        await slot.limiter.acquire()
+        if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
+            # Another fetch disabled or rested it while this one waited for pacing.
+            raise _AccountFailed(None, f"account became {slot.state.value}")
+        account = slot.account
+        headers = {
+            "User-Agent": self._config.user_agent,
+            "Accept": ACCEPT,
+            "Accept-Language": ACCEPT_LANGUAGE,
+            "Referer": f"{WEB_ORIGIN}{REFERER_PATH}{user_id}",
+            "X-B3-Traceid": secrets.token_hex(8),
+            "Cookie": account.cookie_header(),
+        }
+        try:
+            headers.update(await sign(self._signer, "GET", self._url, params, headers))
+        except Exception as error:
+            self._record(slot, ok=False, reason="signer_error", latency=0.0)
+            logger.warning(
+                "pugongying signer %s failed for account %r: %s",
+                self._config.signer,
+                account.name,
+                self._scrub(slot, f"{type(error).__name__}: {error}"),
+            )
+            raise _AccountFailed("signer_error", "the request signer failed") from None
+
+        started = time.perf_counter()
+        try:
+            response = await slot.client.get(self._url, params=params, headers=headers)
+        except httpx.TimeoutException:
+            verdict = Verdict(VerdictKind.TRANSIENT, "timeout", "timed out")
+        except httpx.TransportError as error:
+            verdict = Verdict(VerdictKind.TRANSIENT, "network", type(error).__name__)
+        else:
+            verdict = classify(
+                response.status_code, response.headers.get("content-type", ""), response.content
+            )
+        latency = time.perf_counter() - started
+        self._record(
+            slot, ok=verdict.kind is VerdictKind.OK, reason=verdict.reason, latency=latency
+        )
+        logger.debug(
+            "pugongying account=%s creator=%s scope=%s -> %s (%s) in %.3f s",
+            account.name,
+            user_id,
+            scope.key,
+            verdict.kind.value,
+            verdict.detail,
+            latency,
+        )
+        return self._apply(slot, verdict, user_id)
+
+    def _apply(self, slot: _Slot, verdict: Verdict, user_id: str) -> dict[str, Any]:
+        """Change the account's state by the verdict; return the data or raise."""
+        name = slot.account.name
+        if verdict.kind is VerdictKind.OK:
+            assert verdict.data is not None
+            slot.strikes, slot.reason = 0, None
+            return verdict.data
+        if verdict.kind is VerdictKind.SESSION_LOST:
+            slot.state, slot.until = AccountState.DISABLED, None
+            slot.reason = f"session lost: {verdict.detail}; log in again and replace its cookies"
+            logger.warning("pugongying account %r disabled: %s", name, slot.reason)
+            raise _AccountFailed(None, verdict.detail)
+        if verdict.kind is VerdictKind.RISK_CONTROL:
+            config = self._config
+            slot.strikes += 1
+            rest = min(
+                config.cooldown_base_seconds * 2 ** (slot.strikes - 1), config.cooldown_max_seconds
+            )
+            slot.state, slot.until = AccountState.COOLING_DOWN, self._monotonic() + rest
+            slot.reason = (
+                f"risk control: {verdict.detail}; resting {rest:.0f} s (strike {slot.strikes})"
+            )
+            logger.warning("pugongying account %r cooling down: %s", name, slot.reason)
+            raise _AccountFailed(None, verdict.detail)
+        if verdict.kind is VerdictKind.TRANSIENT:
+            assert verdict.reason is not None
+            raise _Transient(verdict.reason, verdict.detail)
+        if verdict.kind is VerdictKind.MALFORMED_DATA:
+            raise MalformedPayload(
+                f"Pugongying answered creator {user_id} without a usable data object "
+                f"({verdict.detail}).",
+                source=self.name,
+            )
+        raise _AccountFailed(verdict.reason, verdict.detail)
+
+    def _record(self, slot: _Slot, *, ok: bool, reason: str | None, latency: float) -> None:
+        if self._outcomes is None:
+            return
+        outcome = Outcome(
+            source=self.name,
+            account=slot.account.name,
+            ok=ok,
+            reason=None if ok else reason,
+            latency_seconds=latency,
+        )
+        try:
+            self._outcomes.record(outcome)
+        except Exception:
+            logger.exception("recording a pugongying outcome failed")
+
+    @staticmethod
+    def _scrub(slot: _Slot, text: str) -> str:
+        """``text`` with every secret of the account replaced by ``***``."""
+        for value in sorted(slot.account.secret_values(), key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
