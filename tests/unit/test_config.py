@@ -113,3 +113,36 @@ def test_precedence_options_then_environment_then_file(
     assert settings.port == 9001  # from the file
     assert settings.host == "127.0.0.2"  # the environment beats the file
     assert settings.log_level == "warning"  # the command line beats both
+
+
+def test_pugongying_accounts_from_files_and_every_problem_named(tmp_path: Path) -> None:
+    cookies = tmp_path / "brand.cookies"
+    cookies.write_text(f"a1={SECRET}; webId=w; customer-sso-sid=s\n", encoding="utf-8")
+    good = f"""
+[[sources]]
+type = "pugongying"
+requests_per_second = 1
+[[sources.accounts]]
+name = "brand"
+cookies_file = "{cookies}"
+"""
+    config = load(write(tmp_path, good))
+    source = build_sources(config, clock=SystemClock(), outcomes=None)
+    assert source is not None and source.name == "pugongying"
+    assert SECRET not in repr(config) and SECRET not in repr(source)
+    bad = f"""
+[[sources]]
+type = "pugongying"
+signer = "no.such.module:sign"
+[[sources.accounts]]
+name = "brand"
+cookies_file = "{tmp_path / "missing.cookies"}"
+"""
+    with pytest.raises(ConfigError) as caught:
+        load(write(tmp_path, bad))
+    text = str(caught.value)
+    assert "missing.cookies" in text
+    assert SECRET not in text
+    signer_only = good.replace("requests_per_second = 1", 'signer = "no.such.module:sign"')
+    with pytest.raises(ConfigError, match=r"no\.such\.module"):
+        load(write(tmp_path, signer_only))

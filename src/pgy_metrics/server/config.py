@@ -37,7 +37,9 @@ from pgy_metrics.server.settings import Settings
 from pgy_metrics.sources.base import OutcomeSink, Source
 from pgy_metrics.sources.failover import DEFAULT_COOLDOWN_SECONDS, FailoverSource
 from pgy_metrics.sources.justoneapi import JustOneApiConfig, JustOneApiSource
+from pgy_metrics.sources.pugongying import PugongyingAccount, PugongyingConfig, PugongyingSource
 from pgy_metrics.sources.registry import SourceOptions, build_source
+from pgy_metrics.sources.signing import load_signer
 
 
 class ConfigError(ValueError):
@@ -111,7 +113,81 @@ class JustOneApiSpec(_Spec):
         )
 
 
-SourceSpec = Annotated[SandboxSpec | ReplaySpec | JustOneApiSpec, Field(discriminator="type")]
+def parse_cookies(header: SecretStr, *, where: str) -> dict[str, SecretStr]:
+    """``"a1=...; webId=..."`` (as copied from a browser) -> cookies; the values stay secret."""
+    cookies: dict[str, SecretStr] = {}
+    for part in header.get_secret_value().split(";"):
+        name, sep, value = part.strip().partition("=")
+        if not part.strip():
+            continue
+        if not sep or not name.strip():
+            raise ValueError(f"{where}: cookies must look like 'name=value; name2=value2'")
+        cookies[name.strip()] = SecretStr(value.strip())
+    if not cookies:
+        raise ValueError(f"{where}: no cookie found")
+    return cookies
+
+
+class AccountSpec(_Spec):
+    name: str = Field(min_length=1, max_length=100)
+    cookies_env: str | None = None
+    """An environment variable holding the account's Cookie header ('a1=...; webId=...')."""
+    cookies_file: Path | None = None
+    proxy: str | None = None
+    requests_per_second: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _cookies_readable(self) -> AccountSpec:
+        self.cookies()
+        return self
+
+    def cookies(self) -> dict[str, SecretStr]:
+        header = read_secret(env=self.cookies_env, file=self.cookies_file, what="cookies")
+        return parse_cookies(header, where="cookies")
+
+
+class PugongyingSpec(_Spec):
+    type: Literal["pugongying"]
+    accounts: list[AccountSpec] = Field(min_length=1)
+    base_url: str = "https://pgy.xiaohongshu.com"
+    requests_per_second: float = Field(default=0.5, gt=0)
+    timeout_seconds: float = Field(default=15, gt=0)
+    retry_attempts: int = Field(default=2, ge=1, le=10)
+    cooldown_base_seconds: float = Field(default=300, gt=0)
+    cooldown_max_seconds: float = Field(default=21600, gt=0)
+    signer: str | None = None
+    """``package.module:callable`` adding signature headers (see docs/sources-pugongying.md)."""
+
+    @model_validator(mode="after")
+    def _buildable(self) -> PugongyingSpec:
+        self.build()  # PugongyingConfig refuses a bad config, naming every problem
+        load_signer(self.signer)  # the signer must import and be callable
+        return self
+
+    def build(self) -> PugongyingConfig:
+        return PugongyingConfig(
+            accounts=[
+                PugongyingAccount(
+                    name=account.name,
+                    cookies=account.cookies(),
+                    proxy=account.proxy,
+                    requests_per_second=account.requests_per_second,
+                )
+                for account in self.accounts
+            ],
+            base_url=self.base_url,
+            requests_per_second=self.requests_per_second,
+            timeout_seconds=self.timeout_seconds,
+            retry_attempts=self.retry_attempts,
+            cooldown_base_seconds=self.cooldown_base_seconds,
+            cooldown_max_seconds=self.cooldown_max_seconds,
+            signer=self.signer,
+        )
+
+
+SourceSpec = Annotated[
+    SandboxSpec | ReplaySpec | JustOneApiSpec | PugongyingSpec, Field(discriminator="type")
+]
 
 
 class FailoverSpec(_Spec):
@@ -200,6 +276,8 @@ def build_sources(
 def _build(spec: SourceSpec, *, clock: Clock, outcomes: OutcomeSink | None) -> Source:
     if isinstance(spec, JustOneApiSpec):
         return JustOneApiSource(spec.build(), outcomes=outcomes)
+    if isinstance(spec, PugongyingSpec):
+        return PugongyingSource(spec.build(), outcomes=outcomes)
     if isinstance(spec, SandboxSpec):
         return build_source("sandbox", SourceOptions(clock=clock, sandbox_seed=spec.seed))
     return build_source("replay", SourceOptions(clock=clock, replay_dir=spec.dir))

@@ -58,3 +58,7 @@ def configure(level: str) -> None:
         ours.addHandler(handler)
         ours.propagate = False
     install("uvicorn", "uvicorn.error", "uvicorn.access", "pgy_metrics")
+    # httpx/httpcore at DEBUG log whole requests and responses, upstream Set-Cookie included:
+    # never below INFO, whatever the server's own level.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
