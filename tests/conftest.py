@@ -7,13 +7,16 @@ reached they skip with the reason, unless ``PGY_REQUIRE_SERVICES=1`` (as in CI),
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from pgy_metrics.server.redaction import RedactSecrets
 from pgy_metrics.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
@@ -90,3 +93,47 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.migrate()
     yield store
     await store.aclose()
+
+
+# -- no secret in any log, over the whole suite --------------------------------------------------
+
+LEAKED_TOKEN = re.compile(r"pgy_[A-Za-z0-9_-]{43}")
+"""The shape of a real API token (the issuer's format); none may ever be logged."""
+TEST_SECRETS = (
+    "THIS-IS-A-SECRET",  # tests/fakes.py ExplodingSource
+    "relay-secret-token",  # tests/integration/test_upstream_relay.py
+    "jo-RELAY-TOKEN",  # tests/unit/test_justoneapi_source.py
+    "relay-token-that-must-not-leak",  # tests/unit/test_config.py
+    "-a1-secret-",  # tests/integration/test_upstream_pugongying.py cookies
+)
+
+
+class _SecretScanner(logging.Handler):
+    """Formats every record as a production handler would (redaction filter included) and
+    remembers any that shows a secret."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.addFilter(RedactSecrets())
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = self.format(record)
+        if LEAKED_TOKEN.search(text) or any(secret in text for secret in TEST_SECRETS):
+            self.leaks.append(text[:500])
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_in_any_log() -> Iterator[None]:
+    """A log capture over the whole suite: no record may show a token, cookie or relay token."""
+    scanner = _SecretScanner()
+    watched = [logging.getLogger(), logging.getLogger("pgy_metrics")]
+    for logger in watched:
+        logger.addHandler(scanner)
+    try:
+        yield
+    finally:
+        for logger in watched:
+            logger.removeHandler(scanner)
+    assert not scanner.leaks, "secrets reached log records:\n" + "\n".join(scanner.leaks)

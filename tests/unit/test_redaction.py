@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import sys
 
 import pytest
 
@@ -51,3 +52,25 @@ def test_configure_installs_a_redacting_handler_for_our_loggers() -> None:
     ours = logging.getLogger("pgy_metrics")
     assert ours.handlers
     assert all(any(isinstance(f, RedactSecrets) for f in h.filters) for h in ours.handlers)
+
+
+def test_objects_whose_text_holds_a_token_are_redacted_too() -> None:
+    class Url:
+        def __str__(self) -> str:
+            return f"http://h/x?token={TOKEN}&userId=1"
+
+    record = logging.LogRecord("httpx", logging.INFO, __file__, 1, "GET %s %d", (Url(), 200), None)
+    RedactSecrets().filter(record)
+    assert record.getMessage() == f"GET http://h/x?token={REDACTED}&userId=1 200"
+
+
+def test_tracebacks_are_redacted() -> None:
+    try:
+        raise RuntimeError(f"boom with {TOKEN}")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "pgy_metrics", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    RedactSecrets().filter(record)
+    text = logging.Formatter().format(record)
+    assert "boom with ***" in text and TOKEN not in text

@@ -7,6 +7,7 @@ import re
 
 _SECRET = re.compile(r"(?i)(token=)[^&\s\"']*|pgy_[A-Za-z0-9_-]{20,}")
 REDACTED = "***"
+_TRACEBACKS = logging.Formatter()
 
 
 def _replace(match: re.Match[str]) -> str:
@@ -29,11 +30,26 @@ class RedactSecrets(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not record.exc_text:
+            # A traceback carries exception messages, which may quote a secret: format it once
+            # here, redacted; formatters use this cached text instead of formatting it again.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         if isinstance(record.args, tuple):
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redacted_arg(a) for a in record.args)
         if isinstance(record.msg, str) and redact(record.msg) != record.msg:
             record.msg, record.args = redact(record.getMessage()), None
         return True
+
+
+def _redacted_arg(value: object) -> object:
+    """Strings are redacted; other objects (an ``httpx.URL``...) only if their text must be."""
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, int | float):
+        return value
+    text = str(value)
+    redacted = redact(text)
+    return value if redacted == text else redacted
 
 
 def install(*logger_names: str) -> None:
