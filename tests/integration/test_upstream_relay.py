@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -121,5 +122,41 @@ async def test_relay_failure_modes_codes_charges_health_and_secrets(
             assert "notes_rate/justoneapi" in page and RELAY_TOKEN not in page
             metrics = (await client.get("/metrics")).text
             assert 'pgy_requests_total{code="301"} 13.0' in metrics
+    logs = server.logs()
+    assert RELAY_TOKEN not in logs and token not in logs
+
+
+async def test_failover_to_the_next_source_which_the_snapshot_records(
+    tmp_path: Path, relay: tuple[FakeHostedApi, str]
+) -> None:
+    fake, base_url = relay
+    config = _config(tmp_path, base_url)
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + '\n[failover]\ncooldown_seconds = 600\n\n[[sources]]\ntype = "sandbox"\n',
+        encoding="utf-8",
+    )
+    env = pgy_env(tmp_path / "data", RELAY_TOKEN=RELAY_TOKEN, PGY_HEALTH_FLUSH_SECONDS="0.2")
+    token = await issue(env, "t", Plan())
+    fake.always("code_601")  # the relay's own balance ran out: it needs its operator
+    args = ("--config", str(config))
+    with ServerProcess(env, tmp_path / "server.log", args=args) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
+            answers = [
+                await client.get(NOTES_RATE_PATH, params={"token": token, "userId": f"{i:024x}"})
+                for i in range(1, 6)
+            ]
+            assert [a.json()["code"] for a in answers] == [0] * 5
+            assert {a.headers["X-Pgy-Source"] for a in answers} == {"sandbox"}
+            assert fake.calls == 1, "a failed source rests instead of being asked every time"
+            deadline = time.monotonic() + 10
+            subjects: dict[str, Any] = {}
+            while time.monotonic() < deadline and "notes_rate/sandbox" not in subjects:
+                status = (await client.get("/status")).json()
+                subjects = {s["subject"]: s for s in status["subjects"]}
+                await asyncio.sleep(0.2)
+            assert subjects["notes_rate/sandbox"]["ok"] == 5
+            assert subjects["notes_rate/justoneapi"]["failed"] == 1
+            assert subjects["notes_rate"]["ok"] == 5
     logs = server.logs()
     assert RELAY_TOKEN not in logs and token not in logs
