@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_setting_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    missing = [name for name in Settings.model_fields if f"`PGY_{name.upper()}`" not in text]
+    names = [*Settings.model_fields, "config"]  # PGY_CONFIG: the settings file itself
+    missing = [name for name in names if f"PGY_{name.upper()}" not in text]
     assert not missing, f"document these settings in docs/configuration.md: {missing}"
 
 

@@ -17,6 +17,7 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 from pgy_metrics.server import redaction
 from pgy_metrics.server.app import create_app
 from pgy_metrics.server.auth import IssuedToken
+from pgy_metrics.server.config import FileConfig
 from pgy_metrics.server.config import load as load_config
 from pgy_metrics.server.config import settings_from
 from pgy_metrics.server.settings import Settings
@@ -37,6 +38,7 @@ def serve(
     config_file: Path | None = typer.Option(
         None,
         "--config",
+        envvar="PGY_CONFIG",
         help="Settings file (TOML): server settings and the ordered upstream sources.",
     ),
 ) -> None:
@@ -68,7 +70,7 @@ def serve(
     # Tokens travel in the query string: redact them before uvicorn's access log prints them.
     redaction.configure(settings.log_level)
     stderr.print(
-        f"pgy-metrics serving on {settings.base_url} (source: {settings.source}, "
+        f"pgy-metrics serving on {settings.base_url} (source: {_sources_label(settings, file_config)}, "
         f"store: {_store_label(settings)})",
         soft_wrap=True,
         highlight=False,
@@ -83,6 +85,13 @@ def serve(
 async def _prepare(settings: Settings) -> IssuedToken | None:
     async with open_issuer(settings) as issuer:
         return await issuer.create_first_admin()
+
+
+def _sources_label(settings: Settings, file_config: FileConfig | None) -> str:
+    if file_config is None or not file_config.sources:
+        return settings.source
+    kinds = " -> ".join(spec.type for spec in file_config.sources)
+    return f"{kinds} (failover)" if len(file_config.sources) > 1 else kinds
 
 
 def _store_label(settings: Settings) -> str:
