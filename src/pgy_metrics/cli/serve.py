@@ -17,9 +17,8 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 from pgy_metrics.server import redaction
 from pgy_metrics.server.app import create_app
 from pgy_metrics.server.auth import IssuedToken
-from pgy_metrics.server.config import FileConfig
+from pgy_metrics.server.config import FileConfig, settings_from
 from pgy_metrics.server.config import load as load_config
-from pgy_metrics.server.config import settings_from
 from pgy_metrics.server.settings import Settings
 
 stderr = Console(stderr=True)
@@ -69,8 +68,9 @@ def serve(
     )
     # Tokens travel in the query string: redact them before uvicorn's access log prints them.
     redaction.configure(settings.log_level)
+    sources = _sources_label(settings, file_config)
     stderr.print(
-        f"pgy-metrics serving on {settings.base_url} (source: {_sources_label(settings, file_config)}, "
+        f"pgy-metrics serving on {settings.base_url} (source: {sources}, "
         f"store: {_store_label(settings)})",
         soft_wrap=True,
         highlight=False,
