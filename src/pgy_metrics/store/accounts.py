@@ -40,7 +40,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
 from pgy_metrics.store.models import (
@@ -50,6 +49,7 @@ from pgy_metrics.store.models import (
     TokenRow,
     UsageDayRow,
 )
+from pgy_metrics.store.sql import insert_for
 
 log = logging.getLogger("pgy_metrics.store.accounts")
 T = TypeVar("T")
@@ -547,8 +547,8 @@ class Accounts:
 
     # -- shared statements -----------------------------------------------------------------
 
-    def _insert_ignore(self, table: Any) -> Any:
-        return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
+    def _insert_ignore(self, table: Table) -> Any:
+        return insert_for(self._dialect, table)
 
     def _sql(self, conn: Connection, name: str, **params: Any) -> tuple[Any, ...] | None:
         """Run one prepared statement on the driver's own cursor; its first row (or None).

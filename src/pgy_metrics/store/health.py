@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pgy_metrics.store.models import HealthBucketRow, HealthLabelRow
+from pgy_metrics.store.sql import insert_for
 
 buckets: Table = HealthBucketRow.__table__  # type: ignore[assignment]
 labels: Table = HealthLabelRow.__table__  # type: ignore[assignment]
@@ -38,8 +38,7 @@ class HealthRepository:
         self._engine = engine
 
     def _insert(self) -> Any:
-        dialect = self._engine.dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(buckets)
+        return insert_for(self._engine.dialect.name, buckets)
 
     async def add(self, counts: Mapping[BucketKey, tuple[int, int]]) -> None:
         """Add (ok, failed) counts to their buckets: increments, so processes never collide."""
@@ -90,8 +89,7 @@ class HealthRepository:
             if row is not None and row.label == label:
                 changed: datetime = row.changed_at
                 return changed
-            dialect = self._engine.dialect.name
-            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(labels)
+            insert = insert_for(self._engine.dialect.name, labels)
             await connection.execute(
                 insert.values(subject=subject, label=label, changed_at=at).on_conflict_do_update(
                     index_elements=["subject"], set_={"label": label, "changed_at": at}
