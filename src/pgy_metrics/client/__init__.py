@@ -1,0 +1,51 @@
+"""The Python client of the Note Performance Metrics API: ``Client`` and ``AsyncClient``.
+
+Both are thin twins over ``_base.BaseClient``, which validates parameters, builds requests, parses
+answers and decides retries without doing any I/O. See ``docs/client.md``.
+"""
+
+from pgy_metrics.client._async import AsyncClient
+from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._exceptions import (
+    CODE_TO_ERROR,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    CollectionFailed,
+    ConfigurationError,
+    DailyQuotaExceeded,
+    InsufficientBalance,
+    InvalidParams,
+    InvalidToken,
+    PermissionDenied,
+    PgyError,
+    PlainHTTPWarning,
+    ProtocolError,
+    RateLimited,
+    ServerError,
+    UnknownCodeError,
+)
+from pgy_metrics.client._sync import Client
+
+__all__ = [
+    "CODE_TO_ERROR",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncClient",
+    "Client",
+    "CollectionFailed",
+    "ConfigurationError",
+    "DailyQuotaExceeded",
+    "InsufficientBalance",
+    "InvalidParams",
+    "InvalidToken",
+    "NotesRateResult",
+    "PermissionDenied",
+    "PgyError",
+    "PlainHTTPWarning",
+    "ProtocolError",
+    "RateLimited",
+    "ServerError",
+    "UnknownCodeError",
+]

@@ -1,0 +1,176 @@
+"""``Client``: the blocking twin. Everything but the I/O lives in ``_base``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+import httpx
+import stamina
+
+from pgy_metrics.client import _constants as C
+from pgy_metrics.client._base import (
+    PROBE_EXTENSION,
+    BaseClient,
+    Call,
+    NotesRateResult,
+    attach_retries,
+    monotonic,
+)
+from pgy_metrics.client._exceptions import PgyError
+from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.params import Scope
+
+
+class _TokenTransport(httpx.BaseTransport):
+    """Adds ``token`` to the query string below httpx, so its logs, requests and errors never
+    see it. Probes of ``env="auto"`` go without it."""
+
+    def __init__(self, inner: httpx.BaseTransport, token: str) -> None:
+        self._inner = inner
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"<_TokenTransport inner={type(self._inner).__name__} token=***>"
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.extensions.get(PROBE_EXTENSION):
+            return self._inner.handle_request(request)
+        params = [("token", self._token), *request.url.params.multi_items()]
+        wire = httpx.Request(
+            request.method,
+            request.url.copy_with(params=params),
+            headers=request.headers,
+            stream=request.stream,
+            extensions=request.extensions,
+        )
+        return self._inner.handle_request(wire)
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class Client(BaseClient):
+    """Blocking client of the Note Performance Metrics API (ours or the hosted one).
+
+    ``Client(token=..., base_url=...)`` or ``env="global" | "cn" | "auto"``; the token may come
+    from ``PGY_TOKEN`` and the base URL from ``PGY_BASE_URL``. ``transport`` replaces the network
+    (tests pass ``httpx.MockTransport``); the client owns it and closes it.
+    """
+
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        base_url: str | None = None,
+        env: C.Environment | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        retry_timeouts: bool | None = None,
+        auto_candidates: tuple[str, ...] = C.AUTO_CANDIDATES,
+        auto_cache_seconds: float = C.AUTO_CACHE_SECONDS,
+        clock: Callable[[], float] = monotonic,
+        transport: httpx.BaseTransport | None = None,
+        proxy: str | None = None,
+    ) -> None:
+        super().__init__(
+            token=token,
+            base_url=base_url,
+            env=env,
+            timeout=timeout,
+            max_retries=max_retries,
+            retry_timeouts=retry_timeouts,
+            auto_candidates=auto_candidates,
+            auto_cache_seconds=auto_cache_seconds,
+            clock=clock,
+        )
+        inner = transport if transport is not None else httpx.HTTPTransport(retries=0, proxy=proxy)
+        self._http = httpx.Client(
+            transport=_TokenTransport(inner, self._token),
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def notes_rate(
+        self,
+        user_id: str,
+        *,
+        scope: Scope | None = None,
+        business: Business | str | None = None,
+        note_type: NoteType | str | None = None,
+        date_type: DateType | str | None = None,
+        advertise_switch: AdvertiseSwitch | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> NotesRateResult:
+        """Note Performance Metrics of one creator in one scope (the contract's defaults for any
+        filter not given). Raises an ``APIError`` subclass for any code but 0."""
+        call = self._prepare(
+            user_id,
+            scope=scope,
+            business=business,
+            note_type=note_type,
+            date_type=date_type,
+            advertise_switch=advertise_switch,
+            idempotency_key=idempotency_key,
+        )
+        base_url = self._ensure_base_url()
+        retries = 0
+        try:
+            for attempt in stamina.retry_context(**self._retry_options()):
+                with attempt:
+                    retries = attempt.num - 1
+                    return self._attempt(base_url, call, retries)
+        except PgyError as error:
+            attach_retries(error, retries)
+            raise
+        raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+
+    def _attempt(self, base_url: str, call: Call, retries: int) -> NotesRateResult:
+        try:
+            response = self._http.get(
+                base_url + NOTES_RATE_PATH, params=call.params, headers=call.headers
+            )
+        except httpx.TransportError as error:
+            raise self._transport_error(error) from error
+        return self._parse(call, response, retries)
+
+    def _ensure_base_url(self) -> str:
+        if self._base_url is not None:
+            return self._base_url
+        cached = self._cached_choice()
+        if cached is not None:
+            self._use_base_url(cached)
+            return cached
+        timings: dict[str, float] = {}
+        answers: dict[str, httpx.Response] = {}
+        for candidate in self.auto_candidates:
+            started = self._clock()
+            try:
+                response = self._http.get(
+                    self.probe_url(candidate),
+                    timeout=C.AUTO_PROBE_TIMEOUT,
+                    extensions={PROBE_EXTENSION: True},
+                )
+            except httpx.TransportError:
+                continue
+            timings[candidate] = self._clock() - started
+            answers[candidate] = response
+        choice = self._choose(timings)
+        self._observe_probe(answers[choice])
+        return choice
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
