@@ -26,13 +26,28 @@ from pgy_metrics.client._exceptions import (
     UnknownCodeError,
 )
 from pgy_metrics.client._sync import Client
+from pgy_metrics.client.batch import (
+    AsyncBatch,
+    Batch,
+    BatchItem,
+    BatchStats,
+    BudgetReached,
+    NotAttempted,
+)
+from pgy_metrics.client.checkpoint import Checkpoint
 
 __all__ = [
     "CODE_TO_ERROR",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "AsyncBatch",
     "AsyncClient",
+    "Batch",
+    "BatchItem",
+    "BatchStats",
+    "BudgetReached",
+    "Checkpoint",
     "Client",
     "CollectionFailed",
     "ConfigurationError",
@@ -40,6 +55,7 @@ __all__ = [
     "InsufficientBalance",
     "InvalidParams",
     "InvalidToken",
+    "NotAttempted",
     "NotesRateResult",
     "PermissionDenied",
     "PgyError",

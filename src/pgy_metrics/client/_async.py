@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -18,6 +19,7 @@ from pgy_metrics.client._base import (
     monotonic,
 )
 from pgy_metrics.client._exceptions import PgyError
+from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptions, async_batch
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
@@ -128,6 +130,32 @@ class AsyncClient(BaseClient):
             attach_retries(error, retries)
             raise
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+
+    def batch(
+        self,
+        user_ids: Iterable[str],
+        *,
+        scopes: Iterable[Scope] = (Scope(),),
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate: float | None = None,
+        max_billable_calls: int | None = None,
+        checkpoint: str | Path | None = None,
+    ) -> AsyncBatch:
+        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete.
+
+        At most ``concurrency`` calls in flight, at most ``rate`` requests per second (so the
+        server's rate limit is not hit), never more than ``max_billable_calls`` billable calls
+        (calls in flight count as billable), and with ``checkpoint`` (a SQLite file) a re-run
+        skips what was fetched and reuses the Idempotency-Key of what was in flight. See
+        docs/client.md, Batch."""
+        options = BatchOptions.checked(
+            scopes=scopes,
+            concurrency=concurrency,
+            rate=rate,
+            max_billable_calls=max_billable_calls,
+            checkpoint=checkpoint,
+        )
+        return async_batch(self, user_ids, options)
 
     async def _attempt(self, base_url: str, call: Call, retries: int) -> NotesRateResult:
         try:

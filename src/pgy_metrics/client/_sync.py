@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from types import TracebackType
 
 import httpx
@@ -18,6 +19,7 @@ from pgy_metrics.client._base import (
     monotonic,
 )
 from pgy_metrics.client._exceptions import PgyError
+from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
@@ -126,6 +128,31 @@ class Client(BaseClient):
             attach_retries(error, retries)
             raise
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+
+    def batch(
+        self,
+        user_ids: Iterable[str],
+        *,
+        scopes: Iterable[Scope] = (Scope(),),
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate: float | None = None,
+        max_billable_calls: int | None = None,
+        checkpoint: str | Path | None = None,
+    ) -> Batch:
+        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete.
+
+        The same scheduler as ``AsyncClient.batch`` (see docs/client.md, Batch): at most
+        ``concurrency`` calls in flight (on as many threads), at most ``rate`` requests per
+        second, never more than ``max_billable_calls`` billable calls, and with ``checkpoint``
+        a re-run skips what was fetched and reuses the key of what was in flight."""
+        options = BatchOptions.checked(
+            scopes=scopes,
+            concurrency=concurrency,
+            rate=rate,
+            max_billable_calls=max_billable_calls,
+            checkpoint=checkpoint,
+        )
+        return Batch(self, user_ids, options)
 
     def _attempt(self, base_url: str, call: Call, retries: int) -> NotesRateResult:
         try:

@@ -1,0 +1,458 @@
+"""Batch fetching: many creators x scopes with a concurrency limit, a client-side rate limit, a
+budget of billable calls that is never exceeded, and a SQLite checkpoint that makes a re-run skip
+what was fetched and reuse the Idempotency-Key of what was in flight.
+
+``AsyncClient.batch(...)`` returns an ``AsyncBatch``, ``Client.batch(...)`` a ``Batch``; both
+yield ``BatchItem`` as calls complete and keep running totals in ``.stats``. One scheduler
+(``_schedule``) serves both: the sync twin runs it on a private event loop, sending each call
+through the blocking client on a thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from collections import Counter
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+from aiolimiter import AsyncLimiter
+from pydantic import ValidationError
+
+from pgy_metrics.client import _constants as C
+from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._exceptions import (
+    APIConnectionError,
+    APIError,
+    InvalidParams,
+    PgyError,
+    ProtocolError,
+    error_for_code,
+)
+from pgy_metrics.client.checkpoint import Checkpoint, CheckpointRow, ItemState
+from pgy_metrics.contract.codes import BusinessCode
+from pgy_metrics.contract.models import NotesRateData
+from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
+
+if TYPE_CHECKING:
+    from pgy_metrics.client._async import AsyncClient
+    from pgy_metrics.client._sync import Client
+
+DEFAULT_CONCURRENCY: Final = 8
+"""Calls in flight at once."""
+
+ACCOUNT_CODES: Final = frozenset(
+    {
+        BusinessCode.INVALID_TOKEN,
+        BusinessCode.DAILY_QUOTA_EXCEEDED,
+        BusinessCode.PERMISSION_DENIED,
+        BusinessCode.INSUFFICIENT_BALANCE,
+    }
+)
+"""Refusals about the token, not the creator: every further call would get the same answer, so
+the batch stops scheduling; the items are retried by the next run (after a top-up, the next day,
+a new token), since nothing is wrong with them."""
+
+RERUN_CODES: Final = C.RETRYABLE_CODES | C.RATE_LIMITED_CODES | ACCOUNT_CODES
+"""Failed items with these codes are sent again by the next run over the same checkpoint; any
+other code (400, codes outside the contract) is final and is reported from the checkpoint."""
+
+Call = Callable[[str, Scope, str], Awaitable[NotesRateResult]]
+"""Sends one call: (user id, scope, Idempotency-Key) -> result, raising a ``PgyError``."""
+
+
+class NotAttempted(PgyError):
+    """The batch did not send this call (``reason`` says why); nothing was billed."""
+
+    def __init__(self, message: str, *, cause: PgyError | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.cause = cause
+        self.code: int | None = cause.code if isinstance(cause, APIError) else None
+
+
+class BudgetReached(NotAttempted):
+    """``max_billable_calls`` is used up (counting calls that may have been billed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """The outcome of one (creator, scope) of a batch."""
+
+    user_id: str
+    scope: Scope
+    result: NotesRateResult | None
+    error: PgyError | None
+    billable: bool
+    """A new code-0 answer: charged by this call (a replayed answer is not a new charge)."""
+    from_checkpoint: bool
+    """Read from the checkpoint of an earlier run, without any request."""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+@dataclass(slots=True)
+class BatchStats:
+    """Running totals of a batch; final once the iteration ends."""
+
+    ok: int = 0
+    failed: int = 0
+    failed_by_code: Counter[int | None] = field(default_factory=Counter)
+    """Failures by business code (None: transport or protocol errors, invalid user ids)."""
+    billable_calls: int = 0
+    uncertain_calls: int = 0
+    """Calls sent whose answer never came (timeouts): they may have been billed, so the budget
+    counts them."""
+    from_checkpoint: int = 0
+    not_attempted: int = 0
+    duplicates: int = 0
+    """Repeated user ids in the input, fetched once."""
+    budget_reached: bool = False
+    stopped_by: APIError | None = None
+    """The account-level refusal (100, 303, 600, 601) that stopped scheduling, if any."""
+
+    @property
+    def spent(self) -> int:
+        """What counts against ``max_billable_calls``."""
+        return self.billable_calls + self.uncertain_calls
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOptions:
+    scopes: tuple[Scope, ...]
+    concurrency: int
+    rate: float | None
+    max_billable_calls: int | None
+    checkpoint: Path | None
+
+    @classmethod
+    def checked(
+        cls,
+        *,
+        scopes: Iterable[Scope],
+        concurrency: int,
+        rate: float | None,
+        max_billable_calls: int | None,
+        checkpoint: str | Path | None,
+    ) -> BatchOptions:
+        """Validate everything before anything is sent."""
+        scope_list = tuple(dict.fromkeys(scopes))
+        if not scope_list or not all(isinstance(scope, Scope) for scope in scope_list):
+            raise InvalidParams("scopes must be one or more pgy_metrics.Scope.", param="scopes")
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise InvalidParams(
+                f"concurrency must be an int >= 1; got {concurrency!r}.", param="concurrency"
+            )
+        if rate is not None and (isinstance(rate, bool) or not rate > 0):
+            raise InvalidParams(
+                f"rate must be > 0 requests per second or None; got {rate!r}.", param="rate"
+            )
+        if max_billable_calls is not None and (
+            isinstance(max_billable_calls, bool)
+            or not isinstance(max_billable_calls, int)
+            or max_billable_calls < 0
+        ):
+            raise InvalidParams(
+                f"max_billable_calls must be an int >= 0 or None; got {max_billable_calls!r}.",
+                param="max_billable_calls",
+            )
+        return cls(
+            scopes=scope_list,
+            concurrency=concurrency,
+            rate=float(rate) if rate is not None else None,
+            max_billable_calls=max_billable_calls,
+            checkpoint=Path(checkpoint) if checkpoint is not None else None,
+        )
+
+
+# --- outcomes ------------------------------------------------------------------------------------
+
+
+def _failure_facts(error: PgyError) -> tuple[int | None, bool, bool]:
+    """(code, sent again by the next run?, may have been billed?) of a failed call."""
+    if isinstance(error, APIError):
+        return error.code, error.code in RERUN_CODES, False
+    if isinstance(error, APIConnectionError):
+        return None, True, error.request_sent
+    if isinstance(error, ProtocolError):
+        gateway = error.status_code in C.GATEWAY_STATUSES
+        return error.code, gateway, gateway
+    return None, False, False
+
+
+def _result_from_row(row: CheckpointRow, scope: Scope) -> NotesRateResult:
+    envelope = row.envelope or {}
+    record_time = envelope.get("recordTime")
+    return NotesRateResult(
+        user_id=row.user_id,
+        scope=scope,
+        data=NotesRateData.from_raw(envelope.get("data") or {}),
+        record_time=record_time if isinstance(record_time, str) else None,
+        request_id=row.request_id,
+        source=row.source,
+        retries_taken=0,
+        replayed=False,
+        idempotency_key=row.idempotency_key,
+        envelope=envelope,
+    )
+
+
+def _error_from_row(row: CheckpointRow) -> PgyError:
+    message = row.message or "failed in an earlier run"
+    if row.code is not None and row.error != ProtocolError.__name__:
+        return error_for_code(row.code, message, request_id=row.request_id)
+    return ProtocolError(message, request_id=row.request_id, code=row.code)
+
+
+# --- the scheduler ------------------------------------------------------------------------------
+
+
+def _pairs(
+    user_ids: Iterable[str], scopes: tuple[Scope, ...], stats: BatchStats
+) -> Iterator[tuple[str, Scope] | BatchItem]:
+    """Each (creator, scope) in input order, read lazily; a bad user id is an error item."""
+    seen: set[str] = set()
+    for user_id in user_ids:
+        try:
+            checked = parse_user_id(user_id if isinstance(user_id, str) else None, param="user_id")
+        except ParamError as error:
+            for scope in scopes:
+                yield BatchItem(
+                    user_id=str(user_id),
+                    scope=scope,
+                    result=None,
+                    error=InvalidParams(error.message, param="user_id"),
+                    billable=False,
+                    from_checkpoint=False,
+                )
+            continue
+        if checked in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(checked)
+        for scope in scopes:
+            yield checked, scope
+
+
+async def _schedule(
+    call: Call, user_ids: Iterable[str], options: BatchOptions, stats: BatchStats
+) -> AsyncGenerator[BatchItem, None]:
+    budget = options.max_billable_calls
+    limiter = AsyncLimiter(1, 1 / options.rate) if options.rate is not None else None
+    checkpoint = Checkpoint(options.checkpoint) if options.checkpoint is not None else None
+    running: set[asyncio.Task[BatchItem]] = set()
+
+    def count(item: BatchItem) -> BatchItem:
+        if item.ok:
+            stats.ok += 1
+        elif isinstance(item.error, NotAttempted):
+            stats.not_attempted += 1
+        else:
+            stats.failed += 1
+            stats.failed_by_code[getattr(item.error, "code", None)] += 1
+        if item.from_checkpoint:
+            stats.from_checkpoint += 1
+        return item
+
+    async def one(user_id: str, scope: Scope, key: str) -> BatchItem:
+        if limiter is not None:
+            await limiter.acquire()
+        try:
+            result = await call(user_id, scope, key)
+        except PgyError as error:
+            code, rerun, maybe_billed = _failure_facts(error)
+            if maybe_billed:
+                stats.uncertain_calls += 1
+            if isinstance(error, APIError) and error.code in ACCOUNT_CODES:
+                stats.stopped_by = stats.stopped_by or error
+            if checkpoint is not None:
+                checkpoint.mark_failed(
+                    user_id,
+                    scope.key,
+                    code=code,
+                    error=type(error).__name__,
+                    message=getattr(error, "message", str(error)),
+                    request_id=getattr(error, "request_id", None),
+                    retryable=rerun,
+                )
+            return BatchItem(user_id, scope, None, error, False, False)
+        billable = not result.replayed
+        if billable:
+            stats.billable_calls += 1
+        if checkpoint is not None:
+            checkpoint.mark_done(user_id, scope.key, envelope=result.envelope, source=result.source)
+        return BatchItem(user_id, scope, result, None, billable, False)
+
+    def finished() -> list[BatchItem]:
+        done = [task for task in running if task.done()]
+        running.difference_update(done)
+        return [count(task.result()) for task in done]
+
+    def refusal(user_id: str, scope: Scope) -> BatchItem | None:
+        """Why this call may not start, as an item; None when it may."""
+        if stats.stopped_by is not None:
+            error: NotAttempted = NotAttempted(
+                f"Not sent: the server refused the token ({stats.stopped_by}).",
+                cause=stats.stopped_by,
+            )
+        elif budget is not None and stats.spent >= budget:
+            stats.budget_reached = True
+            error = BudgetReached(f"Not sent: the budget of {budget} billable calls is used up.")
+        else:
+            return None
+        return BatchItem(user_id, scope, None, error, False, False)
+
+    try:
+        for pair in _pairs(user_ids, options.scopes, stats):
+            if isinstance(pair, BatchItem):
+                yield count(pair)
+                continue
+            user_id, scope = pair
+            row = checkpoint.get(user_id, scope.key) if checkpoint is not None else None
+            if row is not None and row.state is ItemState.DONE:
+                try:
+                    result = _result_from_row(row, scope)
+                except ValidationError:  # pragma: no cover (we wrote it from a checked answer)
+                    row = None
+                else:
+                    yield count(BatchItem(user_id, scope, result, None, False, True))
+                    continue
+            if row is not None and row.state is ItemState.FAILED and not row.retryable:
+                yield count(BatchItem(user_id, scope, None, _error_from_row(row), False, True))
+                continue
+            # Wait for a free slot: the concurrency limit, and the budget counting every call in
+            # flight as billable, so the budget can never be exceeded.
+            while True:
+                for item in finished():
+                    yield item
+                budget_full = budget is not None and stats.spent + len(running) >= budget
+                if not running or not (len(running) >= options.concurrency or budget_full):
+                    break
+                await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            refused = refusal(user_id, scope)
+            if refused is not None:
+                yield count(refused)
+                continue
+            # A pending or retryable failed row keeps its key: a server that honours keys
+            # replays an answer it already charged for instead of charging again.
+            key = row.idempotency_key if row is not None else uuid.uuid4().hex
+            if checkpoint is not None:
+                checkpoint.mark_pending(user_id, scope.key, key)  # committed before sending
+            running.add(asyncio.ensure_future(one(user_id, scope, key)))
+        while running:
+            await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for item in finished():
+                yield item
+    finally:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        if checkpoint is not None:
+            checkpoint.close()
+
+
+# --- the two twins -------------------------------------------------------------------------------
+
+
+class AsyncBatch:
+    """An async iterator of ``BatchItem`` in completion order; ``stats`` holds the totals.
+
+    Leaving the loop early (``break``, an exception, Ctrl-C) cancels the calls in flight; their
+    checkpoint rows stay ``pending`` with their keys for the next run.
+    """
+
+    def __init__(self, call: Call, user_ids: Iterable[str], options: BatchOptions) -> None:
+        self.options = options
+        self.stats = BatchStats()
+        self._items = _schedule(call, user_ids, options, self.stats)
+
+    def __aiter__(self) -> AsyncBatch:
+        return self
+
+    async def __anext__(self) -> BatchItem:
+        return await anext(self._items)
+
+    async def aclose(self) -> None:
+        await self._items.aclose()
+
+    async def __aenter__(self) -> AsyncBatch:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+class Batch:
+    """The blocking twin of ``AsyncBatch``: the same scheduler on a private event loop, each call
+    sent by the blocking client on a pool of ``concurrency`` threads. Iterate it from a thread
+    that is not running an event loop."""
+
+    def __init__(self, client: Client, user_ids: Iterable[str], options: BatchOptions) -> None:
+        self.options = options
+        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="pgy-batch")
+        self._runner = asyncio.Runner()
+
+        async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
+            send = functools.partial(client.notes_rate, user_id, scope=scope, idempotency_key=key)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, send)
+
+        self._batch = AsyncBatch(call, user_ids, options)
+        self.stats = self._batch.stats
+        self._closed = False
+
+    def __iter__(self) -> Batch:
+        return self
+
+    def __next__(self) -> BatchItem:
+        if self._closed:
+            raise StopIteration
+        try:
+            return self._runner.run(self._batch.__anext__())
+        except StopAsyncIteration:
+            self.close()
+            raise StopIteration from None
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop: calls in flight are abandoned (their rows stay pending for the next run)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._runner.run(self._batch.aclose())
+        finally:
+            self._runner.close()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def async_batch(client: AsyncClient, user_ids: Iterable[str], options: BatchOptions) -> AsyncBatch:
+    async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
+        return await client.notes_rate(user_id, scope=scope, idempotency_key=key)
+
+    return AsyncBatch(call, user_ids, options)
