@@ -1,0 +1,248 @@
+"""Lists of creators to fetch: text, CSV or XLSX files of user ids or Pugongying profile URLs.
+
+``read_user_ids(path)`` returns the valid ids (deduplicated, first occurrence kept, in file order)
+and every line it could not use, with its line number, its text and why. Nothing is dropped
+silently: a line is either an id, a problem, or one of the ignorable kinds listed below.
+
+- **Text** (any suffix but ``.csv``/``.xlsx``): one id or URL per line; blank lines and lines
+  starting with ``#`` are ignored, as is a `` # comment`` after the value.
+- **CSV** (``.csv``) and **XLSX** (``.xlsx``, first sheet): the first row is a header naming the
+  id column (``ID_HEADERS``, case, spaces, ``_`` and ``-`` ignored); fully empty rows are ignored;
+  a row with an empty id cell is a problem. A one-column file whose first cell is already an id or
+  URL is read as having no header. Line numbers are the file's line (CSV) or the sheet's row (XLSX).
+
+A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
+``https://pgy.xiaohongshu.com/solar/pre-trade/blogger-detail/<id>?track_id=...`` or
+``https://www.xiaohongshu.com/user/profile/<id>``. Ids are checked with the contract's
+``parse_user_id``.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pgy_metrics.client._exceptions import PgyError
+from pgy_metrics.contract.params import ParamError, parse_user_id
+
+__all__ = [
+    "ID_HEADERS",
+    "InputFileError",
+    "InputProblem",
+    "ReadResult",
+    "parse_user_ref",
+    "read_user_ids",
+]
+
+ID_HEADERS: tuple[str, ...] = (
+    "userId",
+    "user_id",
+    "博主ID",
+    "达人ID",
+    "id",
+    "kol_id",
+    "blogger_id",
+    "url",
+    "主页链接",
+)
+"""Accepted names of the id column, in order of preference (an id column may hold URLs)."""
+
+COMMENT = "#"
+_PROFILE_URL = re.compile(
+    r"(?:blogger-detail|user/profile)/([0-9A-Za-z]+)(?=[/?#&]|$)",
+)
+_TEXT_PREVIEW = 200
+
+
+class InputFileError(PgyError, ValueError):
+    """The input file cannot be read as a list of creators (no id column, unreadable file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    """One line that was not used: where, what it said, why."""
+
+    line: int
+    """1-based line of a text or CSV file, or row of the XLSX sheet."""
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason} ({self.text!r})"
+
+
+@dataclass(slots=True)
+class ReadResult:
+    user_ids: list[str] = field(default_factory=list)
+    """Valid ids, each once, in the order first seen."""
+    problems: list[InputProblem] = field(default_factory=list)
+    duplicates: int = 0
+    """Valid ids seen again after their first line (not problems, but counted)."""
+
+
+def parse_user_ref(text: str) -> str:
+    """A creator id from a bare id or a Pugongying / Xiaohongshu profile URL.
+
+    Raises ``ParamError`` (a ``ValueError``) with the contract's message when it is neither.
+    """
+    value = text.strip().strip("\ufeff").strip("\"'").strip()
+    if "/" in value:
+        match = _PROFILE_URL.search(value)
+        if match is None:
+            raise ParamError(
+                "userId",
+                "not a profile URL with a creator id (24 lowercase hex characters) after "
+                ".../blogger-detail/ or .../user/profile/",
+            )
+        value = match.group(1)
+    return parse_user_id(value)
+
+
+def read_user_ids(path: str | Path) -> ReadResult:
+    """Read a text, CSV or XLSX list of creators (see the module doc)."""
+    source = Path(path)
+    suffix = source.suffix.lower()
+    try:
+        if suffix == ".csv":
+            rows = _collect(_csv_rows(source))
+            return _from_table(rows, source)
+        if suffix == ".xlsx":
+            return _from_table(_collect(_xlsx_rows(source)), source)
+        return _from_text(source)
+    except OSError as error:
+        raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{source} is not UTF-8 text") from None
+
+
+def _accept(result: ReadResult, seen: set[str], line: int, text: str) -> None:
+    try:
+        user_id = parse_user_ref(text)
+    except ParamError as error:
+        result.problems.append(InputProblem(line, text[:_TEXT_PREVIEW], error.message))
+        return
+    if user_id in seen:
+        result.duplicates += 1
+        return
+    seen.add(user_id)
+    result.user_ids.append(user_id)
+
+
+def _from_text(source: Path) -> ReadResult:
+    result, seen = ReadResult(), set[str]()
+    with source.open(encoding="utf-8-sig") as lines:
+        for number, raw in enumerate(lines, start=1):
+            text = _strip_comment(raw).strip()
+            if text:
+                _accept(result, seen, number, text)
+    return result
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a whole-line ``#`` comment or a `` #`` comment after the value (a URL's ``#fragment``,
+    with no space before it, is kept)."""
+    if line.lstrip().startswith(COMMENT):
+        return ""
+    return re.split(r"\s#", line, maxsplit=1)[0]
+
+
+Row = tuple[int, list[str]]
+
+
+def _collect(rows: Iterable[Row]) -> Iterator[Row]:
+    """Non-empty rows only (fully blank rows are ignorable, like blank lines)."""
+    for number, cells in rows:
+        if any(cell.strip() for cell in cells):
+            yield number, cells
+
+
+def _csv_rows(source: Path) -> Iterator[Row]:
+    with source.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        for cells in reader:
+            yield reader.line_num, cells
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(source: Path) -> Iterator[Row]:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+
+    try:
+        book = load_workbook(source, read_only=True, data_only=True)
+    except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
+        raise InputFileError(f"{source} is not a readable .xlsx workbook: {error}") from None
+    try:
+        sheet = book.worksheets[0]
+        for cells in sheet.iter_rows():
+            numbered = [cell for cell in cells if getattr(cell, "row", None) is not None]
+            if not numbered:
+                continue  # an empty row: ignorable
+            yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
+    finally:
+        book.close()
+
+
+def _normalise(header: str) -> str:
+    return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
+
+
+_ACCEPTED = {_normalise(name): rank for rank, name in enumerate(ID_HEADERS)}
+
+
+def _id_column(header: Sequence[str]) -> int | None:
+    ranked = [
+        (_ACCEPTED[_normalise(cell)], index)
+        for index, cell in enumerate(header)
+        if _normalise(cell) in _ACCEPTED
+    ]
+    return min(ranked)[1] if ranked else None
+
+
+def _looks_like_id(text: str) -> bool:
+    try:
+        parse_user_ref(text)
+    except ParamError:
+        return False
+    return True
+
+
+def _from_table(rows: Iterator[Row], source: Path) -> ReadResult:
+    result, seen = ReadResult(), set[str]()
+    first = next(rows, None)
+    if first is None:
+        return result
+    number, header = first
+    column = _id_column(header)
+    if column is None:
+        filled = [cell for cell in header if cell.strip()]
+        if len(filled) == 1 and _looks_like_id(filled[0]):
+            column = next(i for i, cell in enumerate(header) if cell.strip())
+            _accept(result, seen, number, header[column])  # no header: the first row is data
+        else:
+            accepted = ", ".join(ID_HEADERS)
+            found = ", ".join(repr(cell) for cell in header if cell.strip())
+            raise InputFileError(
+                f"{source.name}: no user id column in the header (line {number}); "
+                f"name it one of {accepted} (found {found})"
+            )
+    for number, cells in rows:
+        text = cells[column].strip() if column < len(cells) else ""
+        if not text:
+            shown = ",".join(cells)[:_TEXT_PREVIEW]
+            result.problems.append(InputProblem(number, shown, "the user id cell is empty"))
+            continue
+        _accept(result, seen, number, text)
+    return result
