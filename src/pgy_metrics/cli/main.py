@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pgy_metrics import __version__
-from pgy_metrics.cli import config, fetch, serve, tokens, usage
+from pgy_metrics.cli import batch, config, fetch, serve, tokens, usage
 
 app = typer.Typer(
     name="pgy",
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("fetch")(fetch.fetch)
+app.command("batch")(batch.batch)
 app.add_typer(tokens.app, name="token")
 app.add_typer(config.app, name="config")
 app.command("usage")(usage.usage)
