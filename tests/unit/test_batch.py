@@ -313,3 +313,20 @@ def test_checkpoint_file_is_wal_and_committed_per_item(tmp_path: Path) -> None:
             assert other.execute("SELECT state, idempotency_key FROM batch_items").fetchall() == [
                 ("pending", "k1")
             ]
+
+
+async def test_rate_pacer_never_lets_ceil_rate_sends_into_one_second() -> None:
+    import itertools
+    import time as _time
+
+    from pgy_metrics.client.batch import RatePacer
+
+    pacer = RatePacer(50)
+    sent: list[float] = []
+    for _ in range(60):
+        await pacer.acquire()
+        sent.append(_time.monotonic())
+    # the property a rolling-window server limit needs: any 51 consecutive sends span > 1 s
+    assert all(later - earlier > 1.0 for earlier, later in zip(sent, sent[50:], strict=False))
+    # and sends are spaced by the rate
+    assert all(b - a >= 1 / 50 * 0.9 for a, b in itertools.pairwise(sent))
