@@ -43,6 +43,8 @@ def test_batch_export_rerun_and_budget(tmp_path: Path) -> None:
 
         again = pgy("batch", str(source), "--scopes", "core", "--out", str(out), env=client_env)
         assert "billable calls 0" in again.stderr and "from the checkpoint 40" in again.stderr
+        with out.open(encoding="utf-8-sig") as handle:  # rewritten whole from the checkpoint
+            assert len(list(csv.DictReader(handle))) == 40
         assert (asyncio.run(books(env, "analyst"))).charge_rows == 40
 
         limited = pgy(
