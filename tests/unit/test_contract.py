@@ -222,3 +222,26 @@ def test_envelope_rejects_non_envelopes() -> None:
         Envelope.from_json(b'{"timestamp":"x","status":400,"error":"Bad Request"}')
     with pytest.raises(ValueError, match="not an envelope"):
         Envelope.from_json(b"[1,2]")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "fragment"),
+    [
+        ("https://api.example.test", None),
+        ("http://127.0.0.1:8000/prefix", None),
+        ("ftp://x.test", "http(s) URL (http:// or https://) with a host"),
+        ("nothing", "http(s) URL (http:// or https://) with a host"),
+        ("https://x.test/?token=abc", "only scheme, host and optional path"),
+        ("https://u:p@x.test", "only scheme, host and optional path"),
+        ("https://x.test:notaport", "not a URL"),
+    ],
+)
+def test_one_rule_for_base_urls(base_url: str, fragment: str | None) -> None:
+    from pgy_metrics.contract.endpoints import base_url_problem
+
+    problem = base_url_problem(base_url)
+    if fragment is None:
+        assert problem is None
+    else:
+        assert problem is not None and fragment in problem
+        assert "abc" not in problem and "u:p" not in problem

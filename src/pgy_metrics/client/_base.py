@@ -37,7 +37,7 @@ from pgy_metrics.client._exceptions import (
     ServerError,
     error_for_code,
 )
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
@@ -132,20 +132,9 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
 
 def checked_base_url(base_url: str) -> str:
     """Scheme, host and an optional path prefix; never a query string or ``user:password@``."""
-    try:
-        url = httpx.URL(base_url)
-    except (httpx.InvalidURL, TypeError):
-        raise ConfigurationError(f"base_url is not a URL: {base_url!r}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ConfigurationError(
-            f"base_url must be an http:// or https:// URL with a host; got {base_url!r}"
-        )
-    if url.query or url.fragment or url.userinfo:
-        # Not echoed: a token pasted into the URL is exactly what this refuses.
-        raise ConfigurationError(
-            "base_url must be only scheme, host and optional path (no query, fragment or "
-            "user:password); pass the token as token= or PGY_TOKEN"
-        )
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        raise ConfigurationError(problem)
     return base_url.rstrip("/")
 
 

@@ -47,7 +47,7 @@ from pydantic import SecretStr
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.base import (
     CollectionError,
@@ -163,20 +163,9 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _checked_base_url(base_url: str) -> str:
-    try:
-        url = httpx.URL(base_url)
-    except (httpx.InvalidURL, TypeError):
-        raise ValueError(f"justoneapi base_url is not a URL: {base_url!r}") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(
-            f"justoneapi base_url must be an http:// or https:// URL with a host; got {base_url!r}"
-        )
-    if url.query or url.fragment or url.userinfo:
-        # Never echo it: a token pasted into the URL is exactly what this refuses.
-        raise ValueError(
-            "justoneapi base_url must be only scheme, host and optional path (no query, fragment "
-            "or user:password); the token has its own setting"
-        )
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        raise ValueError(f"justoneapi {problem}")
     return base_url.rstrip("/")
 
 

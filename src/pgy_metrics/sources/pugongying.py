@@ -57,7 +57,7 @@ import stamina
 from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 
-from pgy_metrics.contract.endpoints import UPSTREAM_NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import UPSTREAM_NOTES_RATE_PATH, base_url_problem
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.base import (
     AccountState,
@@ -298,12 +298,8 @@ class PugongyingConfig:
             found.append(f"accounts: names must be unique; repeated: {', '.join(duplicates)}")
         for account in self.accounts:
             found += account.problems()
-        try:
-            url = httpx.URL(self.base_url)
-            if url.scheme not in ("http", "https") or not url.host:
-                raise ValueError
-        except Exception:
-            found.append(f"base_url must be an http(s) URL with a host; got {self.base_url!r}")
+        if (problem := base_url_problem(self.base_url)) is not None:
+            found.append(problem)
         positive = {
             "requests_per_second": self.requests_per_second,
             "timeout_seconds": self.timeout_seconds,
