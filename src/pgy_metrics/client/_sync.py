@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 import stamina
@@ -18,6 +17,7 @@ from pgy_metrics.client._base import (
     attach_retries,
     monotonic,
 )
+from pgy_metrics.client._closing import Closing
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
@@ -53,7 +53,7 @@ class _TokenTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-class Client(BaseClient):
+class Client(BaseClient, Closing):
     """Blocking client of the Note Performance Metrics API (ours or the hosted one).
 
     ``Client(token=..., base_url=...)`` or ``env="global" | "cn" | "auto"``; the token may come
@@ -190,14 +190,3 @@ class Client(BaseClient):
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._closing import Closing
 from pgy_metrics.client._exceptions import (
     APIConnectionError,
     APIError,
@@ -429,7 +430,7 @@ class AsyncBatch:
         await self.aclose()
 
 
-class Batch:
+class Batch(Closing):
     """The blocking twin of ``AsyncBatch``: the same scheduler on a private event loop, each call
     sent by the blocking client on a pool of ``concurrency`` threads. Iterate it from a thread
     that is not running an event loop."""
@@ -472,17 +473,6 @@ class Batch:
         finally:
             self._runner.close()
             self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def __enter__(self) -> Batch:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def async_batch(client: AsyncClient, user_ids: Iterable[str], options: BatchOptions) -> AsyncBatch:

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 from typing import Any
+
+from pgy_metrics.client._closing import Closing
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -69,7 +70,7 @@ class CheckpointRow:
     attempts: int
 
 
-class Checkpoint:
+class Checkpoint(Closing):
     """A batch checkpoint file; ``Checkpoint(path)`` creates it (and its folder) if needed."""
 
     def __init__(self, path: str | Path) -> None:
@@ -158,17 +159,6 @@ class Checkpoint:
 
     def close(self) -> None:
         self._db.close()
-
-    def __enter__(self) -> Checkpoint:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _now() -> str:

@@ -29,10 +29,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Any, ClassVar
 
 from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._closing import Closing
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.envelope import Envelope
@@ -247,7 +247,7 @@ def _checked(column: str, value: Value) -> Value:
 # -- writers -------------------------------------------------------------------------------------
 
 
-class ExportWriter:
+class ExportWriter(Closing):
     """Base of the four writers: ``write`` one answer at a time, then ``close``."""
 
     suffix: ClassVar[str]
@@ -280,18 +280,6 @@ class ExportWriter:
         if not self.closed:
             self.closed = True
             self._close()
-
-    def __enter__(self) -> ExportWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Closed even on error: rows already fetched (and paid for) stay readable.
-        self.close()
 
     def _write(
         self,
