@@ -1,0 +1,257 @@
+"""What a report holds, and how each of its columns is labelled and formatted.
+
+``ReportData`` is the one object both writers (XLSX and HTML) read, so the two files can never
+disagree about what was analysed. The frames inside are produced by the other analytics modules
+(tables, indicators, cohorts/flags, planner); this module only knows their column *names*, as
+pinned in ``docs/analytics-interfaces.md``, and turns each name into a Chinese label and a cell
+kind. Anything it does not know falls back to the English name and the frame's dtype, so a new
+column shows up in the report instead of breaking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import polars as pl
+
+from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
+
+__all__ = [
+    "INDICATOR_LABELS_ZH",
+    "SYNTHETIC_NOTICE",
+    "CellKind",
+    "PlanReport",
+    "ReportData",
+    "column_kind",
+    "column_label",
+    "format_value",
+]
+
+SYNTHETIC_NOTICE = (
+    "合成数据 synthetic data: 非真实博主数据, 仅供演示 (not real creators, demo only)"
+)
+"""Shown on every sheet, above every chart and in the HTML banner of a synthetic report."""
+
+
+class CellKind(StrEnum):
+    """How a value is shown: the XLSX number format and the HTML text."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    """A count (or an expected count): thousands separators, no decimals."""
+    FRACTION = "fraction"
+    """A share, rate, percentile or relative change on a 0-1 scale: a percent with 1 decimal."""
+    MONEY = "money"
+    """A price, budget or spend: 2 decimals."""
+    NUMBER = "number"
+    """Any other number (scores, unknown floats): 1 decimal."""
+
+
+XLSX_NUMBER_FORMATS: dict[CellKind, str] = {
+    CellKind.TEXT: "@",
+    CellKind.INTEGER: "#,##0",
+    CellKind.FRACTION: "0.0%",
+    CellKind.MONEY: "#,##0.00",
+    CellKind.NUMBER: "#,##0.0",
+}
+
+INDICATOR_LABELS_ZH: dict[str, str] = {
+    "click_through": "点击率(阅读/曝光)",
+    "engagement_rate": "互动率",
+    "engagement_rate_median": "互动中位数/阅读中位数",
+    "hundred_like_ratio": "百赞笔记比例",
+    "hundred_like_low": "百赞比例95%下限",
+    "hundred_like_high": "百赞比例95%上限",
+    "thousand_like_ratio": "千赞笔记比例",
+    "thousand_like_low": "千赞比例95%下限",
+    "thousand_like_high": "千赞比例95%上限",
+    "sponsored_decay": "合作笔记阅读保持率",
+    "paid_boost_dependence": "付费加热依赖度",
+    "momentum": "近30天势头",
+    "format_fit": "视频相对图文适配度",
+    "search_share": "搜索阅读占比",
+    "evergreen_share": "长尾阅读占比",
+    "follow_conversion": "涨粉转化率",
+}
+"""The indicator columns of ``indicators_frame`` (all 0-1 or signed relative: FRACTION)."""
+
+_REPORT_COLUMNS: dict[str, tuple[str, CellKind]] = {
+    # keys and identity
+    "scope_key": ("分析范围", CellKind.TEXT),
+    "tier": ("层级", CellKind.TEXT),
+    "tier_source": ("层级依据", CellKind.TEXT),
+    "content_tag": ("内容类目", CellKind.TEXT),
+    "followers": ("粉丝数", CellKind.INTEGER),
+    # benchmark
+    "score": ("综合得分", CellKind.NUMBER),
+    "flag_count": ("风险数", CellKind.INTEGER),
+    # flags
+    "flag": ("风险", CellKind.TEXT),
+    "evidence": ("依据", CellKind.TEXT),
+    "severity": ("级别", CellKind.TEXT),
+    # plan, greedy, frontier
+    "format": ("形式", CellKind.TEXT),
+    "price": ("报价", CellKind.MONEY),
+    "price_photo": ("图文报价", CellKind.MONEY),
+    "price_video": ("视频报价", CellKind.MONEY),
+    "price_per_thousand_reads": ("千次阅读成本", CellKind.MONEY),
+    "value": ("预期价值", CellKind.INTEGER),
+    "robust_value": ("稳健价值(P20)", CellKind.INTEGER),
+    "flags": ("风险标记", CellKind.TEXT),
+    "basis": ("估算依据", CellKind.TEXT),
+    "budget": ("预算", CellKind.MONEY),
+    "spend": ("花费", CellKind.MONEY),
+    "optimal_value": ("最优方案价值", CellKind.INTEGER),
+    "greedy_value": ("贪心方案价值", CellKind.INTEGER),
+    "objective": ("目标", CellKind.TEXT),
+    "status": ("求解状态", CellKind.TEXT),
+    # overview and methodology sheets
+    "field": ("项目", CellKind.TEXT),
+    "name": ("名称", CellKind.TEXT),
+    "formula": ("公式", CellKind.TEXT),
+    "note": ("说明", CellKind.TEXT),
+}
+"""Columns of the benchmark, flags and plan frames that are not tidy columns or indicators."""
+
+_PCT_SUFFIXES: dict[str, str] = {
+    "_pct_tier": "同层级百分位",
+    "_pct_tag": "同类目百分位",
+    "_pct": "百分位",
+}
+"""Benchmark percentile columns ``<indicator>_pct*``: the longest suffix is checked first."""
+
+_TIDY_KINDS = {
+    ColumnKind.TEXT: CellKind.TEXT,
+    ColumnKind.INTEGER: CellKind.INTEGER,
+    ColumnKind.FRACTION: CellKind.FRACTION,
+}
+
+
+def _base_label(column: str) -> str:
+    if column in INDICATOR_LABELS_ZH:
+        return INDICATOR_LABELS_ZH[column]
+    if column in _REPORT_COLUMNS:
+        return _REPORT_COLUMNS[column][0]
+    return LABELS_ZH.get(column, column)
+
+
+def column_label(column: str) -> str:
+    """The Chinese header of ``column``; the English name when there is no label."""
+    if column in INDICATOR_LABELS_ZH or column in _REPORT_COLUMNS or column in LABELS_ZH:
+        return _base_label(column)
+    for suffix, word in _PCT_SUFFIXES.items():
+        if column.endswith(suffix):
+            return f"{_base_label(column.removesuffix(suffix))}{word}"
+    if column.startswith("score_"):
+        return f"{_base_label(column.removeprefix('score_'))}得分贡献"
+    return column
+
+
+def column_kind(column: str, dtype: pl.DataType | None = None) -> CellKind:
+    """How ``column`` is formatted: by name first, then by the frame's dtype."""
+    if column in INDICATOR_LABELS_ZH:
+        return CellKind.FRACTION
+    if column in _REPORT_COLUMNS:
+        return _REPORT_COLUMNS[column][1]
+    if column in COLUMN_KINDS:
+        return _TIDY_KINDS[COLUMN_KINDS[column]]
+    if column.endswith(tuple(_PCT_SUFFIXES)):
+        return CellKind.FRACTION
+    if column.startswith("score_"):
+        return CellKind.NUMBER
+    if column.startswith("price_"):
+        return CellKind.MONEY
+    if dtype is not None and dtype.is_integer():
+        return CellKind.INTEGER
+    if dtype is not None and dtype.is_float():
+        return CellKind.NUMBER
+    return CellKind.TEXT
+
+
+def format_value(value: object, kind: CellKind) -> str:
+    """Text for an HTML cell or chart label; missing values are an em dash, never 0."""
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, list | tuple | frozenset | set):
+            return ", ".join(str(item) for item in value)
+        return str(value)
+    if kind is CellKind.FRACTION:
+        return f"{value:.1%}"
+    if kind is CellKind.INTEGER:
+        return f"{value:,.0f}"
+    if kind is CellKind.MONEY:
+        return f"{value:,.2f}"
+    if kind is CellKind.NUMBER:
+        return f"{value:,.1f}"
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """A campaign plan and what it is compared with.
+
+    ``plan_table`` and ``greedy_table`` are ``Plan.frame()`` of the optimal and the greedy plan;
+    ``frontier`` has ``budget, optimal_value, greedy_value, robust_value``; ``summary`` holds the
+    headline figures (objective, budget, spend, value, status...) shown on the overview.
+    ``options`` (optional, beyond the interfaces doc) is every creator x format the planner
+    priced: with it the cost/engagement chart can place the whole pool by price, not only the
+    creators a plan chose.
+    """
+
+    plan_table: pl.DataFrame
+    greedy_table: pl.DataFrame
+    frontier: pl.DataFrame
+    summary: Mapping[str, object] = field(default_factory=dict)
+    options: pl.DataFrame | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything one report shows; both writers read only this.
+
+    ``scopes`` is the tidy frame (``COLUMNS`` + ``scope_key``), ``indicators`` the indicators
+    frame, ``benchmark`` one row per creator, ``flags`` one row per risk flag. ``synthetic``
+    marks every sheet and figure as synthetic data so a demo can never pass for a real pool.
+    ``methodology`` rows are ``(name, formula, note)``.
+    """
+
+    title: str
+    generated_at: datetime | str
+    synthetic: bool
+    source_label: str
+    scopes: pl.DataFrame
+    indicators: pl.DataFrame
+    benchmark: pl.DataFrame
+    flags: pl.DataFrame
+    plan: PlanReport | None = None
+    methodology: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def generated_text(self) -> str:
+        """``generated_at`` as ISO 8601 text (seconds), whatever type it was given as."""
+        if isinstance(self.generated_at, datetime):
+            return self.generated_at.isoformat(timespec="seconds")
+        return self.generated_at
+
+    def overview_rows(self) -> list[tuple[str, str, object]]:
+        """``(field, label_zh, value)`` rows for the overview sheet and the HTML header."""
+        rows: list[tuple[str, str, object]] = [
+            ("title", "标题", self.title),
+            ("source", "数据来源", self.source_label),
+            ("generated_at", "生成时间", self.generated_text),
+            ("synthetic", "合成数据", "是 yes" if self.synthetic else "否 no"),
+            ("creators", "博主数", self.benchmark.height),
+            ("scope_rows", "范围数据行数", self.scopes.height),
+            ("flags", "风险条数", self.flags.height),
+        ]
+        if self.synthetic:
+            rows.insert(1, ("notice", "提示", SYNTHETIC_NOTICE))
+        if self.plan is not None:
+            for key, value in self.plan.summary.items():
+                label = f"方案 {column_label(key)}" if column_label(key) != key else f"方案 {key}"
+                rows.append((f"plan.{key}", label, value))
+        return rows
