@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +73,69 @@ def test_batch_export_rerun_and_budget(tmp_path: Path) -> None:
             assert token not in result.stdout + result.stderr
             assert "Traceback" not in result.stderr
     assert token not in server.logs()
+
+
+INTERRUPT_AFTER = 6
+"""Pairs the first run has fetched (per its checkpoint) when it gets Ctrl-C."""
+
+
+def _done(checkpoint: Path) -> int:
+    if not checkpoint.exists():
+        return 0
+    try:
+        with sqlite3.connect(checkpoint, timeout=5) as db:
+            return int(
+                db.execute("SELECT count(*) FROM batch_items WHERE state='done'").fetchone()[0]
+            )
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+
+
+def test_ctrl_c_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path: Path) -> None:
+    """SIGINT (what Ctrl-C sends) to a real ``pgy batch`` mid-way: it says how to resume and
+    exits 130 without a traceback; the same command then finishes, and the server's ledger holds
+    exactly one charge per (creator, scope) with every pair in the export."""
+    env = pgy_env(tmp_path / "data")
+    token = asyncio.run(issue(env, "analyst", Plan(balance=1000)))
+    ids = [f"{index:024x}" for index in range(1, 11)]
+    source = tmp_path / "creators.txt"
+    source.write_text("\n".join(ids) + "\n", encoding="utf-8")
+    out, checkpoint = tmp_path / "out.jsonl", tmp_path / "out.jsonl.checkpoint"
+    args = ["batch", str(source), "--scopes", "core", "--out", str(out)]
+    with ServerProcess(env, tmp_path / "server.log") as server:
+        client_env = {**env, "PGY_TOKEN": token, "PGY_BASE_URL": server.base_url}
+        first = subprocess.Popen(
+            [sys.executable, "-m", "pgy_metrics", *args, "--rate", "8", "--concurrency", "2"],
+            env=client_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while _done(checkpoint) < INTERRUPT_AFTER and first.poll() is None:
+                assert time.monotonic() < deadline, "the batch made no progress"
+                time.sleep(0.05)
+            first.send_signal(signal.SIGINT)
+            _, first_err = first.communicate(timeout=60)
+        finally:
+            first.kill()
+        assert first.returncode == 130, first_err
+        assert "interrupted" in first_err and "run the same command again" in first_err
+        assert "Traceback" not in first_err
+        fetched_before = _done(checkpoint)
+        assert INTERRUPT_AFTER <= fetched_before < 80
+
+        again = pgy(*args, env=client_env)
+        assert "ok 80" in again.stderr and f"from the checkpoint {fetched_before}" in again.stderr
+        assert f"billable calls {80 - fetched_before}" in again.stderr
+        lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        pairs = {
+            (line["user_id"], line["business"], line["date_type"], line["advertise_switch"])
+            for line in lines
+        }
+        assert len(lines) == len(pairs) == 80
+        ledger = asyncio.run(books(env, "analyst"))
+        assert ledger.charge_rows == ledger.charges == 80
+        for text in (first_err, again.stderr):
+            assert token not in text

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,15 @@ class FakeServer:
     ``codes`` maps a user id to the code it answers; ``delays`` to seconds before answering."""
 
     def __init__(
-        self, *, codes: dict[str, int] | None = None, delays: dict[str, float] | None = None
+        self,
+        *,
+        codes: dict[str, int] | None = None,
+        delays: dict[str, float] | None = None,
+        rate_limited_first: set[str] | None = None,
     ) -> None:
         self.codes = codes or {}
+        self.rate_limited_first = set(rate_limited_first or ())
+        """Ids answered 302 (Retry-After: 1) on their first request."""
         self.delays = delays or {}
         self.lock = threading.Lock()
         self.charges: Counter[tuple[str, str]] = Counter()
@@ -70,6 +76,9 @@ class FakeServer:
         with self.lock:
             self.in_flight -= 1
             user, scope = self.pair(request)
+            if user in self.rate_limited_first:
+                self.rate_limited_first.discard(user)
+                return ours(302, headers={"Retry-After": "1"})
             code = self.codes.get(user, 0)
             if code != 0:
                 return ours(code)
@@ -109,7 +118,7 @@ def kind(request: pytest.FixtureRequest) -> str:
 def run(
     kind: str,
     server: FakeServer,
-    user_ids: list[str],
+    user_ids: Iterable[str],
     *,
     stop_after: int | None = None,
     **options: Any,
@@ -286,6 +295,31 @@ def test_bad_and_repeated_user_ids_are_reported_not_sent(kind: str) -> None:
     assert len(server.requests) == 2
 
 
+def test_repeats_are_found_in_the_checkpoint_per_run(kind: str, tmp_path: Path) -> None:
+    """With a checkpoint the seen ids live in its SQLite file (flat memory), and each run starts
+    with none seen: a re-run reads its pairs from the checkpoint, it does not call them repeats."""
+    server, path = FakeServer(), tmp_path / "run.checkpoint"
+    ids = [USERS[0], USERS[1], USERS[0], USERS[2], USERS[1]]
+    _, first = run(kind, server, ids, checkpoint=path)
+    assert (first.duplicates, first.ok, len(server.requests)) == (2, 3, 3)
+    items, second = run(kind, server, ids, checkpoint=path)
+    assert (second.duplicates, second.from_checkpoint, len(server.requests)) == (2, 3, 3)
+    assert [i.user_id for i in items] == [USERS[0], USERS[1], USERS[2]]
+
+
+def test_streamed_input_is_consumed_lazily(kind: str) -> None:
+    """A generator of ids is read as the batch goes, never materialised up front."""
+    server, pulled = FakeServer(), []
+
+    def ids() -> Iterator[str]:
+        for user_id in USERS[:6]:
+            pulled.append(user_id)
+            yield user_id
+
+    items, _ = run(kind, server, ids(), stop_after=1, concurrency=1)
+    assert len(items) == 1 and len(pulled) < 6
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -315,18 +349,37 @@ def test_checkpoint_file_is_wal_and_committed_per_item(tmp_path: Path) -> None:
             ]
 
 
-async def test_rate_pacer_never_lets_ceil_rate_sends_into_one_second() -> None:
+
+def test_rate_pacer_never_lets_ceil_rate_sends_into_one_second() -> None:
+    """Slots booked at once (a burst of callers) on a fake clock: spaced by 1/rate, and any
+    ceil(rate) + 1 consecutive sends span more than the one-second window."""
     import itertools
-    import time as _time
 
     from pgy_metrics.client.batch import RatePacer
 
-    pacer = RatePacer(50)
-    sent: list[float] = []
-    for _ in range(60):
-        await pacer.acquire()
-        sent.append(_time.monotonic())
-    # the property a rolling-window server limit needs: any 51 consecutive sends span > 1 s
+    now = 100.0
+    pacer = RatePacer(50, monotonic=lambda: now)
+    sent = [now + pacer.reserve() for _ in range(120)]
     assert all(later - earlier > 1.0 for earlier, later in zip(sent, sent[50:], strict=False))
-    # and sends are spaced by the rate
-    assert all(b - a >= 1 / 50 * 0.9 for a, b in itertools.pairwise(sent))
+    assert all(b - a >= 1 / 50 - 1e-9 for a, b in itertools.pairwise(sent))
+    assert sent[0] == now  # an idle pacer does not delay the first send
+
+
+def test_retries_after_a_302_go_through_the_pacer(kind: str) -> None:
+    """The batch hands its pacer to every attempt: a call answered 302 and then 0 books two
+    slots, so a retry cannot jump the client-side rate limit."""
+    from pgy_metrics.client import batch as batch_module
+
+    booked: list[int] = []
+    original = batch_module.RatePacer.reserve
+
+    def counting(self: batch_module.RatePacer) -> float:
+        booked.append(1)
+        return original(self) * 0  # book the slot, do not wait in a unit test
+
+    server = FakeServer(rate_limited_first={USERS[0]})
+    with stamina.set_testing(True, attempts=3), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch_module.RatePacer, "reserve", counting)
+        _, stats = run(kind, server, USERS[:3], rate=1000.0)
+    assert stats.ok == 3 and len(server.requests) == 4
+    assert len(booked) == 4  # 3 first attempts + 1 retry

@@ -11,6 +11,7 @@ from pgy_metrics.client.inputs import (
     ID_HEADERS,
     InputFileError,
     InputProblem,
+    iter_user_ids,
     parse_user_ref,
     read_user_ids,
 )
@@ -77,6 +78,18 @@ def test_text_file_ids_urls_comments_blank_lines_bad_lines_and_dedupe(tmp_path: 
     ]
     assert all("24 lowercase hex" in p.reason for p in result.problems)
     assert "line 5" in str(result.problems[0])
+
+
+def test_iter_user_ids_streams_every_entry_in_file_order(tmp_path: Path) -> None:
+    """The streaming reader keeps repeats (the batch de-duplicates) and yields problems in
+    place, so a long input is never held in memory."""
+    path = tmp_path / "creators.txt"
+    path.write_text(f"{A}\nbad\n{A}\n{PGY_URL}\n", encoding="utf-8")
+    entries = iter_user_ids(path)
+    assert next(entries) == A  # lazily: the first entry before the rest is read
+    rest = list(entries)
+    assert isinstance(rest[0], InputProblem) and (rest[0].line, rest[0].text) == (2, "bad")
+    assert rest[1:] == [A, B]
 
 
 def test_text_file_without_suffix_and_windows_newlines(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ stderr and ends with an honest summary.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Literal, cast
 
@@ -20,12 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pgy_metrics.client import Client, PgyError
 from pgy_metrics.client.batch import BatchStats
 from pgy_metrics.client.exports import ExportError, open_export
-from pgy_metrics.client.inputs import InputFileError, read_user_ids
+from pgy_metrics.client.inputs import InputFileError, InputProblem, iter_user_ids
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import ParamError, Scope
 
 stderr = Console(stderr=True)
 Environment = Literal["global", "cn", "auto"]
+
+INTERRUPTED_EXIT = 130
+"""Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2)."""
 
 SCOPE_PRESETS: dict[str, tuple[Scope, ...]] = {
     "default": (Scope(),),
@@ -90,36 +93,29 @@ def batch(
         stderr.print("[red]error:[/] --env must be one of global, cn, auto", highlight=False)
         raise typer.Exit(2)
     try:
-        ids = read_user_ids(file)
+        valid, skipped = _survey(file)
     except InputFileError as error:
         stderr.print(f"[red]error:[/] {error}", highlight=False, markup=False)
         raise typer.Exit(2) from None
-    for problem in ids.problems:
-        stderr.print(
-            f"skipped {file}:{problem.line}: {problem.reason} ({problem.text!r})",
-            highlight=False,
-            markup=False,
-        )
-    if not ids.user_ids:
+    if not valid:
         stderr.print("[red]error:[/] no valid creator id in the file", highlight=False)
         raise typer.Exit(2)
     checkpoint = checkpoint or out.with_name(out.name + ".checkpoint")
-    total = len(ids.user_ids) * len(chosen)
     stderr.print(
-        f"{len(ids.user_ids)} creators x {len(chosen)} scopes = {total} fetches"
-        f" ({len(ids.problems)} lines skipped, {ids.duplicates} repeated ids)",
+        f"{valid} creator lines x {len(chosen)} scopes = up to {valid * len(chosen)} fetches"
+        f" ({skipped} lines skipped; repeated ids are fetched once)",
         highlight=False,
     )
     try:
         stats = _run(
-            ids.user_ids,
+            _valid_ids(file),
             chosen,
             out,
             concurrency,
             rate,
             budget,
             checkpoint,
-            total,
+            valid,
             token=token,
             base_url=base_url,
             env=cast(Environment | None, env),
@@ -127,6 +123,16 @@ def batch(
     except (PgyError, ExportError) as error:
         stderr.print(f"[red]error:[/] {error}", highlight=False, markup=False)
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        # Everything fetched is in the checkpoint (committed per item) and calls in flight keep
+        # their Idempotency-Keys there, so the same command picks up where this one stopped.
+        stderr.print(
+            f"interrupted: what was fetched is kept in {checkpoint}; run the same command again "
+            "to resume (fetched pairs are not paid twice)",
+            highlight=False,
+            markup=False,
+        )
+        raise typer.Exit(INTERRUPTED_EXIT) from None
     failed = ", ".join(
         f"{code if code is not None else 'transport'}: {n}"
         for code, n in sorted(stats.failed_by_code.items(), key=str)
@@ -134,7 +140,7 @@ def batch(
     stderr.print(
         f"ok {stats.ok} · failed {stats.failed}{f' ({failed})' if failed else ''} · "
         f"billable calls {stats.billable_calls} · from the checkpoint {stats.from_checkpoint} · "
-        f"not attempted {stats.not_attempted}"
+        f"not attempted {stats.not_attempted} · repeated ids {stats.duplicates}"
         + (" · budget reached" if stats.budget_reached else "")
         + (f" · stopped: {stats.stopped_by}" if stats.stopped_by else ""),
         highlight=False,
@@ -145,15 +151,37 @@ def batch(
         raise typer.Exit(1)
 
 
+def _survey(file: Path) -> tuple[int, int]:
+    """First pass over the input, holding nothing: report each bad line with its number, and
+    count the valid lines (for the progress bar)."""
+    valid = skipped = 0
+    for entry in iter_user_ids(file):
+        if isinstance(entry, InputProblem):
+            skipped += 1
+            stderr.print(
+                f"skipped {file}:{entry.line}: {entry.reason} ({entry.text!r})",
+                highlight=False,
+                markup=False,
+            )
+        else:
+            valid += 1
+    return valid, skipped
+
+
+def _valid_ids(file: Path) -> Iterator[str]:
+    """Second pass: the valid ids, streamed into the batch (which de-duplicates them)."""
+    return (entry for entry in iter_user_ids(file) if isinstance(entry, str))
+
+
 def _run(
-    user_ids: list[str],
+    user_ids: Iterable[str],
     scopes: tuple[Scope, ...],
     out: Path,
     concurrency: int,
     rate: float | None,
     budget: int | None,
     checkpoint: Path,
-    total: int,
+    lines: int,
     *,
     token: str | None,
     base_url: str | None,
@@ -162,7 +190,7 @@ def _run(
     with (
         Client(token=token, base_url=base_url, env=env) as client,
         open_export(out) as export,
-        _progress(total) as advance,
+        _progress(lines, len(scopes)) as advance,
     ):
         run = client.batch(
             user_ids,
@@ -181,7 +209,7 @@ def _run(
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[BatchStats], None]]:
+def _progress(lines: int, scopes: int) -> Iterator[Callable[[BatchStats], None]]:
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -191,10 +219,17 @@ def _progress(total: int) -> Iterator[Callable[[BatchStats], None]]:
         console=stderr,
         transient=False,
     )
-    task = progress.add_task("fetching", total=total, failed=0, billable=0)
+    task = progress.add_task("fetching", total=lines * scopes, failed=0, billable=0)
 
     def advance(stats: BatchStats) -> None:
-        progress.update(task, advance=1, failed=stats.failed, billable=stats.billable_calls)
+        # A repeated id is not fetched again: the total shrinks as repeats are found.
+        progress.update(
+            task,
+            advance=1,
+            total=(lines - stats.duplicates) * scopes,
+            failed=stats.failed,
+            billable=stats.billable_calls,
+        )
 
     with progress:
         yield advance

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -107,9 +107,13 @@ class AsyncClient(BaseClient):
         date_type: DateType | str | None = None,
         advertise_switch: AdvertiseSwitch | str | None = None,
         idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
     ) -> NotesRateResult:
         """Note Performance Metrics of one creator in one scope (the contract's defaults for any
-        filter not given). Raises an ``APIError`` subclass for any code but 0."""
+        filter not given). Raises an ``APIError`` subclass for any code but 0.
+
+        ``before_attempt`` runs before every attempt, retries included: the batch paces all its
+        sends with it, so a retry after a 302 does not jump the rate limit."""
         call = self._prepare(
             user_id,
             scope=scope,
@@ -125,6 +129,8 @@ class AsyncClient(BaseClient):
             async for attempt in stamina.retry_context(**self._retry_options()):
                 with attempt:
                     retries = attempt.num - 1
+                    if before_attempt is not None:
+                        await before_attempt()
                     return await self._attempt(base_url, call, retries)
         except PgyError as error:
             attach_retries(error, retries)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -23,7 +24,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
-from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
 
 from pgy_metrics.client import _constants as C
@@ -217,11 +217,32 @@ def _error_from_row(row: CheckpointRow) -> PgyError:
 # --- the scheduler ------------------------------------------------------------------------------
 
 
+class SeenIds:
+    """Which creators of the input were already scheduled, so a repeated id is fetched once.
+
+    In memory as 12-byte keys (an id is 24 hex characters) when there is no checkpoint; with a
+    checkpoint, in a temporary table of its SQLite file, so memory stays flat however long the
+    input is.
+    """
+
+    def __init__(self, checkpoint: Checkpoint | None) -> None:
+        self._checkpoint = checkpoint
+        self._keys: set[bytes] = set()
+
+    def first_sighting(self, user_id: str) -> bool:
+        if self._checkpoint is not None:
+            return self._checkpoint.first_sighting(user_id)
+        key = bytes.fromhex(user_id)
+        if key in self._keys:
+            return False
+        self._keys.add(key)
+        return True
+
+
 def _pairs(
-    user_ids: Iterable[str], scopes: tuple[Scope, ...], stats: BatchStats
+    user_ids: Iterable[str], scopes: tuple[Scope, ...], stats: BatchStats, seen: SeenIds
 ) -> Iterator[tuple[str, Scope] | BatchItem]:
     """Each (creator, scope) in input order, read lazily; a bad user id is an error item."""
-    seen: set[str] = set()
     for user_id in user_ids:
         try:
             checked = parse_user_id(user_id if isinstance(user_id, str) else None, param="user_id")
@@ -236,10 +257,9 @@ def _pairs(
                     from_checkpoint=False,
                 )
             continue
-        if checked in seen:
+        if not seen.first_sighting(checked):
             stats.duplicates += 1
             continue
-        seen.add(checked)
         for scope in scopes:
             yield checked, scope
 
@@ -256,31 +276,47 @@ class RatePacer:
     Sends are spaced by ``1 / rate`` (a leaky bucket of one), and no ``ceil(rate)`` consecutive
     sends fit in one second plus a margin, so a rolling-window limit on the server (ours is a
     moving window) is never crossed by jitter between sending and arriving.
+
+    Every attempt goes through it, retries included: the batch hands it to the client as the
+    call's ``before_attempt`` hook, so a retry after a 302 waits its turn like any other send.
+    Slots are reserved (each caller is told when its slot is and sleeps until then), so one pacer
+    serves coroutines (``acquire``) and threads (``wait``) alike.
     """
 
     def __init__(self, rate: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._spacing = AsyncLimiter(1, 1 / rate)
-        self._per_window = max(1, math.ceil(rate))
-        self._recent: deque[float] = deque(maxlen=self._per_window)
+        self._spacing = 1 / rate
+        self._recent: deque[float] = deque(maxlen=max(1, math.ceil(rate)))
         self._monotonic = monotonic
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Book the next free slot; returns how long to wait for it (seconds, >= 0)."""
+        with self._lock:
+            now = self._monotonic()
+            slot = now
+            if self._recent:
+                slot = max(slot, self._recent[-1] + self._spacing)
+            if len(self._recent) == self._recent.maxlen:
+                slot = max(slot, self._recent[0] + RATE_WINDOW_SECONDS + RATE_MARGIN_SECONDS)
+            self._recent.append(slot)
+            return slot - now
 
     async def acquire(self) -> None:
-        async with self._lock:
-            await self._spacing.acquire()
-            if len(self._recent) == self._per_window:
-                wait = self._recent[0] + RATE_WINDOW_SECONDS + RATE_MARGIN_SECONDS
-                delay = wait - self._monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            self._recent.append(self._monotonic())
+        delay = self.reserve()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def wait(self) -> None:
+        """The blocking twin of ``acquire``, for the sync client's worker threads."""
+        delay = self.reserve()
+        if delay > 0:
+            time.sleep(delay)
 
 
 async def _schedule(
     call: Call, user_ids: Iterable[str], options: BatchOptions, stats: BatchStats
 ) -> AsyncGenerator[BatchItem, None]:
     budget = options.max_billable_calls
-    limiter = RatePacer(options.rate) if options.rate is not None else None
     checkpoint = Checkpoint(options.checkpoint) if options.checkpoint is not None else None
     running: set[asyncio.Task[BatchItem]] = set()
 
@@ -297,8 +333,6 @@ async def _schedule(
         return item
 
     async def one(user_id: str, scope: Scope, key: str) -> BatchItem:
-        if limiter is not None:
-            await limiter.acquire()
         try:
             result = await call(user_id, scope, key)
         except PgyError as error:
@@ -345,7 +379,7 @@ async def _schedule(
         return BatchItem(user_id, scope, None, error, False, False)
 
     try:
-        for pair in _pairs(user_ids, options.scopes, stats):
+        for pair in _pairs(user_ids, options.scopes, stats, SeenIds(checkpoint)):
             if isinstance(pair, BatchItem):
                 yield count(pair)
                 continue
@@ -440,8 +474,16 @@ class Batch(Closing):
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="pgy-batch")
         self._runner = asyncio.Runner()
 
+        pacer = RatePacer(options.rate) if options.rate is not None else None
+
         async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
-            send = functools.partial(client.notes_rate, user_id, scope=scope, idempotency_key=key)
+            send = functools.partial(
+                client.notes_rate,
+                user_id,
+                scope=scope,
+                idempotency_key=key,
+                before_attempt=pacer.wait if pacer is not None else None,
+            )
             return await asyncio.get_running_loop().run_in_executor(self._pool, send)
 
         self._batch = AsyncBatch(call, user_ids, options)
@@ -476,7 +518,14 @@ class Batch(Closing):
 
 
 def async_batch(client: AsyncClient, user_ids: Iterable[str], options: BatchOptions) -> AsyncBatch:
+    pacer = RatePacer(options.rate) if options.rate is not None else None
+
     async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
-        return await client.notes_rate(user_id, scope=scope, idempotency_key=key)
+        return await client.notes_rate(
+            user_id,
+            scope=scope,
+            idempotency_key=key,
+            before_attempt=pacer.acquire if pacer is not None else None,
+        )
 
     return AsyncBatch(call, user_ids, options)

@@ -81,6 +81,10 @@ class Checkpoint(Closing):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        # The ids this run has seen, for de-duplicating the input: a temporary table lives on
+        # disk beside SQLite's bounded page cache, so a million-line input costs no memory.
+        self._db.execute("PRAGMA temp_store=FILE")
+        self._db.execute("CREATE TEMP TABLE run_inputs (user_id TEXT PRIMARY KEY) WITHOUT ROWID")
 
     def get(self, user_id: str, scope_key: str) -> CheckpointRow | None:
         row = self._db.execute(
@@ -105,6 +109,17 @@ class Checkpoint(Closing):
             retryable=bool(row[10]),
             attempts=row[11],
         )
+
+    def first_sighting(self, user_id: str) -> bool:
+        """True the first time this run sees ``user_id``, False for a repeat in the input.
+
+        Per run, not per file: a re-run starts with no ids seen (what it fetched before is known
+        from ``batch_items``).
+        """
+        cursor = self._db.execute(
+            "INSERT INTO run_inputs (user_id) VALUES (?) ON CONFLICT DO NOTHING", (user_id,)
+        )
+        return cursor.rowcount == 1
 
     def mark_pending(self, user_id: str, scope_key: str, idempotency_key: str) -> None:
         """Record the key about to be sent; committed before this returns."""

@@ -1,7 +1,8 @@
 """Lists of creators to fetch: text, CSV or XLSX files of user ids or Pugongying profile URLs.
 
 ``read_user_ids(path)`` returns the valid ids (deduplicated, first occurrence kept, in file order)
-and every line it could not use, with its line number, its text and why. Nothing is dropped
+and every line it could not use, with its line number, its text and why; ``iter_user_ids(path)``
+streams the same entries without holding them (for inputs of any length). Nothing is dropped
 silently: a line is either an id, a problem, or one of the ignorable kinds listed below.
 
 - **Text** (any suffix but ``.csv``/``.xlsx``): one id or URL per line; blank lines and lines
@@ -35,6 +36,7 @@ __all__ = [
     "InputFileError",
     "InputProblem",
     "ReadResult",
+    "iter_user_ids",
     "parse_user_ref",
     "read_user_ids",
 ]
@@ -104,43 +106,56 @@ def parse_user_ref(text: str) -> str:
 
 
 def read_user_ids(path: str | Path) -> ReadResult:
-    """Read a text, CSV or XLSX list of creators (see the module doc)."""
+    """Read a text, CSV or XLSX list of creators (see the module doc) into memory, deduplicated.
+
+    For very long inputs prefer ``iter_user_ids``, which holds nothing.
+    """
+    result, seen = ReadResult(), set[str]()
+    for entry in iter_user_ids(path):
+        if isinstance(entry, InputProblem):
+            result.problems.append(entry)
+        elif entry in seen:
+            result.duplicates += 1
+        else:
+            seen.add(entry)
+            result.user_ids.append(entry)
+    return result
+
+
+def iter_user_ids(path: str | Path) -> Iterator[str | InputProblem]:
+    """Stream a list of creators: each valid id (repeats included) or problem, in file order.
+
+    Nothing is held in memory, so a batch over a million-line file stays flat; ``client.batch``
+    de-duplicates. Raises ``InputFileError`` (when iterated) for a file that cannot be read.
+    """
     source = Path(path)
     suffix = source.suffix.lower()
     try:
         if suffix == ".csv":
-            rows = _collect(_csv_rows(source))
-            return _from_table(rows, source)
-        if suffix == ".xlsx":
-            return _from_table(_collect(_xlsx_rows(source)), source)
-        return _from_text(source)
+            yield from _from_table(_collect(_csv_rows(source)), source)
+        elif suffix == ".xlsx":
+            yield from _from_table(_collect(_xlsx_rows(source)), source)
+        else:
+            yield from _from_text(source)
     except OSError as error:
         raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise InputFileError(f"{source} is not UTF-8 text") from None
 
 
-def _accept(result: ReadResult, seen: set[str], line: int, text: str) -> None:
+def _accept(line: int, text: str) -> str | InputProblem:
     try:
-        user_id = parse_user_ref(text)
+        return parse_user_ref(text)
     except ParamError as error:
-        result.problems.append(InputProblem(line, text[:_TEXT_PREVIEW], error.message))
-        return
-    if user_id in seen:
-        result.duplicates += 1
-        return
-    seen.add(user_id)
-    result.user_ids.append(user_id)
+        return InputProblem(line, text[:_TEXT_PREVIEW], error.message)
 
 
-def _from_text(source: Path) -> ReadResult:
-    result, seen = ReadResult(), set[str]()
+def _from_text(source: Path) -> Iterator[str | InputProblem]:
     with source.open(encoding="utf-8-sig") as lines:
         for number, raw in enumerate(lines, start=1):
             text = _strip_comment(raw).strip()
             if text:
-                _accept(result, seen, number, text)
-    return result
+                yield _accept(number, text)
 
 
 def _strip_comment(line: str) -> str:
@@ -219,18 +234,17 @@ def _looks_like_id(text: str) -> bool:
     return True
 
 
-def _from_table(rows: Iterator[Row], source: Path) -> ReadResult:
-    result, seen = ReadResult(), set[str]()
+def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProblem]:
     first = next(rows, None)
     if first is None:
-        return result
+        return
     number, header = first
     column = _id_column(header)
     if column is None:
         filled = [cell for cell in header if cell.strip()]
         if len(filled) == 1 and _looks_like_id(filled[0]):
             column = next(i for i, cell in enumerate(header) if cell.strip())
-            _accept(result, seen, number, header[column])  # no header: the first row is data
+            yield _accept(number, header[column])  # no header: the first row is data
         else:
             accepted = ", ".join(ID_HEADERS)
             found = ", ".join(repr(cell) for cell in header if cell.strip())
@@ -242,7 +256,6 @@ def _from_table(rows: Iterator[Row], source: Path) -> ReadResult:
         text = cells[column].strip() if column < len(cells) else ""
         if not text:
             shown = ",".join(cells)[:_TEXT_PREVIEW]
-            result.problems.append(InputProblem(number, shown, "the user id cell is empty"))
+            yield InputProblem(number, shown, "the user id cell is empty")
             continue
-        _accept(result, seen, number, text)
-    return result
+        yield _accept(number, text)
