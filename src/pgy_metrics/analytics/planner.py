@@ -79,11 +79,16 @@ class PlanError(ValueError):
 
 
 class Infeasible(PlanError):
-    """No plan satisfies the rules together; ``constraints`` names the ones to relax."""
+    """No plan satisfies the rules together; ``constraints`` names the ones to relax.
 
-    def __init__(self, message: str, *, constraints: Sequence[str]) -> None:
+    When ``conflict`` is False, relaxing any one of ``constraints`` makes a plan possible; when
+    True, no single rule does and ``constraints`` is a minimal set that cannot hold together.
+    """
+
+    def __init__(self, message: str, *, constraints: Sequence[str], conflict: bool = False) -> None:
         super().__init__(message)
         self.constraints = tuple(constraints)
+        self.conflict = conflict
 
 
 class Objective(StrEnum):
@@ -464,25 +469,40 @@ def _run(costs: FloatArray, rows: Sequence[_Row], *, time_limit: float) -> _Outc
     return _Outcome(status, booked, gap, seconds)
 
 
-def _diagnose(
-    options: Sequence[Option], rows: Sequence[_Row], *, time_limit: float
-) -> tuple[str, ...]:
-    """A minimal set of rule groups that cannot hold together (a deletion filter).
+def _diagnose(options: Sequence[Option], rows: Sequence[_Row], *, time_limit: float) -> Infeasible:
+    """Which rules to relax, found by re-solving with rule groups dropped.
 
-    Each relaxable group is dropped in turn; if the rest stay infeasible without it, it is not
-    needed to explain the infeasibility and stays dropped. What remains is irreducible: relaxing
-    any one of its groups makes a plan possible.
+    First each group is dropped on its own: the groups whose removal alone makes a plan possible
+    are the answer ("relax one of"). When no single group does (several conflicts overlap), a
+    deletion filter finds a minimal conflicting set instead: each group is dropped in turn and
+    stays dropped if the rest remain infeasible without it; what is left cannot hold together,
+    and at least one of it must be relaxed (other conflicts may remain).
     """
     groups = list(dict.fromkeys(r.group for r in rows if r.group not in STRUCTURAL))
     zero = np.zeros(len(options))
+
+    def infeasible_with(active: Iterable[str]) -> bool:
+        keep = set(active) | STRUCTURAL
+        outcome = _run(zero, [r for r in rows if r.group in keep], time_limit=time_limit)
+        return outcome.status == HighsModelStatus.kInfeasible
+
+    singles = [g for g in groups if not infeasible_with(x for x in groups if x != g)]
+    if len(singles) == 1:
+        return Infeasible(f"no plan satisfies the rules; relax {singles[0]}", constraints=singles)
+    if singles:
+        message = "no plan satisfies the rules; relaxing any one of these makes a plan possible: "
+        return Infeasible(message + "; ".join(singles), constraints=singles)
     needed = list(groups)
     for group in groups:
         trial = [g for g in needed if g != group]
-        keep = set(trial) | STRUCTURAL
-        outcome = _run(zero, [r for r in rows if r.group in keep], time_limit=time_limit)
-        if outcome.status == HighsModelStatus.kInfeasible:
+        if infeasible_with(trial):
             needed = trial
-    return tuple(needed)
+    return Infeasible(
+        "no plan satisfies these rules together and no single rule explains it; relax at least "
+        "one of: " + "; ".join(needed),
+        constraints=needed,
+        conflict=True,
+    )
 
 
 def solve(
@@ -509,8 +529,7 @@ def solve(
     costs = np.array([o.objective_value(robust=robust) for o in allowed], dtype=np.float64)
     outcome = _run(costs, rows, time_limit=time_limit)
     if outcome.status == HighsModelStatus.kInfeasible:
-        needed = _diagnose(allowed, rows, time_limit=min(time_limit, FEASIBILITY_CHECK_SECONDS))
-        raise Infeasible(_infeasible_message(needed), constraints=needed)
+        raise _diagnose(allowed, rows, time_limit=min(time_limit, FEASIBILITY_CHECK_SECONDS))
     if outcome.status not in (HighsModelStatus.kOptimal, HighsModelStatus.kTimeLimit) or (
         outcome.status == HighsModelStatus.kTimeLimit and not math.isfinite(outcome.gap)
     ):
@@ -532,14 +551,6 @@ def solve(
         proven_optimal=proven,
         gap=0.0 if proven else outcome.gap,
     )
-
-
-def _infeasible_message(needed: Sequence[str]) -> str:
-    if not needed:
-        return "no plan satisfies the rules (no single rule explains it)"
-    if len(needed) == 1:
-        return f"no plan satisfies the rules; relax {needed[0]}"
-    return "no plan satisfies these rules together; relax one of: " + "; ".join(needed)
 
 
 # --- the greedy baseline --------------------------------------------------------------------------
