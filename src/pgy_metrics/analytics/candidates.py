@@ -329,5 +329,8 @@ def _rule_problems(error: ValidationError) -> list[str]:
         message = str(item["msg"]).removeprefix("Value error, ")
         expected = _EXPECTED.get(key)
         suffix = f" (expected {expected})" if expected else ""
-        problems.append(f"{where or 'rules'}: {message}{suffix}")
+        if message.startswith(f"{key}."):
+            problems.append(f"{message}{suffix}")  # the validator named the key already
+        else:
+            problems.append(f"{where or 'rules'}: {message}{suffix}")
     return problems

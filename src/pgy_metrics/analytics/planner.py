@@ -29,7 +29,14 @@ import numpy.typing as npt
 import polars as pl
 from highspy import HighsModelStatus, HighsVarType, ObjSense
 from highspy._core import _Highs
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pgy_metrics.contract.params import ParamError, parse_user_id
 
@@ -152,12 +159,15 @@ class PlanRules(BaseModel):
 
     @field_validator("tier_spend_share", "tier_count_share")
     @classmethod
-    def _shares_in_order(cls, shares: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    def _shares_in_order(
+        cls, shares: dict[str, tuple[float, float]], info: ValidationInfo
+    ) -> dict[str, tuple[float, float]]:
         for tier, (low, high) in shares.items():
+            where = f"{info.field_name}.{tier}"
             if not (0 <= low <= 1 and 0 <= high <= 1):
-                raise ValueError(f"{tier}: shares must be in [0, 1]; got [{low:g}, {high:g}]")
+                raise ValueError(f"{where}: shares must be in [0, 1]; got [{low:g}, {high:g}]")
             if low > high:
-                raise ValueError(f"{tier}: min {low:g} is above max {high:g}")
+                raise ValueError(f"{where}: min {low:g} is above max {high:g}")
         return shares
 
     @field_validator("must_include", "must_exclude")
