@@ -66,7 +66,8 @@ def _cell(value: object, kind: CellKind) -> Cell:
     if number and isinstance(value, float) and not math.isfinite(value):
         return Cell("—", "", numeric=True)
     sort = repr(value) if number else ("" if value is None else format_value(value, kind))
-    return Cell(format_value(value, kind), sort, numeric=number or value is None)
+    numeric = number or (value is None and kind is not CellKind.TEXT)
+    return Cell(format_value(value, kind), sort, numeric=numeric)
 
 
 def table(key: str, frame: pl.DataFrame, columns: list[str] | None = None) -> Table:

@@ -25,6 +25,7 @@ __all__ = [
     "linear_domain",
     "log_domain",
     "number",
+    "padded_domain",
 ]
 
 TICK_TARGET = 5
@@ -128,6 +129,14 @@ def linear_domain(values: Iterable[float], *, headroom: float = 0.08) -> tuple[f
         high = low + 1.0
     span = high - low
     return (low - span * headroom if low < 0 else low), high + span * headroom
+
+
+def padded_domain(values: Iterable[float], *, padding: float = 0.08) -> tuple[float, float]:
+    """Just around the data (not from 0): for axes where the spread matters, like prices."""
+    data = list(values)
+    low, high = min(data), max(data)
+    span = high - low or abs(high) or 1.0
+    return low - span * padding, high + span * padding
 
 
 def interpolate_colour(start: str, end: str, share: float) -> str:
