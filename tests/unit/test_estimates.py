@@ -15,7 +15,7 @@ from pgy_metrics.analytics.estimates import (
     estimate_options,
     value_scopes,
 )
-from pgy_metrics.analytics.planner import Objective
+from pgy_metrics.analytics.planner import Objective, PlanError
 
 A = "5d21ab6b000000001201567d"
 B = "5d21ab6b000000001201567e"
@@ -184,6 +184,11 @@ def test_objective_columns(objective: Objective, value: float) -> None:
     )
     (only,) = estimate_options(candidates((A, 1000, None)), data, objective=objective)
     assert only.value == value and only.robust_value <= value
+
+
+def test_unknown_objective_names_the_allowed_ones() -> None:
+    with pytest.raises(PlanError, match="objective must be one of reads, interactions, "):
+        estimate_options(candidates((A, 1, None)), tables([]), objective="likes")
 
 
 def test_latest_collection_wins() -> None:

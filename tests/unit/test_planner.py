@@ -82,7 +82,7 @@ def random_instance(seed: int) -> tuple[list[Option], float, PlanRules, bool]:
                     flags=flags,
                 )
             )
-    cheapest = {}
+    cheapest: dict[str, float] = {}
     for o in options:
         cheapest[o.user_id] = min(cheapest.get(o.user_id, math.inf), o.price)
     budget = float(round(sum(cheapest.values()) * rng.uniform(0.2, 0.8)))

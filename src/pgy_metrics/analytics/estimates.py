@@ -26,7 +26,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from pgy_metrics.analytics.planner import FORMATS, Objective, Option
+from pgy_metrics.analytics.planner import FORMATS, Objective, Option, PlanError
 from pgy_metrics.analytics.scopes import HEADLINE_SCOPE
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
@@ -128,7 +128,7 @@ def estimate_options(
     candidates: pl.DataFrame,
     tables: TablesLike,
     *,
-    objective: Objective,
+    objective: Objective | str,
     flags: pl.DataFrame | Mapping[str, Iterable[str]] | None = None,
     tiers: pl.DataFrame | Mapping[str, str] | None = None,
 ) -> Estimates:
@@ -139,7 +139,11 @@ def estimate_options(
     the tier where the candidates file has none. The content tag is the file's, else the headline
     scope's top tag.
     """
-    objective = Objective(objective)
+    try:
+        objective = Objective(objective)  # the CLI passes the option's text
+    except ValueError:
+        allowed = ", ".join(o.value for o in Objective)
+        raise PlanError(f"objective must be one of {allowed}; got {objective!r}") from None
     inputs = _read_tables(tables, objective)
     flag_sets = _flag_sets(flags)
     tier_of = _tiers(tiers)
