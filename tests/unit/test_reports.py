@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,7 @@ def _plan(users: list[str]) -> PlanReport:
             "content_tag": [HOSTILE_TAG, "美妆", "美妆"],
             "flags": [[], ["thin_sample"], []],
             "basis": ["COOPERATE_NOTE.PHOTO_TEXT", "DAILY_NOTE.VIDEO", "DAILY_NOTE.PHOTO_TEXT"],
+            "value_per_1k_price": [19_991.7, 17_000.0, 11_875.0],
         }
     )
     options = pl.DataFrame(
@@ -360,6 +362,21 @@ def test_heatmap_marks_missing_cells_and_caps_rows() -> None:
     assert heatmap.count('class="missing-text"') == missing
     assert heatmap.count('class="mark"') == HEATMAP_MAX_CREATORS * len(ANALYSIS_SCOPES) - missing
     assert f"of {HEATMAP_MAX_CREATORS + 5} creators" in html
+
+
+def test_frontier_breaks_the_line_where_no_plan_meets_the_rules() -> None:
+    report = sample_report()
+    assert report.plan is not None
+    frontier = report.plan.frontier.with_columns(
+        optimal_value=pl.when(pl.col("budget") == 2000.0).then(None).otherwise("optimal_value")
+    )
+    plan = PlanReport(
+        report.plan.plan_table, report.plan.greedy_table, frontier, report.plan.summary
+    )
+    html = render_html(replace(report, plan=plan))
+    svg = _chart(html, "frontier")
+    assert svg.count("<polyline") == 4  # optimal in two runs, greedy and robust in one each
+    assert svg.count('class="mark"') == 11
 
 
 def test_heatmap_can_show_engagement_rate() -> None:

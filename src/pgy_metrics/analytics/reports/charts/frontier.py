@@ -35,6 +35,18 @@ FRONTIER_SERIES = (
 )
 
 
+def _segments(rows: list[tuple[object, object]]) -> list[list[tuple[float, float]]]:
+    """Runs of budgets with a value: a budget where no plan meets the rules (null) breaks the
+    line instead of being bridged or drawn at 0."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for budget, value in rows:
+        if isinstance(budget, int | float) and isinstance(value, int | float):
+            runs[-1].append((float(budget), float(value)))
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if run]
+
+
 def frontier_chart(report: ReportData) -> Chart | None:
     """(d) Budget vs the optimal, greedy and robust plan values; ``None`` without a plan."""
     if report.plan is None:
@@ -66,15 +78,12 @@ def frontier_chart(report: ReportData) -> Chart | None:
     marks = 0
     for index, (column, label, style) in enumerate(series):
         colour = PALETTE[index]
-        points = [
-            (float(b), float(v))
-            for b, v in frame.select("budget", column).iter_rows()
-            if isinstance(b, int | float) and isinstance(v, int | float)
-        ]
-        path = " ".join(f"{number(x_scale(b))},{number(y_scale(v))}" for b, v in points)
-        parts.append(
-            element("polyline", {"points": path, "stroke": colour, "class": f"line {style}"})
-        )
+        points: list[tuple[float, float]] = []
+        for segment in _segments(frame.select("budget", column).rows()):
+            path = " ".join(f"{number(x_scale(b))},{number(y_scale(v))}" for b, v in segment)
+            line_attrs = {"points": path, "stroke": colour, "class": f"line {style}"}
+            parts.append(element("polyline", line_attrs))
+            points.extend(segment)
         for b, v in points:
             money, amount = format_value(b, CellKind.MONEY), format_value(v, CellKind.INTEGER)
             tip = f"{label}: 预算 {money} → {amount}"
