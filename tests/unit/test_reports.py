@@ -293,6 +293,13 @@ def test_overview_and_methodology_sheets(workbook: Any) -> None:
     assert _header_row(methodology, 4)[0] == "engagement_rate"
 
 
+def test_columns_are_sized_to_their_content(workbook: Any) -> None:
+    benchmark = workbook[SHEETS["benchmark"]]
+    widths = {key: dim.width for key, dim in benchmark.column_dimensions.items()}
+    assert widths["A"] >= 24  # a 24-character user id fits
+    assert all(8 <= width <= 61 for width in widths.values())
+
+
 def test_column_labels_fall_back_to_the_english_name() -> None:
     assert column_label("read_median") == "阅读中位数"
     assert column_label("some_new_column") == "some_new_column"

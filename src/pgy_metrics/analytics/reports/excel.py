@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,8 @@ MAX_COLUMN_WIDTH = 60
 WIDTH_SAMPLE_ROWS = 200
 """Rows looked at to size a column; enough to be representative, cheap on 100k-row scopes."""
 WIDTH_PADDING = 2
+XLSX_MAX_ROWS = 1_048_576
+"""Excel's rows per sheet (the notice and header rows included)."""
 
 
 def _display_width(text: str) -> int:
@@ -74,7 +76,9 @@ class _Book:
     def __init__(self, path: Path, *, notice: str | None) -> None:
         import xlsxwriter  # type: ignore[import-untyped]
 
-        self._book: Any = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+        # constant_memory: each row goes to a temp file once the next starts (rows are written in
+        # order), so a 100k-row scopes sheet does not sit in memory as cell objects.
+        self._book: Any = xlsxwriter.Workbook(str(path), {"constant_memory": True})
         self._notice = notice
         self._header = self._book.add_format({"bold": True, "bg_color": "#EEF2F7", "border": 1})
         self._notice_format = self._book.add_format(
@@ -92,7 +96,7 @@ class _Book:
         self,
         name: str,
         columns: Sequence[str],
-        rows: Sequence[Sequence[object]],
+        rows: Iterable[Sequence[object]],
         *,
         kinds: Sequence[CellKind],
         labels: Sequence[str] | None = None,
@@ -110,14 +114,24 @@ class _Book:
         sheet.write_row(top + 1, 0, list(columns), self._header)
         first_data = top + HEADER_ROWS
         sheet.freeze_panes(first_data, 1 if freeze_first_column else 0)
+        sample: list[Sequence[object]] = []
+        count = 0
         for offset, row in enumerate(rows):
+            if first_data + offset >= XLSX_MAX_ROWS:
+                raise ValueError(
+                    f"the {name!r} sheet needs more than Excel's {XLSX_MAX_ROWS:,} rows; "
+                    "write that table as a tidy CSV or Parquet export instead"
+                )
             cell_kinds = row_kinds[offset] if row_kinds is not None else kinds
             for index, value in enumerate(row):
                 self._cell(sheet, first_data + offset, index, value, cell_kinds[index])
+            if offset < WIDTH_SAMPLE_ROWS:
+                sample.append(row)
+            count = offset + 1
         if columns:
-            last_row = first_data + max(len(rows), 1) - 1
+            last_row = first_data + max(count, 1) - 1
             sheet.autofilter(top + 1, 0, last_row, len(columns) - 1)
-        self._widths(sheet, columns, header_zh, rows, kinds)
+        self._widths(sheet, columns, header_zh, sample)
 
     def _cell(self, sheet: Any, row: int, column: int, value: object, kind: CellKind) -> None:
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -135,15 +149,14 @@ class _Book:
         sheet: Any,
         columns: Sequence[str],
         header_zh: Sequence[str],
-        rows: Sequence[Sequence[object]],
-        kinds: Sequence[CellKind],
+        sample: Sequence[Sequence[object]],
     ) -> None:
         for index, column in enumerate(columns):
             texts = [column, header_zh[index]]
-            for row in rows[:WIDTH_SAMPLE_ROWS]:
+            for row in sample:
                 value = row[index]
                 if isinstance(value, int | float) and not isinstance(value, bool):
-                    texts.append(f"{value:,.2f}" if kinds[index] is not CellKind.TEXT else "0")
+                    texts.append(f"{value:,.2f}")
                 else:
                     texts.append(_cell_text(value) or "")
             width = max(_display_width(text) for text in texts) + WIDTH_PADDING
@@ -152,7 +165,7 @@ class _Book:
     def frame(self, name: str, frame: pl.DataFrame) -> None:
         """A sheet from a polars frame: kinds from the column names and dtypes."""
         kinds = [column_kind(column, frame.schema[column]) for column in frame.columns]
-        self.table(name, frame.columns, frame.rows(), kinds=kinds)
+        self.table(name, frame.columns, frame.iter_rows(), kinds=kinds)
 
 
 def _overview_kind(key: str) -> CellKind:
