@@ -174,3 +174,16 @@ def test_unknown_key_lists_every_allowed_key(tmp_path: Path) -> None:
         load_rules(path)
     for key in PlanRules.model_fields:
         assert key in str(caught.value)
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "planner.md"
+
+
+def test_docs_rules_example_loads_and_every_key_is_documented(tmp_path: Path) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    example = text.split("```toml", 1)[1].split("```", 1)[0]
+    path = tmp_path / "rules.toml"
+    path.write_text(example, encoding="utf-8")
+    assert load_rules(path).min_video_share == 0.4
+    missing = [key for key in PlanRules.model_fields if f"`{key}`" not in text]
+    assert not missing, f"document these rules in docs/planner.md: {missing}"
