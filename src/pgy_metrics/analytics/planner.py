@@ -632,9 +632,9 @@ def greedy(
 
     Must-include creators are booked first (each in its best value-per-price format that fits the
     budget and tag caps). Then options go in value/price order (ties: higher value, then id and
-    format); the first is booked if it fits, each later one if the budget and tag caps still hold
-    and the share rules end up no further from being met than before (the sum of the shortfalls,
-    in share units), so a plan that starts off-balance is steered back. Rules still unmet at the
+    format); one is booked if the budget and tag caps still hold and the share rules end up no
+    further from being met than before (the sum of the shortfalls, in share units); while the plan
+    is empty any option that fits is booked, and a plan that starts off-balance is steered back. Rules still unmet at the
     end are listed in ``Plan.unmet`` and the status is ``greedy_rules_unmet``.
     """
     started = time.perf_counter()
