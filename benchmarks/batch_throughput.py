@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,7 @@ import httpx
 
 import serve_cached as bench
 from pgy_metrics.client import Client
-from pgy_metrics.client.inputs import read_user_ids
+from pgy_metrics.client.inputs import iter_user_ids
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import Scope
@@ -209,23 +210,38 @@ def current_rss() -> int:
 
 
 def peak_rss() -> int:
+    """This process's peak resident bytes.
+
+    On Linux ``VmHWM`` of ``/proc/self/status``: the high-water mark of this program's own
+    memory. Not ``ru_maxrss``: that one folds in the parent's size at the ``exec`` of a child
+    started by ``subprocess`` (vfork), so it reported the benchmark's own 100,000-id list as the
+    probe's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def memory_probe(args: argparse.Namespace) -> int:
-    """Child mode: read the file, batch over all of it, print resident memory as JSON."""
+    """Child mode: stream the file as ``pgy batch`` does (a counting pass, then the ids straight
+    into the batch), batch over all of it, print resident memory as JSON."""
     after_imports = current_rss()
     started = time.perf_counter()
-    read = read_user_ids(args.memory_probe)
+    entries = Counter(type(entry) for entry in iter_user_ids(args.memory_probe))
     after_read = current_rss()
-    total = len(read.user_ids)
+    total = entries[str]
     marks = {max(1, total // 10): "at_10pct", total: "at_100pct"}
     samples: dict[str, int] = {}
     fetched = refused = 0
     with Client(token=args.token, base_url=args.base_url) as client:
+        ids = (entry for entry in iter_user_ids(args.memory_probe) if isinstance(entry, str))
         run = client.batch(
-            read.user_ids,
+            ids,
             scopes=(Scope(),),
             concurrency=args.concurrency,
             rate=ALLOWED_RATE,
@@ -241,7 +257,7 @@ def memory_probe(args: argparse.Namespace) -> int:
                 if n in marks:
                     samples[marks[n]] = current_rss()
     result = {
-        "lines": total + len(read.problems) + read.duplicates,
+        "lines": sum(entries.values()),
         "ids": total,
         "file_bytes": Path(args.memory_probe).stat().st_size,
         "fetched": fetched,
@@ -291,8 +307,8 @@ def run_memory(
 
 
 def format_report(
-    batch: Throughput,
-    baseline: Throughput,
+    batch: Throughput | None,
+    baseline: Throughput | None,
     memory: list[dict[str, Any]],
     *,
     args: argparse.Namespace,
@@ -312,6 +328,14 @@ def format_report(
         f"python {sys.version.split()[0]}, httpx {httpx.__version__}",
         f"upstream: slow_upstream.py under uvicorn on {HOST}, {LATENCY * 1000:.0f} ms per answer, "
         f"{ALLOWED_RATE} requests per rolling 1 s per token (code 302 + Retry-After beyond)",
+    ]
+    if batch is not None and baseline is not None:
+        lines += _throughput_lines(batch, baseline)
+    return "\n".join(lines + _memory_lines(memory, args))
+
+
+def _throughput_lines(batch: Throughput, baseline: Throughput) -> list[str]:
+    lines = [
         "",
         "| run | fetches | ok | failed | seconds | ok fetches/s | share of allowed | "
         "302s at upstream | peak in any 1 s |",
@@ -335,11 +359,16 @@ def format_report(
         f"zero 302s for the batch: {'yes' if batch.rate_limited == 0 else 'no'} "
         f"({batch.rate_limited}); baseline: {baseline.rate_limited}",
     ]
+    return lines
+
+
+def _memory_lines(memory: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
     if not memory:
-        return "\n".join(lines)
-    lines += [
+        return []
+    lines = [
         "",
-        "Memory: a fresh process reads an N-line file with read_user_ids and runs client.batch "
+        "Memory: a fresh process streams an N-line file (iter_user_ids: a counting pass, then "
+        "the ids straight into client.batch, as pgy batch does) and runs client.batch "
         f"over all of it (checkpoint on, max_billable_calls={args.memory_budget}: the first "
         f"{args.memory_budget} are fetched, the rest scheduled and refused without a request)",
         "",
@@ -366,7 +395,7 @@ def format_report(
             f"growth while iterating the {large['lines']:,}-line batch (10 % -> 100 % of items): "
             f"{(large['at_100pct'] - large['at_10pct']) / MIB:+.1f} MiB",
         ]
-    return "\n".join(lines)
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -386,6 +415,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--memory-lines", default="10000,100000", help="input sizes for the memory check"
     )
     parser.add_argument("--memory-budget", type=int, default=20, help="calls fetched per size")
+    parser.add_argument(
+        "--memory-only", action="store_true", help="skip the throughput runs (memory check only)"
+    )
     # child mode (one memory measurement in a fresh process)
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -423,16 +455,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 processes, work=work, cpus=placement.server, rate=ALLOWED_RATE
             )
             say = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
-            say(f"batch: {args.fetches} fetches at rate={args.rate:g} ...")
-            batch = run_batch(
-                base_url,
-                ids,
-                rate=args.rate,
-                concurrency=args.concurrency,
-                checkpoint=work / "batch.checkpoint",
-            )
-            say(f"baseline: first {args.baseline_sample} ids, sequential with sleep ...")
-            baseline = run_baseline(base_url, ids[: args.baseline_sample], rate=ALLOWED_RATE)
+            batch = baseline = None
+            if not args.memory_only:
+                say(f"batch: {args.fetches} fetches at rate={args.rate:g} ...")
+                batch = run_batch(
+                    base_url,
+                    ids,
+                    rate=args.rate,
+                    concurrency=args.concurrency,
+                    checkpoint=work / "batch.checkpoint",
+                )
+                say(f"baseline: first {args.baseline_sample} ids, sequential with sleep ...")
+                baseline = run_baseline(base_url, ids[: args.baseline_sample], rate=ALLOWED_RATE)
             memory = []
             for lines in args.memory_sizes:
                 say(f"memory: {lines:,}-line input ...")
@@ -454,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             processes.stop_all()
     print(format_report(batch, baseline, memory, args=args, placement=placement))
-    return 1 if batch.failed or baseline.failed else 0
+    return 1 if (batch and batch.failed) or (baseline and baseline.failed) else 0
 
 
 if __name__ == "__main__":

@@ -349,20 +349,39 @@ def test_checkpoint_file_is_wal_and_committed_per_item(tmp_path: Path) -> None:
             ]
 
 
-
 def test_rate_pacer_never_lets_ceil_rate_sends_into_one_second() -> None:
-    """Slots booked at once (a burst of callers) on a fake clock: spaced by 1/rate, and any
-    ceil(rate) + 1 consecutive sends span more than the one-second window."""
+    """A burst of sends on a fake clock: spaced by 1/rate, and any ceil(rate) + 1 consecutive
+    sends span more than the one-second window."""
     import itertools
 
     from pgy_metrics.client.batch import RatePacer
 
-    now = 100.0
-    pacer = RatePacer(50, monotonic=lambda: now)
-    sent = [now + pacer.reserve() for _ in range(120)]
+    clock = [100.0]
+    pacer = RatePacer(50, monotonic=lambda: clock[0])
+    sent: list[float] = []
+    for _ in range(120):
+        clock[0] += pacer.next_delay()
+        pacer.record()
+        sent.append(clock[0])
     assert all(later - earlier > 1.0 for earlier, later in zip(sent, sent[50:], strict=False))
     assert all(b - a >= 1 / 50 - 1e-9 for a, b in itertools.pairwise(sent))
-    assert sent[0] == now  # an idle pacer does not delay the first send
+    assert sent[0] == 100.0  # an idle pacer does not delay the first send
+
+
+def test_rate_pacer_counts_a_late_send_from_when_it_left() -> None:
+    """A sender woken 40 ms late pushes the next sends back: spacing is kept from the actual
+    departure, so late senders cannot bunch up inside one window."""
+    from pgy_metrics.client.batch import RatePacer
+
+    clock = [0.0]
+    pacer = RatePacer(10, monotonic=lambda: clock[0])
+    pacer.record()
+    clock[0] += pacer.next_delay() + 0.040  # woke late
+    pacer.record()
+    late = clock[0]
+    assert abs(pacer.next_delay() - 0.1) < 1e-9
+    clock[0] = late + 0.1
+    assert pacer.next_delay() == 0
 
 
 def test_retries_after_a_302_go_through_the_pacer(kind: str) -> None:
@@ -371,15 +390,15 @@ def test_retries_after_a_302_go_through_the_pacer(kind: str) -> None:
     from pgy_metrics.client import batch as batch_module
 
     booked: list[int] = []
-    original = batch_module.RatePacer.reserve
+    original = batch_module.RatePacer.record
 
-    def counting(self: batch_module.RatePacer) -> float:
+    def counting(self: batch_module.RatePacer) -> None:
         booked.append(1)
-        return original(self) * 0  # book the slot, do not wait in a unit test
+        original(self)
 
     server = FakeServer(rate_limited_first={USERS[0]})
     with stamina.set_testing(True, attempts=3), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batch_module.RatePacer, "reserve", counting)
+        patch.setattr(batch_module.RatePacer, "record", counting)
         _, stats = run(kind, server, USERS[:3], rate=1000.0)
     assert stats.ok == 3 and len(server.requests) == 4
     assert len(booked) == 4  # 3 first attempts + 1 retry

@@ -279,38 +279,47 @@ class RatePacer:
 
     Every attempt goes through it, retries included: the batch hands it to the client as the
     call's ``before_attempt`` hook, so a retry after a 302 waits its turn like any other send.
-    Slots are reserved (each caller is told when its slot is and sleeps until then), so one pacer
-    serves coroutines (``acquire``) and threads (``wait``) alike.
+    Callers wait in turn (a lock held across the wait) and each send is recorded at the time it
+    actually leaves, not the time it was planned for: a waiter woken late on a busy machine then
+    pushes the next ones back instead of letting them bunch up behind it. ``acquire`` serves
+    coroutines, ``wait`` the sync client's worker threads; one batch uses one of the two.
     """
 
     def __init__(self, rate: float, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._spacing = 1 / rate
         self._recent: deque[float] = deque(maxlen=max(1, math.ceil(rate)))
         self._monotonic = monotonic
-        self._lock = threading.Lock()
+        self._task_lock = asyncio.Lock()
+        self._thread_lock = threading.Lock()
 
-    def reserve(self) -> float:
-        """Book the next free slot; returns how long to wait for it (seconds, >= 0)."""
-        with self._lock:
-            now = self._monotonic()
-            slot = now
-            if self._recent:
-                slot = max(slot, self._recent[-1] + self._spacing)
-            if len(self._recent) == self._recent.maxlen:
-                slot = max(slot, self._recent[0] + RATE_WINDOW_SECONDS + RATE_MARGIN_SECONDS)
-            self._recent.append(slot)
-            return slot - now
+    def next_delay(self) -> float:
+        """Seconds until the next send may leave (0 when it may leave now)."""
+        now = self._monotonic()
+        slot = now
+        if self._recent:
+            slot = max(slot, self._recent[-1] + self._spacing)
+        if len(self._recent) == self._recent.maxlen:
+            slot = max(slot, self._recent[0] + RATE_WINDOW_SECONDS + RATE_MARGIN_SECONDS)
+        return slot - now
+
+    def record(self) -> None:
+        """A send leaves now."""
+        self._recent.append(self._monotonic())
 
     async def acquire(self) -> None:
-        delay = self.reserve()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        async with self._task_lock:
+            delay = self.next_delay()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self.record()
 
     def wait(self) -> None:
-        """The blocking twin of ``acquire``, for the sync client's worker threads."""
-        delay = self.reserve()
-        if delay > 0:
-            time.sleep(delay)
+        """The blocking twin of ``acquire``."""
+        with self._thread_lock:
+            delay = self.next_delay()
+            if delay > 0:
+                time.sleep(delay)
+            self.record()
 
 
 async def _schedule(
