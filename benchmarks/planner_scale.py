@@ -1,8 +1,9 @@
 """Benchmark: the planner's proven optimum (HiGHS) vs the greedy baseline on 5,000 candidates.
 
 The claim under test (issue 6, item 4): the exact planner scales to a realistic candidate pool
-(5,000 creators, both formats, tier spend-share and per-tag rules) in seconds, and books more
-value than the value-per-price greedy rule brands apply by hand, under the same rules.
+(5,000 creators, both formats, tier spend-share and per-tag rules) in seconds, and how much
+value it books beyond the value-per-price greedy rule brands apply by hand, under the same rules
+(``planner.greedy``: tier minimums as tier budgets, then best value per price first).
 
 1. **Pool.** ``--candidates`` synthetic creators from a fixed seed: a tier (nano 45 %, micro 30 %,
    mid 15 %, macro 7 %, mega 3 %) sets a log-normal price per note (rounded to 100, as rate cards

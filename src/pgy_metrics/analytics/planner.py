@@ -599,10 +599,17 @@ class _Tally:
                 return False
         return True
 
-    def unmet_shares(self) -> dict[str, float]:
+    def tier_budgets_hold(self, budget: float) -> bool:
+        """Each tier's spend within its maximum share of the budget (the by-hand tier budget)."""
+        return all(
+            self.spend_by_tier.get(tier, 0.0) <= high * budget + SHARE_TOLERANCE
+            for tier, (_, high) in self.rules.tier_spend_share.items()
+        )
+
+    def unmet_shares(self, *, spend_shares: bool = True) -> dict[str, float]:
         """Share rules not met now, with how far off each is (in share units)."""
         off: dict[str, float] = {}
-        totals = (("tier_spend_share", self.spend, self.spend_by_tier),)
+        totals = (("tier_spend_share", self.spend, self.spend_by_tier),) if spend_shares else ()
         counted = (("tier_count_share", float(self.count), self.count_by_tier),)
         for key, total, part in (*totals, *counted):
             shares: dict[str, tuple[float, float]] = getattr(self.rules, key)
@@ -630,12 +637,19 @@ def greedy(
 ) -> Plan:
     """The by-hand baseline: book the best value per price first while the rules allow.
 
-    Must-include creators are booked first (each in its best value-per-price format that fits the
-    budget and tag caps). Then options go in value/price order (ties: higher value, then id and
-    format); one is booked if the budget and tag caps still hold and the share rules end up no
-    further from being met than before (the sum of the shortfalls, in share units); while the plan
-    is empty any option that fits is booked, and a plan that starts off-balance is steered back. Rules still unmet at the
-    end are listed in ``Plan.unmet`` and the status is ``greedy_rules_unmet``.
+    In the order a planner works by hand, options sorted by value / price (ties: higher value,
+    then id and format):
+
+    1. must-include creators, each in its best format that fits the budget and tag caps;
+    2. tier minimums as budgets: for each tier with a minimum spend share ``a``, its best options
+       until the tier has spent ``a x budget``;
+    3. everything else in order.
+
+    In steps 2 and 3 an option is booked when the budget and tag caps still hold, every tier stays
+    within its maximum spend share of the budget, and the head-count shares (tier count shares,
+    video share) end up no further from being met than before (the sum of the shortfalls, in share
+    units; while the plan is empty any option that fits is booked). Every rule is checked on the
+    final plan; those unmet are listed in ``Plan.unmet`` and the status is ``greedy_rules_unmet``.
     """
     started = time.perf_counter()
     _check_budget(budget)
@@ -649,11 +663,16 @@ def greedy(
     booked: set[str] = set()
     unmet: list[str] = []
 
+    def shortfall() -> float:
+        return sum(tally.unmet_shares(spend_shares=False).values()) if chosen else math.inf
+
     def try_add(option: Option, *, forced: bool = False) -> bool:
-        before = sum(tally.unmet_shares().values()) if chosen else math.inf
+        if option.user_id in booked:
+            return False
+        before = shortfall()
         tally.add(option)
         if tally.caps_hold(budget) and (
-            forced or sum(tally.unmet_shares().values()) <= before + SHARE_TOLERANCE
+            forced or (tally.tier_budgets_hold(budget) and shortfall() <= before + SHARE_TOLERANCE)
         ):
             chosen.append(option)
             booked.add(option.user_id)
@@ -665,9 +684,14 @@ def greedy(
         own = [o for o in order if o.user_id == user_id]
         if not any(try_add(o, forced=True) for o in own):
             unmet.append(f"must_include {user_id}")
+    for tier, (low, _) in rules.tier_spend_share.items():
+        for option in order:
+            if tally.spend_by_tier.get(tier, 0.0) >= low * budget:
+                break
+            if option.tier == tier:
+                try_add(option)
     for option in order:
-        if option.user_id not in booked:
-            try_add(option)
+        try_add(option)
     unmet.extend(tally.unmet_shares())
     if not chosen and any(o.price <= budget for o in allowed):
         unmet.append(AT_LEAST_ONE)
