@@ -365,7 +365,15 @@ def test_a_malformed_line_names_its_number(tmp_path: Path, line: str, expected: 
         load_jsonl(path)
 
 
-def test_tables_error_is_a_value_error() -> None:
+def test_records_without_an_origin_are_named_by_number(data: dict[str, Any]) -> None:
+    bad = copy.deepcopy(data)
+    bad["notes"][2]["likeNum"] = 1.5
+    with pytest.raises(TablesError, match=r"^record 2, notes\[2\]\.likeNum: like_num must be"):
+        notes_frame([record(data), record(bad)])
+    bad = copy.deepcopy(data)
+    bad["impMedian"] = 7594.5
+    with pytest.raises(TablesError, match=r"^record 3: imp_median must be a whole number"):
+        scopes_frame([record(data), record(data), record(bad)])
     assert issubclass(TablesError, ValueError)
 
 

@@ -181,7 +181,7 @@ class _Builder:
         self._note_scope: list[int] = []
         self._note_position: list[int] = []
         self._note_scope_rows: list[tuple[Any, ...]] = []
-        self._note_origins: list[str | None] = []
+        self._note_origins: list[str] = []
 
     def add(self, record: ScopeRecord) -> None:
         self._origins.append(record.origin)
@@ -235,7 +235,7 @@ class _Builder:
         self._note_rows.extend(rows)
         self._note_scope.extend([len(self._note_scope_rows)] * count)
         self._note_position.extend(range(count))
-        self._note_origins.append(record.origin)
+        self._note_origins.append(record.origin or f"record {len(self._origins)}")
         self._note_scope_rows.append(
             (
                 record.user_id,
@@ -253,10 +253,14 @@ class _Builder:
             return pl.DataFrame(dict(zip(names, columns, strict=True)), schema=SCOPES_SCHEMA)
         except (TypeError, ValueError, pl.exceptions.PolarsError):
             cleaned = {
-                name: _cleaned(name, SCOPES_SCHEMA[name], values, self._origins.__getitem__)
+                name: _cleaned(name, SCOPES_SCHEMA[name], values, self._place)
                 for name, values in zip(names, columns, strict=True)
             }
             return pl.DataFrame(cleaned, schema=SCOPES_SCHEMA)
+
+    def _place(self, row: int) -> str:
+        """Where scope row ``row`` came from: its origin, else its 1-based record number."""
+        return self._origins[row] or f"record {row + 1}"
 
     def notes(self) -> pl.DataFrame:
         wire_columns = _transpose(self._note_rows, len(_NOTE_WIRE))
@@ -290,9 +294,9 @@ class _Builder:
         cleaned: dict[str, pl.Series] = {}
         for wire, column, dtype in _NOTE_WIRE:
 
-            def where(row: int, wire: str = wire) -> str | None:
+            def where(row: int, wire: str = wire) -> str:
                 origin = self._note_origins[self._note_scope[row]]
-                return f"{origin or 'record'}, notes[{self._note_position[row]}].{wire}"
+                return f"{origin}, notes[{self._note_position[row]}].{wire}"
 
             if column == "publish_time":
                 cleaned[column] = pl.Series(
@@ -716,10 +720,15 @@ def _read_parquet(source: Path) -> pl.DataFrame:
     return frame
 
 
+MISSING_COLUMNS_SHOWN = 5
+"""How many missing columns an error lists before it says "..."."""
+
+
 def _check_header(header: list[str], source: Path) -> None:
     absent = [column for column in COLUMNS if column not in header]
     if absent:
-        shown = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+        shown = ", ".join(absent[:MISSING_COLUMNS_SHOWN])
+        shown += " ..." if len(absent) > MISSING_COLUMNS_SHOWN else ""
         raise TablesError(f"{source}: not a tidy export; missing the columns {shown}")
 
 
