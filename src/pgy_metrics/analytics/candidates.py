@@ -120,8 +120,12 @@ def parse_user_ref(text: str) -> str:
     return parse_user_id(value, param="user_id")
 
 
-def read_candidates(path: str | Path) -> CandidateFile:
-    """Read a candidates CSV (UTF-8, BOM allowed) or XLSX file (see the module doc)."""
+def read_candidates(path: str | Path, *, require_price: bool = True) -> CandidateFile:
+    """Read a candidates CSV (UTF-8, BOM allowed) or XLSX file (see the module doc).
+
+    ``require_price=False`` reads the same format as a plain creators file (``pgy report
+    --creators``: followers, tiers, tags; prices optional).
+    """
     source = Path(path)
     suffix = source.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
@@ -136,13 +140,13 @@ def read_candidates(path: str | Path) -> CandidateFile:
     if not rows:
         raise CandidatesError(f"{source} is empty: expected a header row and one row per creator")
     _, header = rows[0]
-    columns = _columns(header, source)
+    columns = _columns(header, source, require_price=require_price)
     records: list[dict[str, Any]] = []
     problems: list[CandidateProblem] = []
     seen: dict[str, int] = {}
     for line, cells in rows[1:]:
         try:
-            record = _record(cells, columns)
+            record = _record(cells, columns, require_price=require_price)
         except ValueError as error:
             problems.append(CandidateProblem(line, ",".join(cells)[:_PREVIEW], str(error)))
             continue
@@ -160,7 +164,7 @@ def _normalise(header: str) -> str:
     return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
 
 
-def _columns(header: Sequence[str], source: Path) -> dict[str, int]:
+def _columns(header: Sequence[str], source: Path, *, require_price: bool) -> dict[str, int]:
     """Column name -> index, for the columns this reader knows (others are ignored)."""
     wanted = {_normalise(name): name for name in CANDIDATE_COLUMNS}
     wanted.update({_normalise(alias): "user_id" for alias in ID_ALIASES})
@@ -173,7 +177,7 @@ def _columns(header: Sequence[str], source: Path) -> dict[str, int]:
         raise CandidatesError(
             f"{source}: no user_id column in the header; accepted names: {', '.join(ID_ALIASES)}"
         )
-    if "price_photo" not in columns and "price_video" not in columns:
+    if require_price and "price_photo" not in columns and "price_video" not in columns:
         raise CandidatesError(f"{source}: the header needs price_photo and/or price_video")
     return columns
 
@@ -197,14 +201,16 @@ def _price(text: str, name: str) -> float | None:
     return price
 
 
-def _record(cells: Sequence[str], columns: dict[str, int]) -> dict[str, Any]:
+def _record(
+    cells: Sequence[str], columns: dict[str, int], *, require_price: bool
+) -> dict[str, Any]:
     try:
         user_id = parse_user_ref(_cell(cells, columns, "user_id"))
     except ParamError as error:
         raise ValueError(error.message) from None
     photo = _price(_cell(cells, columns, "price_photo"), "price_photo")
     video = _price(_cell(cells, columns, "price_video"), "price_video")
-    if photo is None and video is None:
+    if require_price and photo is None and video is None:
         raise ValueError("no price: give price_photo and/or price_video")
     followers_text = _cell(cells, columns, "followers").replace(",", "")
     followers: int | None = None

@@ -484,6 +484,9 @@ class Tables:
     notes: pl.DataFrame
     skipped: Mapping[int, int] = field(default_factory=dict)
     """Failure answers left out, by business code (e.g. ``{301: 4}``)."""
+    sources: frozenset[str] = frozenset()
+    """The upstream sources that collected the data, when the input says (the store does;
+    exports do not): ``sandbox`` means synthetic figures, and reports label them so."""
 
     def latest(self) -> Tables:
         """Only the latest collection per creator x scope, in both tables."""
@@ -496,12 +499,22 @@ class Tables:
             nulls_equal=True,
             maintain_order="left",
         ).unique(subset=["user_id", SCOPE_KEY, "position"], keep="last", maintain_order=True)
-        return Tables(scopes=scopes, notes=notes, skipped=self.skipped)
+        return Tables(scopes=scopes, notes=notes, skipped=self.skipped, sources=self.sources)
 
 
-def _tables(builder: _Builder, skipped: Mapping[int, int] | None = None) -> Tables:
+def _tables(
+    builder: _Builder,
+    skipped: Mapping[int, int] | None = None,
+    *,
+    sources: frozenset[str] = frozenset(),
+) -> Tables:
     with _cyclic_gc_paused():
-        return Tables(scopes=builder.scopes(), notes=builder.notes(), skipped=dict(skipped or {}))
+        return Tables(
+            scopes=builder.scopes(),
+            notes=builder.notes(),
+            skipped=dict(skipped or {}),
+            sources=sources,
+        )
 
 
 # -- JSONL (pgy batch --out x.jsonl) -------------------------------------------------------------
@@ -641,8 +654,9 @@ def load_store(database_url: str | Path) -> Tables:
         )
     table = SnapshotRow.__table__
     query = select(
-        table.c.id, *(table.c[name] for name in SCOPE_COLUMNS), table.c.payload
+        table.c.id, *(table.c[name] for name in SCOPE_COLUMNS), table.c.source, table.c.payload
     ).order_by(table.c.id)
+    sources: set[str] = set()
     builder = _Builder()
     scopes: dict[tuple[Any, ...], Scope] = {}
     try:
@@ -664,6 +678,7 @@ def load_store(database_url: str | Path) -> Tables:
                     raise TablesError(
                         f"payload is not valid JSON ({error})", origin=origin
                     ) from None
+                sources.add(row.source)
                 builder.add(
                     ScopeRecord(row.user_id, scope, row.collected_at.isoformat(), data, origin)
                 )
@@ -672,7 +687,7 @@ def load_store(database_url: str | Path) -> Tables:
         raise TablesError(f"cannot read the snapshots table of {shown}: {detail}") from None
     finally:
         engine.dispose()
-    return _tables(builder)
+    return _tables(builder, sources=frozenset(sources))
 
 
 # -- tidy exports (CSV with a BOM, Parquet) ------------------------------------------------------

@@ -190,7 +190,7 @@ def _run(
     with (
         Client(token=token, base_url=base_url, env=env) as client,
         open_export(out) as export,
-        _progress(lines, len(scopes)) as advance,
+        progress_bar(lines, len(scopes)) as advance,
     ):
         run = client.batch(
             user_ids,
@@ -209,7 +209,9 @@ def _run(
 
 
 @contextlib.contextmanager
-def _progress(lines: int, scopes: int) -> Iterator[Callable[[BatchStats], None]]:
+def progress_bar(lines: int, scopes: int) -> Iterator[Callable[[BatchStats], None]]:
+    """A Rich bar on stderr (done, failed, billable, time left); call the yielded function with
+    the batch stats after each item."""
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

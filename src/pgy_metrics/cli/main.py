@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pgy_metrics import __version__
-from pgy_metrics.cli import batch, config, fetch, serve, tokens, usage
+from pgy_metrics.cli import analysis, batch, config, demo, fetch, serve, tokens, usage
 
 app = typer.Typer(
     name="pgy",
@@ -26,6 +26,9 @@ app.command("batch")(batch.batch)
 app.add_typer(tokens.app, name="token")
 app.add_typer(config.app, name="config")
 app.command("usage")(usage.usage)
+app.command("report")(analysis.report)
+app.command("plan")(analysis.plan)
+app.command("demo")(demo.demo)
 
 stderr = Console(stderr=True)
 

@@ -9,6 +9,7 @@ left out (they have their own table), long-term cohorts prefixed and labelled wi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -21,9 +22,14 @@ Value = float | int | str | None
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+@functools.cache
 def snake_case(key: str) -> str:
     """``readMedian`` -> ``read_median``, ``mEngagementNum`` -> ``m_engagement_num``,
-    ``picture3sViewRate`` -> ``picture3s_view_rate``."""
+    ``picture3sViewRate`` -> ``picture3s_view_rate``.
+
+    Cached: the wire has a fixed set of about 70 keys and ``flatten_scope`` asks for them on every
+    payload, so a regex per key per payload was most of its cost (docs/benchmarks.md).
+    """
     return _CAMEL.sub("_", key).lower()
 
 

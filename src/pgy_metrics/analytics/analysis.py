@@ -1,0 +1,280 @@
+"""One analysis, end to end: tables -> indicators -> flags -> benchmark, then a plan, then a report.
+
+The CLI commands (``pgy report``, ``pgy plan``, ``pgy demo``) and library users share these steps
+so that a report made by hand in a notebook and one made by the CLI are the same report. Each
+step is a function of the one before; nothing here computes a figure itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from pgy_metrics.analytics.cohorts import benchmark_frame
+from pgy_metrics.analytics.estimates import Dropped, estimate_options
+from pgy_metrics.analytics.flags import flags_frame
+from pgy_metrics.analytics.indicators import INDICATORS, indicators_frame
+from pgy_metrics.analytics.planner import (
+    DEFAULT_TIME_LIMIT_SECONDS,
+    Objective,
+    Option,
+    Plan,
+    PlanError,
+    PlanRules,
+    frontier,
+    greedy,
+    solve,
+)
+from pgy_metrics.analytics.reports import PlanReport, ReportData
+from pgy_metrics.analytics.settings import AnalyticsSettings
+from pgy_metrics.analytics.tables import Tables
+
+__all__ = [
+    "FRONTIER_FRACTIONS",
+    "Analysis",
+    "CampaignPlan",
+    "analyse",
+    "methodology",
+    "plan_campaign",
+    "report_data",
+]
+
+FRONTIER_FRACTIONS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+"""Budgets of the frontier, as fractions of the plan's budget: what less or more would buy."""
+
+
+class NoCandidates(PlanError):
+    """No candidate could be valued from the data (none fetched, or no notes in any scope)."""
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A pool of creators analysed: the tables and every frame derived from them."""
+
+    tables: Tables
+    indicators: pl.DataFrame
+    flags: pl.DataFrame
+    benchmark: pl.DataFrame
+    settings: AnalyticsSettings
+
+
+def analyse(
+    tables: Tables,
+    *,
+    settings: AnalyticsSettings | None = None,
+    followers: pl.DataFrame | None = None,
+) -> Analysis:
+    """Indicators, risk flags and the pool benchmark of the latest collection of each scope.
+
+    ``followers`` (``user_id``, ``followers``) sets tiers by follower count; without it tiers
+    come from read-median bands (a proxy; see docs/benchmarking.md).
+    """
+    settings = settings or AnalyticsSettings()
+    latest = tables.latest()
+    indicators = indicators_frame(latest.scopes)
+    flags = flags_frame(latest, indicators, settings=settings)
+    benchmark = benchmark_frame(indicators, settings=settings, followers=followers, flags=flags)
+    return Analysis(latest, indicators, flags, benchmark, settings)
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    """The optimal plan, its robust twin, the greedy baseline and the budget frontier."""
+
+    objective: Objective
+    budget: float
+    rules: PlanRules
+    options: list[Option]
+    dropped: list[Dropped]
+    optimal: Plan
+    robust: Plan
+    greedy: Plan
+    frontier: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def improvement(self) -> float | None:
+        """How much more the optimum delivers than greedy, as a fraction (None when greedy
+        booked nothing or missed a rule, so there is no fair comparison)."""
+        if self.greedy.unmet or self.greedy.value <= 0:
+            return None
+        return self.optimal.value / self.greedy.value - 1
+
+    def summary(self) -> dict[str, object]:
+        """The headline figures, in the order a reader wants them."""
+        improvement = self.improvement
+        return {
+            "objective": self.objective.value,
+            "budget": self.budget,
+            "spend": self.optimal.spend,
+            "creators": len(self.optimal.chosen),
+            "value": self.optimal.value,
+            "status": self.optimal.status,
+            "proven_optimal": self.optimal.proven_optimal,
+            "robust_value": self.robust.value,
+            "greedy_value": self.greedy.value,
+            "greedy_unmet": ", ".join(self.greedy.unmet) or None,
+            "improvement_over_greedy": improvement,
+            "candidates_valued": len({option.user_id for option in self.options}),
+            "formats_dropped": len(self.dropped),
+        }
+
+
+def plan_campaign(
+    analysis: Analysis,
+    candidates: pl.DataFrame,
+    *,
+    budget: float,
+    objective: Objective | str,
+    rules: PlanRules | None = None,
+    time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+) -> CampaignPlan:
+    """Value the candidates from the analysis, then solve, solve robustly, run greedy and trace
+    the frontier. Raises ``Infeasible`` (naming the rule to relax) or ``PlanError``."""
+    objective = Objective(objective)
+    rules = rules or PlanRules()
+    tiers = analysis.benchmark.select("user_id", "tier")
+    estimates = estimate_options(
+        candidates, analysis.tables, objective=objective, flags=analysis.flags, tiers=tiers
+    )
+    options = list(estimates)
+    if not options:
+        reasons = "; ".join(str(d) for d in estimates.dropped[:5]) or "no candidates"
+        raise NoCandidates(f"no candidate could be valued for {objective.value}: {reasons}")
+    optimal = solve(options, budget=budget, rules=rules, objective=objective, time_limit=time_limit)
+    robust = solve(
+        options,
+        budget=budget,
+        rules=rules,
+        robust=True,
+        objective=objective,
+        time_limit=time_limit,
+    )
+    baseline = greedy(options, budget=budget, rules=rules, objective=objective)
+    budgets = [budget * fraction for fraction in FRONTIER_FRACTIONS]
+    curve = frontier(options, budgets=budgets, rules=rules, time_limit=time_limit)
+    return CampaignPlan(
+        objective=objective,
+        budget=budget,
+        rules=rules,
+        options=options,
+        dropped=list(estimates.dropped),
+        optimal=optimal,
+        robust=robust,
+        greedy=baseline,
+        frontier=curve,
+    )
+
+
+def _options_frame(options: Sequence[Option]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "user_id": [o.user_id for o in options],
+            "format": [o.format for o in options],
+            "price": [float(o.price) for o in options],
+            "value": [float(o.value) for o in options],
+            "robust_value": [float(o.robust_value) for o in options],
+            "tier": [o.tier for o in options],
+            "content_tag": [o.content_tag for o in options],
+            "basis": [o.basis for o in options],
+        },
+        schema={
+            "user_id": pl.Utf8,
+            "format": pl.Utf8,
+            "price": pl.Float64,
+            "value": pl.Float64,
+            "robust_value": pl.Float64,
+            "tier": pl.Utf8,
+            "content_tag": pl.Utf8,
+            "basis": pl.Utf8,
+        },
+    )
+
+
+def methodology(plan: CampaignPlan | None = None) -> list[tuple[str, str, str]]:
+    """The (name, formula, note) rows of the report's methodology sheet; docs/metrics.md has the
+    full text of each."""
+    rows = [(spec.name, spec.formula, f"{spec.label_en} / {spec.label_zh}") for spec in INDICATORS]
+    rows += [
+        (
+            "<indicator>_pct",
+            "mid-rank percentile within the pool, ties averaged; 1 = best",
+            "also within tier (_pct_tier) and content tag (_pct_tag); docs/benchmarking.md",
+        ),
+        (
+            "score",
+            "100 x sum(w_i x pct_i) / sum(w_i) over the indicators available",
+            "weights from the analytics settings file; score_<indicator> are the parts",
+        ),
+        (
+            "flags",
+            "thin_sample, empty_scope, paid_boost_heavy, sponsored_collapse, one_hit_wonder, "
+            "outlier_click_through",
+            "each with the evidence that raised it; thresholds in the settings file",
+        ),
+        (
+            "missing",
+            "null in, null out",
+            "an empty scope, a missing input or a zero denominator gives an empty cell, never 0",
+        ),
+    ]
+    if plan is not None:
+        rows += [
+            (
+                "plan",
+                "max sum(value x booked) s.t. sum(price x booked) <= budget and the rules",
+                f"0-1 programme solved by HiGHS to a proven optimum (gap 0); objective "
+                f"{plan.objective.value}; docs/planner.md",
+            ),
+            (
+                "robust plan",
+                "the same programme on robust_value = P20 of a bootstrap of the median",
+                "a pessimistic estimate over the creator's notes and scopes",
+            ),
+            (
+                "greedy",
+                "book by value / price, best first, while budget and rules allow",
+                "the by-hand baseline; improvement = optimal / greedy - 1",
+            ),
+        ]
+    return rows
+
+
+def report_data(
+    analysis: Analysis,
+    *,
+    title: str,
+    source_label: str,
+    synthetic: bool,
+    generated_at: datetime,
+    plan: CampaignPlan | None = None,
+) -> ReportData:
+    """Everything a report shows, from one analysis (and optionally one plan)."""
+    plan_report = None
+    if plan is not None:
+        plan_report = PlanReport(
+            plan_table=plan.optimal.frame(),
+            greedy_table=plan.greedy.frame(),
+            frontier=plan.frontier,
+            summary=_summary_for_report(plan.summary()),
+            options=_options_frame(plan.options),
+        )
+    return ReportData(
+        title=title,
+        generated_at=generated_at,
+        synthetic=synthetic,
+        source_label=source_label,
+        scopes=analysis.tables.scopes,
+        indicators=analysis.indicators,
+        benchmark=analysis.benchmark,
+        flags=analysis.flags,
+        plan=plan_report,
+        methodology=methodology(plan),
+    )
+
+
+def _summary_for_report(summary: Mapping[str, object]) -> dict[str, object]:
+    return {key: value for key, value in summary.items() if value is not None}

@@ -1,0 +1,297 @@
+"""``pgy report`` and ``pgy plan``: load a pool, analyse it, plan, write the report files.
+
+Thin by design: every figure comes from ``pgy_metrics.analytics``; this module reads options,
+prints tables with Rich and turns the analytics layer's errors into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pgy_metrics.analytics.analysis import Analysis, CampaignPlan, analyse, plan_campaign
+from pgy_metrics.analytics.analysis import report_data as build_report_data
+from pgy_metrics.analytics.candidates import CandidatesError, RulesError, load_rules
+from pgy_metrics.analytics.candidates import read_candidates as read_candidate_file
+from pgy_metrics.analytics.planner import Objective, PlanError, PlanRules
+from pgy_metrics.analytics.reports import write_report
+from pgy_metrics.analytics.settings import AnalyticsSettingsError, load_settings
+from pgy_metrics.analytics.tables import Tables, TablesError, load
+from pgy_metrics.server.settings import Settings
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+USAGE_EXIT = 2
+"""Bad input: a file, an option or a rule the user must fix."""
+FAILED_EXIT = 1
+"""The command ran but could not do what was asked (e.g. no feasible plan)."""
+PREVIEW_ROWS = 15
+"""Rows of a table printed on the terminal; the files hold them all."""
+
+SOURCE_HELP = (
+    "Where the data is: a JSONL/CSV/Parquet export of pgy batch, a SQLite file, or a database "
+    "URL. Default: the local server's store (PGY_DATABASE_URL or the data dir)."
+)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """The analytics layer's input errors as one line on stderr and exit 2 (no traceback)."""
+    try:
+        yield
+    except (
+        TablesError,
+        CandidatesError,
+        RulesError,
+        AnalyticsSettingsError,
+        FileNotFoundError,
+    ) as error:
+        raise fail(str(error)) from None
+
+
+def fail(message: str, *, code: int = USAGE_EXIT) -> typer.Exit:
+    """Say what went wrong in one line; the caller raises the returned exit."""
+    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def load_pool(source: str | None) -> tuple[Tables, str, bool]:
+    """The tables, a label for the report, and whether the data is synthetic (sandbox)."""
+    target = source or Settings().resolved_database_url
+    if source is not None and "://" not in source and not Path(source).exists():
+        raise fail(f"--from {source}: no such file")
+    tables = load(target)
+    if tables.scopes.height == 0:
+        raise fail(
+            f"no data in {_shown(target)}: fetch creators first (pgy batch FILE --scopes core, "
+            "or pgy demo)"
+        )
+    # Snapshots say which source collected them; export files do not, so they count as real
+    # unless --synthetic says otherwise.
+    return tables, _shown(target), "sandbox" in tables.sources
+
+
+def _shown(target: str) -> str:
+    """A source label without credentials (a database URL may carry a password)."""
+    if "://" in target and "@" in target:
+        scheme, rest = target.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return target
+
+
+def read_creators(path: Path | None) -> pl.DataFrame | None:
+    """An optional creators file (the candidates format, prices optional): followers, tiers."""
+    if path is None:
+        return None
+    found = read_candidate_file(path, require_price=False)
+    for problem in found.problems:
+        stderr.print(f"skipped {path} {problem}", highlight=False, markup=False)
+    return found.frame
+
+
+def followers_of(creators: pl.DataFrame | None) -> pl.DataFrame | None:
+    if creators is None or "followers" not in creators.columns:
+        return None
+    known = creators.select("user_id", "followers").drop_nulls("followers")
+    return known if known.height else None
+
+
+def analysis_of(
+    tables: Tables, *, settings_file: Path | None, creators: pl.DataFrame | None
+) -> Analysis:
+    return analyse(tables, settings=load_settings(settings_file), followers=followers_of(creators))
+
+
+SYNTHETIC_CAPTION = "synthetic data (sandbox source): not real creators"
+
+
+def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
+    frame = analysis.benchmark.sort("score", descending=True, nulls_last=True)
+    table = Table(
+        title=f"Benchmark: {frame.height} creators (top {PREVIEW_ROWS} by score)",
+        caption=SYNTHETIC_CAPTION if synthetic else None,
+    )
+    for name in ("user_id", "tier", "content_tag", "score", "flag_count"):
+        table.add_column(name, justify="right" if name in ("score", "flag_count") else "left")
+    for row in frame.head(PREVIEW_ROWS).iter_rows(named=True):
+        score = row.get("score")
+        table.add_row(
+            str(row["user_id"]),
+            str(row.get("tier") or "—"),
+            str(row.get("content_tag") or "—"),
+            "—" if score is None else f"{score:.1f}",
+            str(row.get("flag_count") or 0),
+        )
+    stdout.print(table)
+
+
+def _basis(scope_key: str) -> str:
+    """``COOPERATE_NOTE.VIDEO.DAY_90.ALL`` -> ``sponsored 90d``: which scope valued a format."""
+    business, _, date_type, _ = [*scope_key.split("."), "", "", "", ""][:4]
+    kind = {"COOPERATE_NOTE": "sponsored", "DAILY_NOTE": "daily"}.get(business, business)
+    return f"{kind} {date_type.removeprefix('DAY_')}d" if date_type else kind
+
+
+def print_plan(plan: CampaignPlan, *, synthetic: bool) -> None:
+    table = Table(
+        title=(
+            f"Plan: {plan.objective.value}, budget {plan.budget:,.0f} "
+            f"({plan.optimal.status}{', proven optimal' if plan.optimal.proven_optimal else ''})"
+        ),
+        caption=SYNTHETIC_CAPTION if synthetic else None,
+    )
+    table.add_column("user_id", no_wrap=True)
+    for name, right in (
+        ("format", False),
+        ("tier", False),
+        ("content_tag", False),
+        ("price", True),
+        (f"expected {plan.objective.value}", True),
+        ("robust (P20)", True),
+        ("basis", False),
+    ):
+        table.add_column(name, justify="right" if right else "left")
+    for option in sorted(plan.optimal.chosen, key=lambda o: -o.value):
+        table.add_row(
+            option.user_id,
+            option.format,
+            option.tier or "—",
+            option.content_tag or "—",
+            f"{option.price:,.0f}",
+            f"{option.value:,.0f}",
+            f"{option.robust_value:,.0f}",
+            _basis(option.basis),
+        )
+    stdout.print(table)
+    stdout.print(_comparison(plan), highlight=False)
+
+
+def _comparison(plan: CampaignPlan) -> str:
+    optimal, greedy, robust = plan.optimal, plan.greedy, plan.robust
+    lines = [
+        f"optimal (HiGHS): {optimal.value:,.0f} {plan.objective.value} from "
+        f"{len(optimal.chosen)} creators, spend {optimal.spend:,.0f} of {plan.budget:,.0f}",
+        f"greedy value/price: {greedy.value:,.0f} from {len(greedy.chosen)} creators, spend "
+        f"{greedy.spend:,.0f}" + (f" (misses: {', '.join(greedy.unmet)})" if greedy.unmet else ""),
+    ]
+    improvement = plan.improvement
+    if improvement is not None and math.isfinite(improvement):
+        lines.append(f"improvement of the optimum over greedy: {improvement:+.1%}")
+    else:
+        lines.append("improvement over greedy: not comparable (greedy misses a rule)")
+    lines.append(
+        f"robust plan (maximises P20 estimates): {robust.value:,.0f} pessimistic "
+        f"{plan.objective.value} from {len(robust.chosen)} creators"
+    )
+    if plan.dropped:
+        lines.append(f"{len(plan.dropped)} creator formats could not be valued and were left out:")
+        lines += [f"  {dropped}" for dropped in plan.dropped[:PREVIEW_ROWS]]
+        if len(plan.dropped) > PREVIEW_ROWS:
+            lines.append(f"  ... and {len(plan.dropped) - PREVIEW_ROWS} more")
+    return "\n".join(lines)
+
+
+def write_files(
+    analysis: Analysis,
+    *,
+    out: Path,
+    title: str,
+    source_label: str,
+    synthetic: bool,
+    plan: CampaignPlan | None = None,
+) -> list[Path]:
+    data = build_report_data(
+        analysis,
+        title=title,
+        source_label=source_label,
+        synthetic=synthetic,
+        generated_at=datetime.now().astimezone(),
+        plan=plan,
+    )
+    paths = write_report(data, out)
+    if plan is not None:
+        plan_csv = out / "plan.csv"
+        plan.optimal.frame().write_csv(plan_csv)
+        paths.append(plan_csv)
+    return paths
+
+
+def report(
+    source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
+    out: Path = typer.Option(Path("pgy-report"), "--out", help="Folder for the report files."),
+    creators: Path | None = typer.Option(
+        None,
+        "--creators",
+        help="CSV/XLSX with user_id and optional followers, tier, content_tag, prices.",
+    ),
+    settings_file: Path | None = typer.Option(
+        None, "--settings", help="Analytics settings (TOML): score weights, tiers, flag limits."
+    ),
+    title: str = typer.Option("Creator benchmark 博主基准", "--title"),
+    synthetic: bool | None = typer.Option(
+        None,
+        "--synthetic/--real",
+        help="Label every figure as synthetic (default: detected from the store's sources).",
+    ),
+) -> None:
+    """Benchmark a pool of creators and write report.xlsx and report.html."""
+    with user_errors():
+        tables, label, detected = load_pool(source)
+        pool = analysis_of(tables, settings_file=settings_file, creators=read_creators(creators))
+        labelled = detected if synthetic is None else synthetic
+        print_benchmark(pool, synthetic=labelled)
+        paths = write_files(pool, out=out, title=title, source_label=label, synthetic=labelled)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def plan(
+    candidates: Path = typer.Argument(
+        ..., help="CSV/XLSX: user_id, price_photo and/or price_video, optional followers, tier."
+    ),
+    budget: float = typer.Option(..., "--budget", help="Total budget, in the prices' currency."),
+    objective: Objective = typer.Option(Objective.READS, "--objective"),
+    rules_file: Path | None = typer.Option(None, "--rules", help="Rules (TOML); docs/planner.md."),
+    source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
+    out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
+    settings_file: Path | None = typer.Option(None, "--settings", help="Analytics settings."),
+    synthetic: bool | None = typer.Option(None, "--synthetic/--real"),
+) -> None:
+    """Choose creators and formats that maximise the objective within the budget and rules."""
+    if not (math.isfinite(budget) and budget > 0):
+        raise fail(f"--budget must be a positive number; got {budget:g}")
+    with user_errors():
+        rules = load_rules(rules_file) if rules_file is not None else PlanRules()
+        found = read_candidate_file(candidates)
+        for problem in found.problems:
+            stderr.print(f"skipped {candidates} {problem}", highlight=False, markup=False)
+        if found.frame.height == 0:
+            raise fail(f"{candidates}: no usable candidate rows")
+        tables, label, detected = load_pool(source)
+        pool = analysis_of(tables, settings_file=settings_file, creators=found.frame)
+    try:
+        chosen = plan_campaign(pool, found.frame, budget=budget, objective=objective, rules=rules)
+    except PlanError as error:
+        raise fail(str(error), code=FAILED_EXIT) from None
+    labelled = detected if synthetic is None else synthetic
+    print_plan(chosen, synthetic=labelled)
+    paths = write_files(
+        pool,
+        out=out,
+        title=f"Campaign plan 投放方案: {objective.value}, budget {budget:,.0f}",
+        source_label=label,
+        synthetic=labelled,
+        plan=chosen,
+    )
+    for path in paths:
+        typer.echo(str(path))
