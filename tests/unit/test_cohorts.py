@@ -311,3 +311,15 @@ def test_end_to_end_on_sandbox_payloads() -> None:
     assert (contributions.filter(scored) - bench["score"].filter(scored)).abs().max() < 1e-9  # type: ignore[operator]
     pct = bench.select(pl.col("^.*_pct$")).unpivot()["value"].drop_nulls()
     assert pct.min() > 0 and pct.max() < 1  # type: ignore[operator]
+
+
+def test_latest_collection_wins() -> None:
+    rows = indicator_rows(
+        [
+            {"user_id": uid(1), "click_through": 0.9, "collected_at": "2026-11-27T10:00:00"},
+            {"user_id": uid(1), "click_through": 0.1, "collected_at": "2026-11-20T10:00:00"},
+        ]
+    )
+    bench = benchmark_frame(rows, settings=AnalyticsSettings())
+    assert bench.height == 1
+    assert bench["click_through"].item() == 0.9

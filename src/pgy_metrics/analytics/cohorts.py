@@ -121,7 +121,7 @@ def latest_rows(indicators: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"indicators frame lacks column(s) {', '.join(missing)}")
     frame = indicators
     if "collected_at" in frame.columns:
-        frame = frame.sort("collected_at", nulls_last=False)
+        frame = frame.sort("collected_at", nulls_last=False, maintain_order=True)
     frame = frame.unique(subset=["user_id", "scope_key"], keep="last", maintain_order=True)
     wanted: dict[str, pl.DataType] = {
         **dict.fromkeys((spec.name for spec in INDICATORS), pl.Float64()),
