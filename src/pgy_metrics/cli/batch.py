@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
 from pgy_metrics.client import Client, PgyError
 from pgy_metrics.client.batch import BatchStats
 from pgy_metrics.client.exports import ExportError, open_export
@@ -41,8 +42,10 @@ SCOPE_PRESETS: dict[str, tuple[Scope, ...]] = {
         for date_type in DateType
         for switch in AdvertiseSwitch
     ),
+    "analysis": ANALYSIS_SCOPES,
 }
-"""Named sets of scopes: ``core`` is both kinds of notes x both windows x both traffic views."""
+"""Named sets of scopes: ``core`` is both kinds of notes x both windows x both traffic views;
+``analysis`` the eight that ``pgy report`` and ``pgy plan`` use (``analytics.scopes``)."""
 
 
 def parse_scopes(text: str) -> tuple[Scope, ...]:
