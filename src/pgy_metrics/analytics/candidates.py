@@ -36,7 +36,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from pgy_metrics.analytics.planner import PlanError, PlanRules
-from pgy_metrics.contract.params import ParamError, parse_user_id
+from pgy_metrics.contract.params import ParamError, parse_user_ref
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -68,7 +68,6 @@ CANDIDATE_COLUMNS: tuple[str, ...] = tuple(c for c in CANDIDATE_SCHEMA if c != "
 ID_ALIASES: tuple[str, ...] = ("user_id", "userid", "url", "博主id", "达人id")
 """Header names accepted for the id column (normalised: lowercase, no spaces, ``_`` or ``-``)."""
 
-_PROFILE_URL = re.compile(r"(?:blogger-detail|user/profile)/([0-9A-Za-z]+)(?=[/?#&]|$)")
 _PREVIEW = 200
 
 
@@ -98,26 +97,6 @@ class CandidateFile:
 
     frame: pl.DataFrame
     problems: list[CandidateProblem] = field(default_factory=list)
-
-
-def parse_user_ref(text: str) -> str:
-    """A creator id from a bare id or a profile URL (``.../blogger-detail/<id>``,
-    ``.../user/profile/<id>``).
-
-    The same rule as ``client.inputs.parse_user_ref``; repeated here because analytics may not
-    import the client.
-    """
-    value = text.strip().strip("\ufeff").strip("\"'").strip()
-    if "/" in value:
-        match = _PROFILE_URL.search(value)
-        if match is None:
-            raise ParamError(
-                "user_id",
-                "not a profile URL with a creator id after .../blogger-detail/ or "
-                ".../user/profile/",
-            )
-        value = match.group(1)
-    return parse_user_id(value, param="user_id")
 
 
 def read_candidates(path: str | Path, *, require_price: bool = True) -> CandidateFile:
@@ -205,7 +184,7 @@ def _record(
     cells: Sequence[str], columns: dict[str, int], *, require_price: bool
 ) -> dict[str, Any]:
     try:
-        user_id = parse_user_ref(_cell(cells, columns, "user_id"))
+        user_id = parse_user_ref(_cell(cells, columns, "user_id"), param="user_id")
     except ParamError as error:
         raise ValueError(error.message) from None
     photo = _price(_cell(cells, columns, "price_photo"), "price_photo")

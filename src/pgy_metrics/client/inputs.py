@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from pgy_metrics.client._exceptions import PgyError
-from pgy_metrics.contract.params import ParamError, parse_user_id
+from pgy_metrics.contract.params import ParamError, parse_user_ref
 
 __all__ = [
     "ID_HEADERS",
@@ -55,9 +55,6 @@ ID_HEADERS: tuple[str, ...] = (
 """Accepted names of the id column, in order of preference (an id column may hold URLs)."""
 
 COMMENT = "#"
-_PROFILE_URL = re.compile(
-    r"(?:blogger-detail|user/profile)/([0-9A-Za-z]+)(?=[/?#&]|$)",
-)
 _TEXT_PREVIEW = 200
 
 
@@ -85,24 +82,6 @@ class ReadResult:
     problems: list[InputProblem] = field(default_factory=list)
     duplicates: int = 0
     """Valid ids seen again after their first line (not problems, but counted)."""
-
-
-def parse_user_ref(text: str) -> str:
-    """A creator id from a bare id or a Pugongying / Xiaohongshu profile URL.
-
-    Raises ``ParamError`` (a ``ValueError``) with the contract's message when it is neither.
-    """
-    value = text.strip().strip("\ufeff").strip("\"'").strip()
-    if "/" in value:
-        match = _PROFILE_URL.search(value)
-        if match is None:
-            raise ParamError(
-                "userId",
-                "not a profile URL with a creator id (24 lowercase hex characters) after "
-                ".../blogger-detail/ or .../user/profile/",
-            )
-        value = match.group(1)
-    return parse_user_id(value)
 
 
 def read_user_ids(path: str | Path) -> ReadResult:

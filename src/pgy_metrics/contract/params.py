@@ -46,6 +46,30 @@ def parse_user_id(value: str | None, *, param: str = "userId") -> str:
     return value
 
 
+_PROFILE_URL = re.compile(r"(?:blogger-detail|user/profile)/([0-9A-Za-z]+)(?=[/?#&]|$)")
+"""Where a creator id sits in a Pugongying (``.../blogger-detail/<id>``) or Xiaohongshu
+(``.../user/profile/<id>``) profile URL."""
+
+
+def parse_user_ref(text: str, *, param: str = "userId") -> str:
+    """A creator id from a bare id or a Pugongying / Xiaohongshu profile URL, as people paste
+    them into lists of creators (the client's input files, the planner's candidates).
+
+    Raises ``ParamError`` (a ``ValueError``) with the contract's message when it is neither.
+    """
+    value = text.strip().strip("\ufeff").strip("\"'").strip()
+    if "/" in value:
+        match = _PROFILE_URL.search(value)
+        if match is None:
+            raise ParamError(
+                param,
+                "not a profile URL with a creator id (24 lowercase hex characters) after "
+                ".../blogger-detail/ or .../user/profile/",
+            )
+        value = match.group(1)
+    return parse_user_id(value, param=param)
+
+
 def parse_enum(enum: type[E], value: str | None, *, param: str, default: E) -> E:
     """Parse one filter by its API value name; absent or empty means the contract default."""
     if value is None or value == "":
