@@ -22,11 +22,8 @@ unknown key or a bad value is refused with the key's name and what it accepts.
 
 from __future__ import annotations
 
-import csv
 import math
-import re
 import tomllib
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +34,7 @@ from pydantic import ValidationError
 
 from pgy_metrics.analytics.planner import PlanError, PlanRules
 from pgy_metrics.contract.params import ParamError, parse_user_ref
+from pgy_metrics.sheets import Row, UnreadableWorkbook, csv_rows, normalise_header, xlsx_rows
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -139,17 +137,13 @@ def read_candidates(path: str | Path, *, require_price: bool = True) -> Candidat
     return CandidateFile(frame=frame, problems=problems)
 
 
-def _normalise(header: str) -> str:
-    return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
-
-
 def _columns(header: Sequence[str], source: Path, *, require_price: bool) -> dict[str, int]:
     """Column name -> index, for the columns this reader knows (others are ignored)."""
-    wanted = {_normalise(name): name for name in CANDIDATE_COLUMNS}
-    wanted.update({_normalise(alias): "user_id" for alias in ID_ALIASES})
+    wanted = {normalise_header(name): name for name in CANDIDATE_COLUMNS}
+    wanted.update({normalise_header(alias): "user_id" for alias in ID_ALIASES})
     columns: dict[str, int] = {}
     for index, cell in enumerate(header):
-        name = wanted.get(_normalise(cell))
+        name = wanted.get(normalise_header(cell))
         if name is not None and name not in columns:
             columns[name] = index
     if "user_id" not in columns:
@@ -211,40 +205,15 @@ def _record(
     }
 
 
-Row = tuple[int, list[str]]
-
-
 def _csv_rows(source: Path) -> Iterator[Row]:
-    with source.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file)
-        for cells in reader:
-            yield reader.line_num, cells
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return csv_rows(source)
 
 
 def _xlsx_rows(source: Path) -> Iterator[Row]:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
-
     try:
-        book = load_workbook(source, read_only=True, data_only=True)
-    except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
-        raise CandidatesError(f"{source} is not a readable .xlsx workbook: {error}") from None
-    try:
-        sheet = book.worksheets[0]
-        for cells in sheet.iter_rows():
-            numbered = [cell for cell in cells if getattr(cell, "row", None) is not None]
-            if numbered:
-                yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
-    finally:
-        book.close()
+        yield from xlsx_rows(source)
+    except UnreadableWorkbook as error:
+        raise CandidatesError(str(error)) from None
 
 
 # --- rules ----------------------------------------------------------------------------------------

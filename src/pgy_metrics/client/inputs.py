@@ -20,16 +20,14 @@ A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
 
 from __future__ import annotations
 
-import csv
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.contract.params import ParamError, parse_user_ref
+from pgy_metrics.sheets import Row, UnreadableWorkbook, csv_rows, normalise_header, xlsx_rows
 
 __all__ = [
     "ID_HEADERS",
@@ -145,9 +143,6 @@ def _strip_comment(line: str) -> str:
     return re.split(r"\s#", line, maxsplit=1)[0]
 
 
-Row = tuple[int, list[str]]
-
-
 def _collect(rows: Iterable[Row]) -> Iterator[Row]:
     """Non-empty rows only (fully blank rows are ignorable, like blank lines)."""
     for number, cells in rows:
@@ -156,51 +151,24 @@ def _collect(rows: Iterable[Row]) -> Iterator[Row]:
 
 
 def _csv_rows(source: Path) -> Iterator[Row]:
-    with source.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file)
-        for cells in reader:
-            yield reader.line_num, cells
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    return csv_rows(source)
 
 
 def _xlsx_rows(source: Path) -> Iterator[Row]:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]
-    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
-
     try:
-        book = load_workbook(source, read_only=True, data_only=True)
-    except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
-        raise InputFileError(f"{source} is not a readable .xlsx workbook: {error}") from None
-    try:
-        sheet = book.worksheets[0]
-        for cells in sheet.iter_rows():
-            numbered = [cell for cell in cells if getattr(cell, "row", None) is not None]
-            if not numbered:
-                continue  # an empty row: ignorable
-            yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
-    finally:
-        book.close()
+        yield from xlsx_rows(source)
+    except UnreadableWorkbook as error:
+        raise InputFileError(str(error)) from None
 
 
-def _normalise(header: str) -> str:
-    return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
-
-
-_ACCEPTED = {_normalise(name): rank for rank, name in enumerate(ID_HEADERS)}
+_ACCEPTED = {normalise_header(name): rank for rank, name in enumerate(ID_HEADERS)}
 
 
 def _id_column(header: Sequence[str]) -> int | None:
     ranked = [
-        (_ACCEPTED[_normalise(cell)], index)
+        (_ACCEPTED[normalise_header(cell)], index)
         for index, cell in enumerate(header)
-        if _normalise(cell) in _ACCEPTED
+        if normalise_header(cell) in _ACCEPTED
     ]
     return min(ranked)[1] if ranked else None
 

@@ -1,0 +1,65 @@
+"""Rows of the spreadsheets people keep creator lists in: CSV (UTF-8, BOM allowed) and XLSX.
+
+A leaf module (it imports nothing of the project) so that the client's input files and the
+analytics layer's candidates files, which may not import each other, read rows the same way: each
+row with the line (CSV) or sheet row (XLSX) a user would look for, every cell as text.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Row", "UnreadableWorkbook", "csv_rows", "normalise_header", "xlsx_rows"]
+
+Row = tuple[int, list[str]]
+"""(1-based line or sheet row, the cells as text)."""
+
+
+class UnreadableWorkbook(ValueError):
+    """The file is not an .xlsx workbook openpyxl can read; the message says why."""
+
+
+def csv_rows(source: Path) -> Iterator[Row]:
+    """Each row with its physical line number (a quoted field may span lines)."""
+    with source.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        for cells in reader:
+            yield reader.line_num, cells
+
+
+def _cell_text(value: Any) -> str:
+    """Excel stores 12345 as 12345.0: a whole float is written without its ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def xlsx_rows(source: Path) -> Iterator[Row]:
+    """The first sheet's rows with their row numbers; empty rows are left out."""
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+
+    try:
+        book = load_workbook(source, read_only=True, data_only=True)
+    except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
+        raise UnreadableWorkbook(f"{source} is not a readable .xlsx workbook: {error}") from None
+    try:
+        sheet = book.worksheets[0]
+        for cells in sheet.iter_rows():
+            numbered = [cell for cell in cells if getattr(cell, "row", None) is not None]
+            if numbered:
+                yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
+    finally:
+        book.close()
+
+
+def normalise_header(header: str) -> str:
+    """Header names compared ignoring case, spaces, ``_`` and ``-`` (``User ID`` = ``user_id``)."""
+    return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
