@@ -11,13 +11,34 @@ import csv
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Row", "UnreadableWorkbook", "csv_rows", "normalise_header", "xlsx_rows"]
+__all__ = [
+    "Row",
+    "RowProblem",
+    "UnreadableWorkbook",
+    "csv_rows",
+    "normalise_header",
+    "xlsx_rows",
+]
 
 Row = tuple[int, list[str]]
 """(1-based line or sheet row, the cells as text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """One line or row that was not used: where, what it said, why (never dropped silently)."""
+
+    line: int
+    """1-based line of a text or CSV file, or row of the XLSX sheet."""
+    text: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason} ({self.text!r})"
 
 
 class UnreadableWorkbook(ValueError):

@@ -7,7 +7,7 @@ step is a function of the one before; nothing here computes a figure itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from pgy_metrics.analytics.planner import (
     PlanRules,
     frontier,
     greedy,
+    options_frame,
     solve,
 )
 from pgy_metrics.analytics.reports import PlanReport, ReportData
@@ -169,31 +170,6 @@ def plan_campaign(
     )
 
 
-def _options_frame(options: Sequence[Option]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "user_id": [o.user_id for o in options],
-            "format": [o.format for o in options],
-            "price": [float(o.price) for o in options],
-            "value": [float(o.value) for o in options],
-            "robust_value": [float(o.robust_value) for o in options],
-            "tier": [o.tier for o in options],
-            "content_tag": [o.content_tag for o in options],
-            "basis": [o.basis for o in options],
-        },
-        schema={
-            "user_id": pl.Utf8,
-            "format": pl.Utf8,
-            "price": pl.Float64,
-            "value": pl.Float64,
-            "robust_value": pl.Float64,
-            "tier": pl.Utf8,
-            "content_tag": pl.Utf8,
-            "basis": pl.Utf8,
-        },
-    )
-
-
 def methodology(plan: CampaignPlan | None = None) -> list[tuple[str, str, str]]:
     """The (name, formula, note) rows of the report's methodology sheet; docs/metrics.md has the
     full text of each."""
@@ -260,7 +236,7 @@ def report_data(
             greedy_table=plan.greedy.frame(),
             frontier=plan.frontier,
             summary=_summary_for_report(plan.summary()),
-            options=_options_frame(plan.options),
+            options=options_frame(plan.options),
         )
     return ReportData(
         title=title,

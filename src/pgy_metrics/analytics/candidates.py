@@ -34,7 +34,14 @@ from pydantic import ValidationError
 
 from pgy_metrics.analytics.planner import PlanError, PlanRules
 from pgy_metrics.contract.params import ParamError, parse_user_ref
-from pgy_metrics.sheets import Row, UnreadableWorkbook, csv_rows, normalise_header, xlsx_rows
+from pgy_metrics.sheets import (
+    Row,
+    RowProblem,
+    UnreadableWorkbook,
+    csv_rows,
+    normalise_header,
+    xlsx_rows,
+)
 
 __all__ = [
     "CANDIDATE_COLUMNS",
@@ -77,16 +84,8 @@ class RulesError(PlanError):
     """The rules file is not valid TOML or a key has a value the planner does not accept."""
 
 
-@dataclass(frozen=True, slots=True)
-class CandidateProblem:
-    """One row that was skipped: where, what it said, why."""
-
-    line: int
-    text: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason} ({self.text!r})"
+CandidateProblem = RowProblem
+"""One row that was skipped: where, what it said, why."""
 
 
 @dataclass(frozen=True)

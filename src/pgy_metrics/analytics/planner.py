@@ -51,6 +51,7 @@ __all__ = [
     "PlanRules",
     "frontier",
     "greedy",
+    "options_frame",
     "solve",
 ]
 
@@ -210,32 +211,35 @@ class Plan:
 
     def frame(self) -> pl.DataFrame:
         """The booked options, one row each, with value per 1,000 of price."""
-        return pl.DataFrame(
-            {
-                "user_id": [o.user_id for o in self.chosen],
-                "format": [o.format for o in self.chosen],
-                "price": [float(o.price) for o in self.chosen],
-                "value": [float(o.value) for o in self.chosen],
-                "robust_value": [float(o.robust_value) for o in self.chosen],
-                "tier": [o.tier for o in self.chosen],
-                "content_tag": [o.content_tag for o in self.chosen],
-                "basis": [o.basis for o in self.chosen],
-                "value_per_1k_price": [
-                    o.value / o.price * VALUE_PER_PRICE_UNIT for o in self.chosen
-                ],
-            },
-            schema={
-                "user_id": pl.Utf8,
-                "format": pl.Utf8,
-                "price": pl.Float64,
-                "value": pl.Float64,
-                "robust_value": pl.Float64,
-                "tier": pl.Utf8,
-                "content_tag": pl.Utf8,
-                "basis": pl.Utf8,
-                "value_per_1k_price": pl.Float64,
-            },
-        )
+        return options_frame(self.chosen)
+
+
+def options_frame(options: Sequence[Option]) -> pl.DataFrame:
+    """Options as a table, one row each, with value per 1,000 of price (plans, the priced pool)."""
+    return pl.DataFrame(
+        {
+            "user_id": [o.user_id for o in options],
+            "format": [o.format for o in options],
+            "price": [float(o.price) for o in options],
+            "value": [float(o.value) for o in options],
+            "robust_value": [float(o.robust_value) for o in options],
+            "tier": [o.tier for o in options],
+            "content_tag": [o.content_tag for o in options],
+            "basis": [o.basis for o in options],
+            "value_per_1k_price": [o.value / o.price * VALUE_PER_PRICE_UNIT for o in options],
+        },
+        schema={
+            "user_id": pl.Utf8,
+            "format": pl.Utf8,
+            "price": pl.Float64,
+            "value": pl.Float64,
+            "robust_value": pl.Float64,
+            "tier": pl.Utf8,
+            "content_tag": pl.Utf8,
+            "basis": pl.Utf8,
+            "value_per_1k_price": pl.Float64,
+        },
+    )
 
 
 # --- inputs ---------------------------------------------------------------------------------------

@@ -27,7 +27,14 @@ from pathlib import Path
 
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.contract.params import ParamError, parse_user_ref
-from pgy_metrics.sheets import Row, UnreadableWorkbook, csv_rows, normalise_header, xlsx_rows
+from pgy_metrics.sheets import (
+    Row,
+    RowProblem,
+    UnreadableWorkbook,
+    csv_rows,
+    normalise_header,
+    xlsx_rows,
+)
 
 __all__ = [
     "ID_HEADERS",
@@ -60,17 +67,8 @@ class InputFileError(PgyError, ValueError):
     """The input file cannot be read as a list of creators (no id column, unreadable file)."""
 
 
-@dataclass(frozen=True, slots=True)
-class InputProblem:
-    """One line that was not used: where, what it said, why."""
-
-    line: int
-    """1-based line of a text or CSV file, or row of the XLSX sheet."""
-    text: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.reason} ({self.text!r})"
+InputProblem = RowProblem
+"""One line that was not used: where, what it said, why."""
 
 
 @dataclass(slots=True)
