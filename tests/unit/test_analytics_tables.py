@@ -195,6 +195,19 @@ def test_empty_scope_metrics_are_null_percentiles_too_but_counts_are_kept(
     assert notes_frame([record(data)]).height == 0
 
 
+def test_pandas_interop_keeps_missing_as_missing(data: dict[str, Any]) -> None:
+    """``to_pandas`` (extra ``pandas``) with Arrow-backed columns: integers stay integers and a
+    missing value is <NA>, never 0."""
+    pd = pytest.importorskip("pandas", reason="the pandas extra is not installed")
+    full = copy.deepcopy(data)
+    frame = scopes_frame([record(full), record(empty_scope(data), scope=ANALYSIS_SCOPES[1])])
+    table = frame.to_pandas(use_pyarrow_extension_array=True)
+    assert list(table.columns) == frame.columns
+    assert table["read_median"].iloc[0] == 1471
+    assert table["read_median"].iloc[1] is pd.NA
+    assert table["note_number"].iloc[1] == 0
+
+
 # -- rule 2: missing is not zero -----------------------------------------------------------------
 
 
