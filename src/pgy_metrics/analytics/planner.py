@@ -21,7 +21,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Annotated
 
 import numpy as np
@@ -38,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.contract.params import ParamError, parse_user_id
 
 __all__ = [
@@ -97,15 +97,6 @@ class Infeasible(PlanError):
         super().__init__(message)
         self.constraints = tuple(constraints)
         self.conflict = conflict
-
-
-class Objective(StrEnum):
-    """What the campaign maximises; each maps to one median column (see ``estimates.py``)."""
-
-    READS = "reads"
-    INTERACTIONS = "interactions"
-    IMPRESSIONS = "impressions"
-    FOLLOWS = "follows"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,22 +11,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pgy_metrics.analytics.analysis import Analysis, CampaignPlan, analyse, plan_campaign
-from pgy_metrics.analytics.analysis import report_data as build_report_data
-from pgy_metrics.analytics.candidates import CandidatesError, RulesError, load_rules
-from pgy_metrics.analytics.candidates import read_candidates as read_candidate_file
-from pgy_metrics.analytics.planner import Objective, PlanError, PlanRules
-from pgy_metrics.analytics.reports import write_report
-from pgy_metrics.analytics.settings import AnalyticsSettingsError, load_settings
-from pgy_metrics.analytics.tables import Tables, TablesError, load
-from pgy_metrics.server.settings import Settings
+from pgy_metrics.analytics.objectives import Objective
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pgy_metrics.analytics.analysis import Analysis, CampaignPlan
+    from pgy_metrics.analytics.tables import Tables
+
+# The analytics stack (polars, numpy, HiGHS, Jinja2) is imported inside the commands, so that every
+# other ``pgy`` command starts without it.
 
 stderr = Console(stderr=True)
 stdout = Console()
@@ -47,6 +48,10 @@ SOURCE_HELP = (
 @contextmanager
 def user_errors() -> Iterator[None]:
     """The analytics layer's input errors as one line on stderr and exit 2 (no traceback)."""
+    from pgy_metrics.analytics.candidates import CandidatesError, RulesError
+    from pgy_metrics.analytics.settings import AnalyticsSettingsError
+    from pgy_metrics.analytics.tables import TablesError
+
     try:
         yield
     except (
@@ -67,6 +72,9 @@ def fail(message: str, *, code: int = USAGE_EXIT) -> typer.Exit:
 
 def load_pool(source: str | None) -> tuple[Tables, str, bool]:
     """The tables, a label for the report, and whether the data is synthetic (sandbox)."""
+    from pgy_metrics.analytics.tables import load
+    from pgy_metrics.server.settings import Settings
+
     target = source or Settings().resolved_database_url
     if source is not None and "://" not in source and not Path(source).exists():
         raise fail(f"--from {source}: no such file")
@@ -91,9 +99,11 @@ def _shown(target: str) -> str:
 
 def read_creators(path: Path | None) -> pl.DataFrame | None:
     """An optional creators file (the candidates format, prices optional): followers, tiers."""
+    from pgy_metrics.analytics.candidates import read_candidates
+
     if path is None:
         return None
-    found = read_candidate_file(path, require_price=False)
+    found = read_candidates(path, require_price=False)
     for problem in found.problems:
         stderr.print(f"skipped {path} {problem}", highlight=False, markup=False)
     return found.frame
@@ -109,6 +119,9 @@ def followers_of(creators: pl.DataFrame | None) -> pl.DataFrame | None:
 def analysis_of(
     tables: Tables, *, settings_file: Path | None, creators: pl.DataFrame | None
 ) -> Analysis:
+    from pgy_metrics.analytics.analysis import analyse
+    from pgy_metrics.analytics.settings import load_settings
+
     return analyse(tables, settings=load_settings(settings_file), followers=followers_of(creators))
 
 
@@ -210,6 +223,9 @@ def write_files(
     synthetic: bool,
     plan: CampaignPlan | None = None,
 ) -> list[Path]:
+    from pgy_metrics.analytics.analysis import report_data as build_report_data
+    from pgy_metrics.analytics.reports import write_report
+
     data = build_report_data(
         analysis,
         title=title,
@@ -268,11 +284,15 @@ def plan(
     synthetic: bool | None = typer.Option(None, "--synthetic/--real"),
 ) -> None:
     """Choose creators and formats that maximise the objective within the budget and rules."""
+    from pgy_metrics.analytics.analysis import plan_campaign
+    from pgy_metrics.analytics.candidates import load_rules, read_candidates
+    from pgy_metrics.analytics.planner import PlanError, PlanRules
+
     if not (math.isfinite(budget) and budget > 0):
         raise fail(f"--budget must be a positive number; got {budget:g}")
     with user_errors():
         rules = load_rules(rules_file) if rules_file is not None else PlanRules()
-        found = read_candidate_file(candidates)
+        found = read_candidates(candidates)
         for problem in found.problems:
             stderr.print(f"skipped {candidates} {problem}", highlight=False, markup=False)
         if found.frame.height == 0:

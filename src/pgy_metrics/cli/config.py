@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from pgy_metrics.server.config import ConfigError, load
-
 app = typer.Typer(help="Settings files.", no_args_is_help=True)
 stderr = Console(stderr=True)
 
@@ -16,6 +14,8 @@ stderr = Console(stderr=True)
 @app.command()
 def check(path: Path = typer.Argument(..., help="The settings file (TOML).")) -> None:
     """Validate FILE: settings, sources, secrets readable, paths present. Exit 1 on any problem."""
+    from pgy_metrics.server.config import ConfigError, load
+
     try:
         config = load(path)
     except ConfigError as error:

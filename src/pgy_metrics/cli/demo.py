@@ -16,16 +16,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
 import typer
-import uvicorn
 from rich.console import Console
 
-from pgy_metrics.analytics.analysis import plan_campaign
-from pgy_metrics.analytics.planner import Objective, PlanError, PlanRules
+from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
-from pgy_metrics.analytics.tables import load_jsonl
 from pgy_metrics.cli.analysis import (
     FAILED_EXIT,
     analysis_of,
@@ -34,14 +31,15 @@ from pgy_metrics.cli.analysis import (
     print_plan,
     write_files,
 )
-from pgy_metrics.cli.batch import progress_bar
-from pgy_metrics.cli.common import load_settings, open_issuer
-from pgy_metrics.client import Client
-from pgy_metrics.client.exports import open_export
-from pgy_metrics.server.app import create_app
-from pgy_metrics.server.settings import Settings
-from pgy_metrics.sources.sandbox import creator_profile
-from pgy_metrics.store.tokens import Plan
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from pgy_metrics.analytics.planner import PlanRules
+    from pgy_metrics.server.settings import Settings
+
+# The server, the client and the analytics stack are imported inside the command, so that other
+# ``pgy`` commands start without them.
 
 stderr = Console(stderr=True)
 
@@ -57,9 +55,21 @@ plus a floor; the order of magnitude of public rate cards, nothing more."""
 PRICE_FLOOR = 300.0
 VIDEO_OFFER_ABOVE = 0.15
 """Synthetic creators whose notes are at least this share video also quote a video price."""
-DEMO_RULES = PlanRules(min_video_share=0.2, max_creator_budget_share=0.25)
+DEMO_MIN_VIDEO_SHARE = 0.2
+DEMO_MAX_CREATOR_BUDGET_SHARE = 0.25
 """The demo plan's rules: at least a fifth of the booked creators in video, nobody above a
 quarter of the budget."""
+
+
+def demo_rules() -> PlanRules:
+    from pgy_metrics.analytics.planner import PlanRules
+
+    return PlanRules(
+        min_video_share=DEMO_MIN_VIDEO_SHARE,
+        max_creator_budget_share=DEMO_MAX_CREATOR_BUDGET_SHARE,
+    )
+
+
 SYNTHETIC_WARNING = "synthetic data (sandbox source): not real creators; for a demo only"
 
 
@@ -70,6 +80,10 @@ def creator_ids(count: int) -> list[str]:
 
 def synthetic_candidates(ids: list[str]) -> pl.DataFrame:
     """Prices and follower counts for the demo's creators, from the sandbox's own profiles."""
+    import polars as pl
+
+    from pgy_metrics.sources.sandbox import creator_profile
+
     rows = []
     for user_id in ids:
         profile = creator_profile(user_id)
@@ -98,6 +112,10 @@ def synthetic_candidates(ids: list[str]) -> pl.DataFrame:
 @contextmanager
 def running_server(settings: Settings) -> Iterator[str]:
     """The API server on a free loopback port in a thread of this process; yields its URL."""
+    import uvicorn
+
+    from pgy_metrics.server.app import create_app
+
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -126,6 +144,9 @@ def running_server(settings: Settings) -> Iterator[str]:
 async def _demo_token(settings: Settings) -> str:
     """A fresh unmetered token for this run (named demo-N: a re-run over the same folder adds
     one, since a token is shown only once)."""
+    from pgy_metrics.cli.common import open_issuer
+    from pgy_metrics.store.tokens import Plan
+
     async with open_issuer(settings) as issuer:
         names = {record.name for record in await issuer.list()}
         name = f"{DEMO_TOKEN_NAME}-{len(names) + 1}"
@@ -134,6 +155,10 @@ async def _demo_token(settings: Settings) -> str:
 
 def fetch_pool(base_url: str, token: str, ids: list[str], *, out: Path) -> Path:
     """Every creator x analysis scope through ``Client.batch``, exported as JSONL."""
+    from pgy_metrics.cli.batch import progress_bar
+    from pgy_metrics.client import Client
+    from pgy_metrics.client.exports import open_export
+
     export_path = out / "creators.jsonl"
     with (
         Client(token=token, base_url=base_url) as client,
@@ -165,6 +190,11 @@ def demo(
     objective: Objective = typer.Option(Objective.READS, "--objective"),
 ) -> None:
     """Run server, client, benchmark and planner on synthetic data; print where the files are."""
+    from pgy_metrics.analytics.analysis import plan_campaign
+    from pgy_metrics.analytics.planner import PlanError
+    from pgy_metrics.analytics.tables import load_jsonl
+    from pgy_metrics.cli.common import load_settings
+
     out.mkdir(parents=True, exist_ok=True)
     stderr.print(f"[yellow]{SYNTHETIC_WARNING}[/]", highlight=False)
     settings = load_settings(
@@ -198,7 +228,7 @@ def demo(
     )
     try:
         chosen = plan_campaign(
-            pool, candidates, budget=budget, objective=objective, rules=DEMO_RULES
+            pool, candidates, budget=budget, objective=objective, rules=demo_rules()
         )
     except PlanError as error:
         raise fail(str(error), code=FAILED_EXIT) from None

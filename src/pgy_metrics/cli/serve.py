@@ -5,21 +5,20 @@ from __future__ import annotations
 import asyncio
 import gc
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import typer
-import uvicorn
 from rich.console import Console
 
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
-from pgy_metrics.server import redaction
-from pgy_metrics.server.app import create_app
-from pgy_metrics.server.auth import IssuedToken
-from pgy_metrics.server.config import FileConfig, settings_from
-from pgy_metrics.server.config import load as load_config
-from pgy_metrics.server.settings import Settings
+
+if TYPE_CHECKING:
+    from pgy_metrics.server.auth import IssuedToken
+    from pgy_metrics.server.config import FileConfig
+    from pgy_metrics.server.settings import Settings
 
 stderr = Console(stderr=True)
 
@@ -42,6 +41,14 @@ def serve(
     ),
 ) -> None:
     """Run the API server."""
+    # The server stack is imported here, not at module level: other commands start without it.
+    import uvicorn
+
+    from pgy_metrics.server import redaction
+    from pgy_metrics.server.app import create_app
+    from pgy_metrics.server.config import load as load_config
+    from pgy_metrics.server.config import settings_from
+
     file_config = load_config(config_file) if config_file is not None else None
     overrides = {
         "host": host,

@@ -6,7 +6,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -15,10 +15,13 @@ from rich.table import Table
 
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract.endpoints import ENDPOINTS
-from pgy_metrics.server.auth import TokenIssuer, UnknownToken
-from pgy_metrics.server.limits import InvalidRateLimit, parse_rate_limit
-from pgy_metrics.server.plans import KEEP, Keep, TokenView
-from pgy_metrics.store.tokens import Plan, TokenNameTaken, TokenRecord
+
+if TYPE_CHECKING:
+    from pgy_metrics.server.auth import TokenIssuer
+    from pgy_metrics.server.plans import Keep, TokenView
+    from pgy_metrics.store.tokens import TokenRecord
+
+# Server and store modules are imported where they are used, so that ``pgy`` starts without them.
 
 app = typer.Typer(help="Manage API tokens and their plans.", no_args_is_help=True)
 stderr = Console(stderr=True)
@@ -33,6 +36,8 @@ def fail(message: str, *, status: int = 1) -> NoReturn:
 
 def run_with_issuer(action: Callable[[TokenIssuer], Awaitable[T]]) -> T:
     """Run ``action`` on a token issuer over the configured store; unknown names exit 1."""
+    from pgy_metrics.server.auth import UnknownToken
+    from pgy_metrics.store.tokens import TokenNameTaken
 
     async def run() -> T:
         async with open_issuer(load_settings()) as issuer:
@@ -48,6 +53,8 @@ def run_with_issuer(action: Callable[[TokenIssuer], Awaitable[T]]) -> T:
 
 
 def rate_option(value: str | None) -> str | None:
+    from pgy_metrics.server.limits import InvalidRateLimit, parse_rate_limit
+
     if value is not None:
         try:
             parse_rate_limit(value)
@@ -105,6 +112,8 @@ def create(
     Without plan options the token gets the server's default plan (PGY_DEFAULT_*); with any of
     them it gets exactly the options given (the others: no limit).
     """
+    from pgy_metrics.store.tokens import Plan
+
     options = (rate, daily_quota, balance, endpoints, price, cached_price)
     plan = None
     if any(option is not None for option in options):
@@ -203,6 +212,8 @@ def update(
     The balance is not changed here: it grows only through `pgy token topup`, so the ledger
     explains every credit.
     """
+    from pgy_metrics.server.plans import KEEP
+
     changes: dict[str, Any] = {
         "rate_limit": _change("--rate", rate, "--no-rate", no_rate),
         "daily_quota": _change("--daily-quota", daily_quota, "--no-daily-quota", no_daily_quota),
@@ -237,6 +248,8 @@ def update(
 
 
 def _change(option: str, value: T | None, lift: str, lifted: bool) -> T | Keep | None:
+    from pgy_metrics.server.plans import KEEP
+
     if value is not None and lifted:
         raise typer.BadParameter(
             f"give {option} or {lift}, not both", param_hint=f"'{option}' / '{lift}'"

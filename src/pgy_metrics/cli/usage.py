@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from pgy_metrics.cli.tokens import run_with_issuer
-from pgy_metrics.server.auth import TokenIssuer
-from pgy_metrics.server.plans import UsageRow, parse_day
+
+if TYPE_CHECKING:
+    from pgy_metrics.server.auth import TokenIssuer
+    from pgy_metrics.server.plans import UsageRow
 
 stderr = Console(stderr=True)
 
@@ -19,6 +22,8 @@ def _since_option(value: str | None) -> str | None:
     if value is None:
         return None
     try:
+        from pgy_metrics.server.plans import parse_day
+
         return parse_day(value, name="since")
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None

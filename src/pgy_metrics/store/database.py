@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -67,6 +65,11 @@ class Store:
             await connection.run_sync(self._upgrade)
 
     def _upgrade(self, connection: Connection) -> None:
+        # Alembic takes most of a second to import: only the processes that migrate pay for it,
+        # not every ``pgy`` command that merely opens a store.
+        from alembic import command
+        from alembic.config import Config
+
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
         config = Config()
