@@ -103,7 +103,8 @@ cookies_file = "{tmp_path / "beta.cookies"}"
 
         deadline = time.monotonic() + 10
         alpha: dict[str, int] = {}
-        while time.monotonic() < deadline and not alpha.get("failed"):
+        # Outcomes reach /status by periodic flushes: wait until both kinds have arrived.
+        while time.monotonic() < deadline and not (alpha.get("failed") and alpha.get("ok")):
             subjects = {
                 s["subject"]: s
                 for s in httpx.get(server.base_url + "/status", timeout=10).json()["subjects"]

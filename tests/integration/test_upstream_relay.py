@@ -149,9 +149,18 @@ async def test_failover_to_the_next_source_which_the_snapshot_records(
             assert [a.json()["code"] for a in answers] == [0] * 5
             assert {a.headers["X-Pgy-Source"] for a in answers} == {"sandbox"}
             assert fake.calls == 1, "a failed source rests instead of being asked every time"
+            # Outcomes reach /status by periodic flushes (every 0.2 s here), so the five may
+            # arrive over two flushes: wait for all of them, not for the first to appear.
             deadline = time.monotonic() + 10
             subjects: dict[str, Any] = {}
-            while time.monotonic() < deadline and "notes_rate/sandbox" not in subjects:
+
+            def flushed() -> bool:
+                return (
+                    subjects.get("notes_rate/sandbox", {}).get("ok") == 5
+                    and subjects.get("notes_rate", {}).get("ok") == 5
+                )
+
+            while time.monotonic() < deadline and not flushed():
                 status = (await client.get("/status")).json()
                 subjects = {s["subject"]: s for s in status["subjects"]}
                 await asyncio.sleep(0.2)
