@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from types import TracebackType
 
 import httpx
 import stamina
@@ -18,6 +17,7 @@ from pgy_metrics.client._base import (
     attach_retries,
     monotonic,
 )
+from pgy_metrics.client._closing import AsyncClosing
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptions, async_batch
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
@@ -53,7 +53,7 @@ class _TokenTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(BaseClient, AsyncClosing):
     """Asyncio client of the Note Performance Metrics API (ours or the hosted one).
 
     ``AsyncClient(token=..., base_url=...)`` or ``env="global" | "cn" | "auto"``; the token may
@@ -199,14 +199,3 @@ class AsyncClient(BaseClient):
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-    async def __aenter__(self) -> AsyncClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -21,14 +21,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
 from pydantic import ValidationError
 
 from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import NotesRateResult
-from pgy_metrics.client._closing import Closing
+from pgy_metrics.client._closing import AsyncClosing, Closing
 from pgy_metrics.client._exceptions import (
     APIConnectionError,
     APIError,
@@ -440,7 +439,7 @@ async def _schedule(
 # --- the two twins -------------------------------------------------------------------------------
 
 
-class AsyncBatch:
+class AsyncBatch(AsyncClosing):
     """An async iterator of ``BatchItem`` in completion order; ``stats`` holds the totals.
 
     Leaving the loop early (``break``, an exception, Ctrl-C) cancels the calls in flight; their
@@ -460,17 +459,6 @@ class AsyncBatch:
 
     async def aclose(self) -> None:
         await self._items.aclose()
-
-    async def __aenter__(self) -> AsyncBatch:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class Batch(Closing):
