@@ -12,7 +12,7 @@ from pgy_metrics.cli.analysis import _basis, _shown
     [
         (
             "postgresql+psycopg://pgy:s3cret@db.internal/pgy",
-            "postgresql+psycopg://***@db.internal/pgy",
+            "postgresql+psycopg://pgy:***@db.internal/pgy",
         ),
         ("sqlite+aiosqlite:////data/pgy.db", "sqlite+aiosqlite:////data/pgy.db"),
         ("pool.jsonl", "pool.jsonl"),

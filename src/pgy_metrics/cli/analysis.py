@@ -90,11 +90,17 @@ def load_pool(source: str | None) -> tuple[Tables, str, bool]:
 
 
 def _shown(target: str) -> str:
-    """A source label without credentials (a database URL may carry a password)."""
-    if "://" in target and "@" in target:
-        scheme, rest = target.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return target
+    """A source label without the password a database URL may carry (the same rendering as the
+    server's store banner, ``Store.describe``)."""
+    if "://" not in target:
+        return target
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(target).render_as_string(hide_password=True)
+    except ArgumentError:
+        return target.split("://", 1)[0] + "://***"
 
 
 def read_creators(path: Path | None) -> pl.DataFrame | None:
