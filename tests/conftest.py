@@ -19,7 +19,8 @@ import pytest
 from pgy_metrics.server.redaction import RedactSecrets
 from pgy_metrics.store import Store
 
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+"""Real payloads recorded from the hosted API, copied into the repository (see its README)."""
 FIXTURE_3_NOTES = FIXTURES / "justoneapi-notesrate-3-notes.json"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
@@ -39,7 +40,7 @@ def unavailable(reason: str) -> None:
 @pytest.fixture(scope="session")
 def fixture_bytes() -> bytes:
     if not FIXTURE_3_NOTES.exists():
-        pytest.fail(f"shared fixture missing: {FIXTURE_3_NOTES}")
+        pytest.fail(f"fixture missing from the repository: {FIXTURE_3_NOTES}")
     return FIXTURE_3_NOTES.read_bytes()
 
 

@@ -14,7 +14,6 @@ import re
 import statistics
 import time
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,16 +24,12 @@ from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.base import Source
 from pgy_metrics.sources.sandbox import SandboxSource, creator_profile
+from tests.conftest import FIXTURE_3_NOTES
 
 DAY = date(2025, 12, 8)
 CREATORS = 1_000
 SCOPES = list(Scope.all())
-FIXTURE = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "justoneapi-notesrate-3-notes.json"
-)
+FIXTURE = FIXTURE_3_NOTES
 
 TOP_KEYS = [
     "noteNumber",
@@ -512,8 +507,6 @@ def generated(timed_generation: tuple[float, Generated]) -> Generated:
 
 def test_checks_pass_on_the_real_fixture() -> None:
     """The checks describe upstream: the real 3-note answer passes them."""
-    if not FIXTURE.exists():
-        pytest.skip(f"fixture not found at {FIXTURE}")
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))["data"]
     assert check_payload("5d21ab6b000000001201567d", Scope(), DAY, data) == []
 
