@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pgy_metrics.analytics.objectives import Objective
-from pgy_metrics.cli.tables import Column, new_table, print_table, row_cells
+from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.figures import FigureKind, format_figure
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ BENCHMARK_COLUMNS = (
 
 def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
     frame = analysis.benchmark.sort("score", descending=True, nulls_last=True)
-    table = new_table(
+    table = PlainTable(
         BENCHMARK_COLUMNS,
         wide=False,
         title=f"Benchmark: {frame.height} creators (top {PREVIEW_ROWS} by score)",
@@ -160,8 +160,8 @@ def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
             row.get("score"),
             row.get("flag_count") or 0,
         )
-        table.add_row(*row_cells(BENCHMARK_COLUMNS, values, wide=False))
-    print_table(stdout, table, wide=False)
+        table.add_row(values)
+    table.print(stdout)
 
 
 def _basis(scope_key: str) -> str:
@@ -190,7 +190,7 @@ def plan_columns(objective: Objective) -> tuple[Column, ...]:
 
 def print_plan(plan: CampaignPlan, *, synthetic: bool, wide: bool = False) -> None:
     columns = plan_columns(plan.objective)
-    table = new_table(
+    table = PlainTable(
         columns,
         wide=wide,
         title=(
@@ -211,8 +211,8 @@ def print_plan(plan: CampaignPlan, *, synthetic: bool, wide: bool = False) -> No
             option.value / option.price * 1000 if option.price else None,
             _basis(option.basis),
         )
-        table.add_row(*row_cells(columns, values, wide=wide))
-    print_table(stdout, table, wide=wide)
+        table.add_row(values)
+    table.print(stdout)
     _print_comparison(plan)
 
 
@@ -228,7 +228,7 @@ def comparison_columns(objective: Objective) -> tuple[Column, ...]:
 def _print_comparison(plan: CampaignPlan) -> None:
     """The optimum beside the robust plan and the greedy baseline, then the improvement."""
     columns = comparison_columns(plan.objective)
-    table = new_table(columns, wide=False)
+    table = PlainTable(columns, wide=False)
     stdout.print()
     for name, chosen in (
         ("optimal (HiGHS)", plan.optimal),
@@ -236,8 +236,8 @@ def _print_comparison(plan: CampaignPlan) -> None:
         ("greedy value/price", plan.greedy),
     ):
         values = (name, chosen.value, len(chosen.chosen), chosen.spend)
-        table.add_row(*row_cells(columns, values, wide=False))
-    print_table(stdout, table, wide=False)
+        table.add_row(values)
+    table.print(stdout)
     stdout.print(_comparison(plan), highlight=False, markup=False)
 
 

@@ -13,7 +13,7 @@ from typing import Literal, cast
 import typer
 from rich.console import Console
 
-from pgy_metrics.cli.tables import Column, new_table, print_table, row_cells
+from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.client import Client, PgyError
 from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
 from pgy_metrics.contract.params import ParamError, Scope
@@ -91,12 +91,11 @@ def fetch(
     if as_json:
         typer.echo(json.dumps(result.envelope, ensure_ascii=False))
         return
-    stdout = Console()
-    table = new_table(FETCH_COLUMNS, wide=wide, title=f"{user_id} · {chosen.label}")
+    table = PlainTable(FETCH_COLUMNS, wide=wide, title=f"{user_id} · {chosen.label}")
     for key, value in flatten_scope(result.data.raw).items():
         shown = format_figure(value, METRIC_KINDS[COLUMN_KINDS.get(key, ColumnKind.INTEGER)])
-        table.add_row(*row_cells(FETCH_COLUMNS, (key, shown, LABELS_ZH.get(key, key)), wide=wide))
-    print_table(stdout, table, wide=wide)
+        table.add_row((key, shown, LABELS_ZH.get(key, key)))
+    table.print(Console())
     stderr.print(
         f"recorded {result.record_time} · source {result.source or 'hosted'} · "
         f"request {result.request_id}",

@@ -3,9 +3,9 @@
 Rich cuts a cell short with "…" when a table is wider than the console, and a pipe is 80 columns
 to Rich (or ``$COLUMNS``): that is how ``for…`` and ``30,0…`` came out of ``pgy plan | less``. So
 each table declares which of its columns fit in 80 columns and which are shown only with
-``--wide``; cells fold onto a second line rather than lose characters; numbers are right-aligned
-and written by ``pgy_metrics.figures``, the rules the reports use. With ``--wide`` the table is
-printed at its natural width, whatever the terminal's.
+``--wide``; ids and numbers are never broken, text folds onto more lines rather than lose
+characters; numbers are right-aligned and written by ``pgy_metrics.figures``, the rules the
+reports use. With ``--wide`` the table is printed at its natural width, whatever the terminal's.
 """
 
 from __future__ import annotations
@@ -14,18 +14,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
 from pgy_metrics.figures import FigureKind, format_figure
 
-__all__ = ["NARROW_WIDTH", "Column", "new_table", "print_table", "row_cells"]
+__all__ = ["NARROW_WIDTH", "Column", "PlainTable"]
 
 NARROW_WIDTH = 80
 """What a default table must fit: a classic terminal, and what Rich assumes for a pipe."""
-NATURAL_WIDTH = 10_000
-"""A width no table reaches: a ``--wide`` table is measured at it to find its natural width."""
+FOLD_WIDTH = 8
+"""The narrowest a text column is folded to (in terminal cells) before the table grows instead."""
+GUTTER = 3
+"""Cells between two columns: padding, the (blank) rule, padding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,64 +44,93 @@ class Column:
     """Never folded (an id): the other columns give way. Numbers are never folded either."""
 
     @property
-    def numeric(self) -> bool:
-        return self.kind is not FigureKind.TEXT
+    def folds(self) -> bool:
+        return self.kind is FigureKind.TEXT and not self.whole
 
 
-def shown(columns: Sequence[Column], *, wide: bool) -> list[Column]:
-    """The columns a table shows: all with ``--wide``, else those that fit 80 columns."""
-    return [column for column in columns if wide or not column.wide_only]
+class PlainTable:
+    """A table of figures: rules under the header only and no vertical lines, the narrowest box
+    that still reads as a table, in a terminal and in a pipe."""
 
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        wide: bool,
+        title: str | None = None,
+        caption: str | None = None,
+    ) -> None:
+        self.wide = wide
+        self.columns = list(columns)
+        self.shown = [column for column in columns if wide or not column.wide_only]
+        self.title = title
+        self.caption = caption
+        self.rows: list[list[str]] = []
 
-def new_table(
-    columns: Sequence[Column],
-    *,
-    wide: bool,
-    title: str | None = None,
-    caption: str | None = None,
-) -> Table:
-    """An empty table with the columns to show. Rules under the header only, no vertical lines:
-    the narrowest box that still reads as a table, in a terminal and in a pipe."""
-    table = Table(
-        title=title,
-        caption=caption,
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-    )
-    for column in shown(columns, wide=wide):
-        table.add_column(
-            column.header,
-            justify="right"
-            if (column.numeric if column.right is None else column.right)
-            else "left",
-            no_wrap=column.numeric or column.whole,
-            overflow="fold",
+    def add_row(self, values: Sequence[object]) -> None:
+        """One value per column (all of them, shown or not), written by ``format_figure``."""
+        if len(values) != len(self.columns):
+            raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
+        self.rows.append(
+            [
+                format_figure(value, column.kind)
+                for column, value in zip(self.columns, values, strict=True)
+                if column in self.shown
+            ]
         )
-    return table
 
+    def print(self, console: Console) -> None:
+        """Print at the console's width, or at the table's natural width with ``--wide``.
 
-def row_cells(columns: Sequence[Column], values: Sequence[object], *, wide: bool) -> list[str]:
-    """One row's cells as text, for the columns shown (``values`` has one per column)."""
-    return [
-        format_figure(value, column.kind)
-        for column, value in zip(columns, values, strict=True)
-        if wide or not column.wide_only
-    ]
+        Never narrower than ids and numbers whole and each text column folded to
+        ``FOLD_WIDTH``: below that Rich would drop whole columns, so a terminal narrower than
+        the table wraps the lines instead of losing data.
+        """
+        widths = [self._width(index) for index in range(len(self.shown))]
+        gutters = GUTTER * (len(self.shown) - 1)
+        if self.wide:
+            needed = sum(widths) + gutters
+        else:
+            needed = gutters + sum(
+                min(width, max(FOLD_WIDTH, self._longest_word(index))) if column.folds else width
+                for index, (column, width) in enumerate(zip(self.shown, widths, strict=True))
+            )
+        table = self._rich_table()
+        if needed <= console.width:
+            console.print(table)
+            return
+        Console(
+            file=console.file,
+            width=needed,
+            force_terminal=console.is_terminal,
+            no_color=console.no_color,
+            highlight=False,
+        ).print(table)
 
+    def _width(self, index: int) -> int:
+        header = self.shown[index].header.splitlines() or [""]
+        cells = [cell_len(line) for row in self.rows for line in row[index].splitlines()]
+        return max([*(cell_len(line) for line in header), *cells, 1])
 
-def print_table(console: Console, table: Table, *, wide: bool) -> None:
-    """Print ``table``; with ``--wide`` at its natural width, even past the terminal's edge."""
-    if not wide:
-        console.print(table)
-        return
-    options = console.options.update_width(NATURAL_WIDTH)
-    natural = Measurement.get(console, options, table).maximum
-    width = max(console.width, natural)
-    Console(
-        file=console.file,
-        width=width,
-        force_terminal=console.is_terminal,
-        no_color=console.no_color,
-        highlight=False,
-    ).print(table)
+    def _longest_word(self, index: int) -> int:
+        return max(cell_len(word) for word in self.shown[index].header.split() or [""])
+
+    def _rich_table(self) -> Table:
+        table = Table(
+            title=self.title,
+            caption=self.caption,
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+        )
+        for column in self.shown:
+            right = column.kind is not FigureKind.TEXT if column.right is None else column.right
+            table.add_column(
+                column.header,
+                justify="right" if right else "left",
+                no_wrap=not column.folds,
+                overflow="fold",
+            )
+        for row in self.rows:
+            table.add_row(*row)
+        return table
