@@ -21,6 +21,7 @@ from pgy_metrics.figures import FigureKind, format_figure
 
 __all__ = [
     "INDICATOR_LABELS_ZH",
+    "PLAN_SUMMARY_ITEMS",
     "SYNTHETIC_NOTICE",
     "CellKind",
     "PlanReport",
@@ -234,11 +235,6 @@ class SummaryRow:
     label_en: str
     kind: CellKind
     value: object
-
-    @property
-    def label(self) -> str:
-        """Both labels, Chinese first: ``博主数 Creators``."""
-        return f"{self.label_zh} {self.label_en}"
 
     @property
     def text(self) -> str:
