@@ -20,8 +20,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "service": frozenset({"service", "sources", "store", "contract", "clock"}),
     "server": frozenset({"server", "service", "sources", "store", "contract", "clock"}),
     "client": frozenset({"client", "contract", "sheets"}),
-    "analytics": frozenset({"analytics", "store", "contract", "sheets"}),
+    "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),
     "sheets": frozenset(),
+    "figures": frozenset(),
 }
 """Layer -> the project packages it may import (``cli`` may import any of them)."""
 

@@ -19,6 +19,9 @@ import polars as pl
 import pytest
 from openpyxl import load_workbook
 
+from pgy_metrics.analytics.analysis import CampaignPlan, summary_for_report
+from pgy_metrics.analytics.objectives import Objective
+from pgy_metrics.analytics.planner import Option, Plan, PlanRules
 from pgy_metrics.analytics.reports import (
     SHEETS,
     SYNTHETIC_NOTICE,
@@ -31,6 +34,7 @@ from pgy_metrics.analytics.reports import (
     write_xlsx,
 )
 from pgy_metrics.analytics.reports.charts import HEATMAP_MAX_CREATORS, RADAR_MAX_CREATORS
+from pgy_metrics.analytics.reports.data import PLAN_SUMMARY_ITEMS
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES, HEADLINE_SCOPE
 from pgy_metrics.contract.columns import COLUMN_KINDS, COLUMNS, LABELS_ZH, ColumnKind
 
@@ -146,8 +150,36 @@ def _plan(users: list[str]) -> PlanReport:
             "robust_value": [7_000.0, 18_000.0, 47_000.0, 65_000.0],
         }
     )
-    summary = {"objective": "reads", "budget": 5000.0, "spend": 5000.5, "value": 84_500.0}
-    return PlanReport(chosen, chosen.tail(2), frontier, summary, options=options)
+    return PlanReport(chosen, chosen.tail(2), frontier, plan_summary(users), options=options)
+
+
+def campaign(users: list[str], *, greedy_value: float = 83_326.0) -> CampaignPlan:
+    """A ``CampaignPlan`` of three creators, for its real ``summary()``."""
+    booked = [
+        Option(users[0], "photo", 1200.5, 24_000.0, 18_000.0, tier="mid"),
+        Option(users[1], "video", 3000.0, 51_000.0, 40_000.0, tier="micro"),
+        Option(users[2], "photo", 800.0, 9_500.0, 7_000.0, tier="mid"),
+    ]
+
+    def plan(value: float, status: str, **extra: Any) -> Plan:
+        return Plan(booked, value, 5000.5, 5000.0, Objective.READS, status, 0.01, **extra)
+
+    return CampaignPlan(
+        objective=Objective.READS,
+        budget=5000.0,
+        rules=PlanRules(),
+        options=booked,
+        dropped=[],
+        optimal=plan(84_500.0, "optimal", proven_optimal=True, gap=0.0),
+        robust=plan(65_000.0, "optimal", robust=True, proven_optimal=True, gap=0.0),
+        greedy=plan(greedy_value, "greedy"),
+        frontier=pl.DataFrame(),
+    )
+
+
+def plan_summary(users: list[str], *, greedy_value: float = 83_326.0) -> dict[str, object]:
+    """The summary a report gets from ``pgy plan``: improvement 84,500 / 83,326 - 1 = 1.4 %."""
+    return summary_for_report(campaign(users, greedy_value=greedy_value).summary())
 
 
 def sample_report(
@@ -282,15 +314,82 @@ def test_missing_values_are_empty_cells_never_zero(workbook: Any) -> None:
 
 def test_overview_and_methodology_sheets(workbook: Any) -> None:
     overview = workbook[SHEETS["overview"]]
-    values = {row[0].value: row[2].value for row in overview.iter_rows(min_row=4)}
-    assert values["title"] == "测试报告 <b>test</b>"
-    assert values["generated_at"] == "2026-11-27T10:30:00"
-    assert values["creators"] == 8
-    assert values["plan.budget"] == 5000.0
+    assert _header_row(overview, 2) == ["项目", "项目(英文)", "值"]
+    values = {row[1].value: row[2] for row in overview.iter_rows(min_row=4)}
+    assert values["Title"].value == "测试报告 <b>test</b>"
+    assert values["Generated at"].value == "2026-11-27T10:30:00"
+    assert values["Creators"].value == 8
+    assert values["Budget"].value == 5000.0
+    assert values["Budget"].number_format == "#,##0.00"
     assert overview.cell(row=4, column=3).number_format == "@"
     methodology = workbook[SHEETS["methodology"]]
     assert _header_row(methodology, 2) == ["名称", "公式", "说明"]
     assert _header_row(methodology, 4)[0] == "engagement_rate"
+
+
+SNAKE_CASE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+"""A Python key name (``improvement_over_greedy``) where a person should read a label."""
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_xlsx_overview_labels_every_item_in_both_languages(workbook: Any) -> None:
+    overview = workbook[SHEETS["overview"]]
+    rows = list(overview.iter_rows(min_row=4))
+    assert len(rows) >= 8 + len(plan_summary([_user(i) for i in range(1, 4)]))
+    for zh, en, value in rows:
+        assert CHINESE.search(zh.value) and not SNAKE_CASE.search(zh.value), zh.value
+        assert en.value.isascii() and not SNAKE_CASE.search(en.value), en.value
+        assert not isinstance(value.value, bool), (en.value, value.value)
+    values = {en.value: value for _, en, value in rows}
+    improvement = values["Improvement over greedy"]
+    assert improvement.value == pytest.approx(84_500 / 83_326 - 1)
+    assert improvement.number_format == "+0.0%;-0.0%;0.0%"
+    assert values["Proven optimal"].value == "是 yes"
+    assert values["Synthetic data"].value == "是 yes"
+    assert values["Plan objective"].value == "阅读 reads"
+    assert values["Solver status"].value == "最优 optimal"
+
+
+def _summary_html(html: str) -> str:
+    match = re.search(r'<dl class="overview">(.*?)</dl>', html, re.S)
+    assert match, "no overview in the page"
+    return match.group(1)
+
+
+def test_html_summary_is_translated_with_improvement_as_a_percent() -> None:
+    summary = _summary_html(render_html(sample_report(synthetic=False)))
+    labels = re.findall(r"<dt>(.*?)</dt>", summary, re.S)
+    assert len(labels) >= 6 + len(plan_summary([_user(i) for i in range(1, 4)]))
+    for label in labels:
+        assert CHINESE.search(label) and re.search(r'class="en">[A-Z][^<]+<', label), label
+    text = re.sub(r"<[^>]+>", " ", summary)
+    assert SNAKE_CASE.findall(text) == []
+    assert "True" not in text and "False" not in text
+    assert "0.0140" not in text  # the raw fraction
+    english = [re.sub(r".*class=\"en\">([^<]+)<.*", r"\1", label, flags=re.S) for label in labels]
+    values = dict(zip(english, re.findall(r"<dd>(.*?)</dd>", summary, re.S), strict=True))
+    assert values["Improvement over greedy"] == "+1.4%"
+    assert values["Proven optimal"] == "是 yes"
+    assert values["Synthetic data"] == "否 no"
+    assert values["Budget"] == "5,000.00"
+    assert values["Plan spend"] == "5,000.50"
+    assert values["Creators booked"] == "3"
+    assert values["Expected value of the plan"] == "84,500"
+
+
+def test_improvement_without_a_fair_comparison_says_so() -> None:
+    users = [_user(i) for i in range(1, 4)]
+    report = sample_report()
+    assert report.plan is not None
+    summary = plan_summary(users, greedy_value=0.0)  # greedy booked nothing
+    plan = replace(report.plan, summary=summary)
+    rows = {row.label_en: row.text for row in replace(report, plan=plan).overview_rows()}
+    assert rows["Improvement over greedy"] == "不可比 not comparable"
+
+
+def test_every_plan_summary_item_has_labels() -> None:
+    summary = campaign([_user(i) for i in range(1, 4)]).summary()
+    assert set(summary) <= set(PLAN_SUMMARY_ITEMS)
 
 
 def test_columns_are_sized_to_their_content(workbook: Any) -> None:

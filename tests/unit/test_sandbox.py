@@ -13,6 +13,7 @@ import math
 import re
 import statistics
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -509,6 +510,68 @@ def test_checks_pass_on_the_real_fixture() -> None:
     """The checks describe upstream: the real 3-note answer passes them."""
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))["data"]
     assert check_payload("5d21ab6b000000001201567d", Scope(), DAY, data) == []
+
+
+def printed_decimals(value: float) -> int:
+    """Decimal places of a float as JSON prints it (the shortest repr); an exponent is too many."""
+    text = repr(value)
+    if "e" in text or "E" in text:
+        return 99
+    return len(text.partition(".")[2].rstrip("0"))
+
+
+def meant_decimals(value: float) -> int:
+    """The fewest decimal places that give ``value`` back to within 1e-12: what the number means.
+
+    Not ``printed_decimals``: the real answer computes Other = 1 - the rest by float subtraction
+    and sends ``0.01700000000000005``, a 3-decimal share with noise in its last bits.
+    """
+    return next(places for places in range(13) if abs(round(value, places) - value) < 1e-12)
+
+
+def float_fields(node: Any, path: str = "") -> Iterator[tuple[str, float]]:
+    """``(path, value)`` of every float in a payload; list items share a path (``notes[].x``)."""
+    if isinstance(node, float):
+        yield path, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from float_fields(value, f"{path}.{key}" if path else key)
+    elif isinstance(node, list):
+        for item in node:
+            yield from float_fields(item, f"{path}[]")
+
+
+def real_precision() -> dict[str, int]:
+    """Decimal places per object of the real answer's floats. Siblings in one object share a
+    unit and a precision (the traffic shares, a note's deviations); one field alone would not
+    do, since the fixture's ``impNearbyPercent`` is ``0.0``."""
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))["data"]
+    precision: dict[str, int] = {}
+    for path, value in float_fields(data):
+        family = path.rpartition(".")[0]
+        precision[family] = max(precision.get(family, 0), meant_decimals(value))
+    return precision
+
+
+def test_numbers_have_the_precision_of_a_real_answer(generated: Generated) -> None:
+    """No float noise: every float the sandbox sends prints with at most the decimals the real
+    answer has for that field (and every float field is one the real answer has as a float).
+    Percent strings (one decimal) and integer counts are checked field by field above."""
+    precision = real_precision()
+    assert precision == {"notes[]": 3, "pagePercentVo": 3}
+    failures = []
+    for user_id, payloads in generated.items():
+        for scope, data in payloads.items():
+            for path, value in float_fields(data):
+                family = path.rpartition(".")[0]
+                if family not in precision:
+                    failures.append(f"{user_id} {scope.key} {path}: {value!r}, not a real float")
+                elif printed_decimals(value) > precision[family]:
+                    failures.append(
+                        f"{user_id} {scope.key} {path}: {value!r} has more than "
+                        f"{precision[family]} decimals"
+                    )
+    assert failures == [], "\n".join(failures[:30])
 
 
 def test_every_payload_keeps_every_cross_check(

@@ -41,6 +41,7 @@ __all__ = [
     "methodology",
     "plan_campaign",
     "report_data",
+    "summary_for_report",
 ]
 
 FRONTIER_FRACTIONS: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
@@ -235,7 +236,7 @@ def report_data(
             plan_table=plan.optimal.frame(),
             greedy_table=plan.greedy.frame(),
             frontier=plan.frontier,
-            summary=_summary_for_report(plan.summary()),
+            summary=summary_for_report(plan.summary()),
             options=options_frame(plan.options),
         )
     return ReportData(
@@ -252,5 +253,11 @@ def report_data(
     )
 
 
-def _summary_for_report(summary: Mapping[str, object]) -> dict[str, object]:
-    return {key: value for key, value in summary.items() if value is not None}
+def summary_for_report(summary: Mapping[str, object]) -> dict[str, object]:
+    """The summary without its empty items; the improvement over greedy stays when it is None,
+    so the report says it is not comparable instead of leaving it out."""
+    return {
+        key: value
+        for key, value in summary.items()
+        if value is not None or key == "improvement_over_greedy"
+    }

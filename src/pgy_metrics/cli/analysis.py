@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from pgy_metrics.analytics.objectives import Objective
+from pgy_metrics.cli.tables import Column, PlainTable
+from pgy_metrics.figures import FigureKind, format_figure
 
 if TYPE_CHECKING:
     import polars as pl
@@ -134,24 +135,33 @@ def analysis_of(
 SYNTHETIC_CAPTION = "synthetic data (sandbox source): not real creators"
 
 
+BENCHMARK_COLUMNS = (
+    Column("user_id", whole=True),
+    Column("tier"),
+    Column("content_tag"),
+    Column("score", FigureKind.NUMBER),
+    Column("flag_count", FigureKind.INTEGER),
+)
+
+
 def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
     frame = analysis.benchmark.sort("score", descending=True, nulls_last=True)
-    table = Table(
+    table = PlainTable(
+        BENCHMARK_COLUMNS,
+        wide=False,
         title=f"Benchmark: {frame.height} creators (top {PREVIEW_ROWS} by score)",
         caption=SYNTHETIC_CAPTION if synthetic else None,
     )
-    for name in ("user_id", "tier", "content_tag", "score", "flag_count"):
-        table.add_column(name, justify="right" if name in ("score", "flag_count") else "left")
     for row in frame.head(PREVIEW_ROWS).iter_rows(named=True):
-        score = row.get("score")
-        table.add_row(
-            str(row["user_id"]),
-            str(row.get("tier") or "—"),
-            str(row.get("content_tag") or "—"),
-            "—" if score is None else f"{score:.1f}",
-            str(row.get("flag_count") or 0),
+        values = (
+            row["user_id"],
+            row.get("tier"),
+            row.get("content_tag"),
+            row.get("score"),
+            row.get("flag_count") or 0,
         )
-    stdout.print(table)
+        table.add_row(values)
+    table.print(stdout)
 
 
 def _basis(scope_key: str) -> str:
@@ -161,57 +171,89 @@ def _basis(scope_key: str) -> str:
     return f"{kind} {date_type.removeprefix('DAY_')}d" if date_type else kind
 
 
-def print_plan(plan: CampaignPlan, *, synthetic: bool) -> None:
-    table = Table(
+def plan_columns(objective: Objective) -> tuple[Column, ...]:
+    """The plan table: who, which format, tier, price and the two estimates fit 80 columns; the
+    content tag, the scope that valued the format and the value per 1,000 of price need
+    ``--wide``."""
+    return (
+        Column("user_id", whole=True),
+        Column("format"),
+        Column("tier"),
+        Column("content_tag", wide_only=True),
+        Column("price", FigureKind.MONEY),
+        Column(f"expected\n{objective.value}", FigureKind.INTEGER),
+        Column("robust\n(P20)", FigureKind.INTEGER),
+        Column("per 1,000\nof price", FigureKind.INTEGER, wide_only=True),
+        Column("basis", wide_only=True),
+    )
+
+
+def print_plan(plan: CampaignPlan, *, synthetic: bool, wide: bool = False) -> None:
+    columns = plan_columns(plan.objective)
+    table = PlainTable(
+        columns,
+        wide=wide,
         title=(
-            f"Plan: {plan.objective.value}, budget {plan.budget:,.0f} "
+            f"Plan: {plan.objective.value}, budget {format_figure(plan.budget, FigureKind.MONEY)} "
             f"({plan.optimal.status}{', proven optimal' if plan.optimal.proven_optimal else ''})"
         ),
         caption=SYNTHETIC_CAPTION if synthetic else None,
     )
-    table.add_column("user_id", no_wrap=True)
-    for name, right in (
-        ("format", False),
-        ("tier", False),
-        ("content_tag", False),
-        ("price", True),
-        (f"expected {plan.objective.value}", True),
-        ("robust (P20)", True),
-        ("basis", False),
-    ):
-        table.add_column(name, justify="right" if right else "left")
     for option in sorted(plan.optimal.chosen, key=lambda o: -o.value):
-        table.add_row(
+        values = (
             option.user_id,
             option.format,
-            option.tier or "—",
-            option.content_tag or "—",
-            f"{option.price:,.0f}",
-            f"{option.value:,.0f}",
-            f"{option.robust_value:,.0f}",
+            option.tier,
+            option.content_tag,
+            option.price,
+            option.value,
+            option.robust_value,
+            option.value / option.price * 1000 if option.price else None,
             _basis(option.basis),
         )
-    stdout.print(table)
-    stdout.print(_comparison(plan), highlight=False)
+        table.add_row(values)
+    table.print(stdout)
+    _print_comparison(plan)
+
+
+def comparison_columns(objective: Objective) -> tuple[Column, ...]:
+    return (
+        Column("plan", whole=True),
+        Column(objective.value, FigureKind.INTEGER),
+        Column("creators", FigureKind.INTEGER),
+        Column("spend", FigureKind.MONEY),
+    )
+
+
+def _print_comparison(plan: CampaignPlan) -> None:
+    """The optimum beside the robust plan and the greedy baseline, then the improvement."""
+    columns = comparison_columns(plan.objective)
+    table = PlainTable(columns, wide=False)
+    stdout.print()
+    for name, chosen in (
+        ("optimal (HiGHS)", plan.optimal),
+        ("robust (P20 estimates)", plan.robust),
+        ("greedy value/price", plan.greedy),
+    ):
+        values = (name, chosen.value, len(chosen.chosen), chosen.spend)
+        table.add_row(values)
+    table.print(stdout)
+    stdout.print(_comparison(plan), highlight=False, markup=False)
 
 
 def _comparison(plan: CampaignPlan) -> str:
-    optimal, greedy, robust = plan.optimal, plan.greedy, plan.robust
-    lines = [
-        f"optimal (HiGHS): {optimal.value:,.0f} {plan.objective.value} from "
-        f"{len(optimal.chosen)} creators, spend {optimal.spend:,.0f} of {plan.budget:,.0f}",
-        f"greedy value/price: {greedy.value:,.0f} from {len(greedy.chosen)} creators, spend "
-        f"{greedy.spend:,.0f}" + (f" (misses: {', '.join(greedy.unmet)})" if greedy.unmet else ""),
-    ]
+    greedy = plan.greedy
+    lines = []
     improvement = plan.improvement
     if improvement is not None and math.isfinite(improvement):
-        lines.append(f"improvement of the optimum over greedy: {improvement:+.1%}")
+        lines.append(
+            "improvement of the optimum over greedy: "
+            + format_figure(improvement, FigureKind.CHANGE)
+        )
     else:
         lines.append("improvement over greedy: not comparable (greedy misses a rule)")
-    lines.append(
-        f"robust plan (maximises P20 estimates): {robust.value:,.0f} pessimistic "
-        f"{plan.objective.value} from {len(robust.chosen)} creators"
-    )
+    if greedy.unmet:
+        lines.append(f"greedy misses: {', '.join(greedy.unmet)}")
     if plan.dropped:
         lines.append(f"{len(plan.dropped)} creator formats could not be valued and were left out:")
         lines += [f"  {dropped}" for dropped in plan.dropped[:PREVIEW_ROWS]]
@@ -288,6 +330,12 @@ def plan(
     out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
     settings_file: Path | None = typer.Option(None, "--settings", help="Analytics settings."),
     synthetic: bool | None = typer.Option(None, "--synthetic/--real"),
+    wide: bool = typer.Option(
+        False,
+        "--wide",
+        help="Print every column of the plan table (content tag, value per 1,000 of price, "
+        "basis), wider than 80 columns.",
+    ),
 ) -> None:
     """Choose creators and formats that maximise the objective within the budget and rules."""
     from pgy_metrics.analytics.analysis import plan_campaign
@@ -310,11 +358,14 @@ def plan(
     except PlanError as error:
         raise fail(str(error), code=FAILED_EXIT) from None
     labelled = detected if synthetic is None else synthetic
-    print_plan(chosen, synthetic=labelled)
+    print_plan(chosen, synthetic=labelled, wide=wide)
     paths = write_files(
         pool,
         out=out,
-        title=f"Campaign plan 投放方案: {objective.value}, budget {budget:,.0f}",
+        title=(
+            f"Campaign plan 投放方案: {objective.value}, "
+            f"budget {format_figure(budget, FigureKind.MONEY)}"
+        ),
         source_label=label,
         synthetic=labelled,
         plan=chosen,

@@ -31,6 +31,7 @@ from pgy_metrics.cli.analysis import (
     print_plan,
     write_files,
 )
+from pgy_metrics.figures import FigureKind, format_figure
 
 if TYPE_CHECKING:
     import polars as pl
@@ -236,7 +237,10 @@ def demo(
     plan_paths = write_files(
         pool,
         out=out / "plan",
-        title=f"Demo: campaign plan 投放方案 (synthetic 合成数据), budget {budget:,.0f}",
+        title=(
+            "Demo: campaign plan 投放方案 (synthetic 合成数据), "
+            f"budget {format_figure(budget, FigureKind.MONEY)}"
+        ),
         source_label=label,
         synthetic=True,
         plan=chosen,

@@ -1,4 +1,9 @@
-"""``pgy fetch USER_ID``: one creator + scope through the typed client, as JSON or a table."""
+"""``pgy fetch USER_ID``: one creator + scope through the typed client, as JSON or a table.
+
+The table is the tidy row (``flatten_scope``), each value written as the reports write it (counts
+with thousands separators, 0-1 rates and shares as a percent with one decimal) in two columns that
+fit 80 columns; ``--wide`` adds the Chinese label of each metric.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,28 @@ from typing import Literal, cast
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.client import Client, PgyError
+from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
 from pgy_metrics.contract.params import ParamError, Scope
 from pgy_metrics.contract.units import flatten_scope
+from pgy_metrics.figures import FigureKind, format_figure
 
 stderr = Console(stderr=True)
 Environment = Literal["global", "cn", "auto"]
+
+FETCH_COLUMNS = (
+    Column("metric", whole=True),
+    Column("value", right=True),
+    Column("中文", wide_only=True),
+)
+"""The tidy row's name, the value as the reports write it, its Chinese label (``--wide``)."""
+METRIC_KINDS = {
+    ColumnKind.TEXT: FigureKind.TEXT,
+    ColumnKind.INTEGER: FigureKind.INTEGER,
+    ColumnKind.FRACTION: FigureKind.FRACTION,
+}
 
 
 def fetch(
@@ -27,6 +46,9 @@ def fetch(
     date_type: str | None = typer.Option(None, help="DAY_30 or DAY_90."),
     advertise_switch: str | None = typer.Option(None, help="ALL or ORGANIC_ONLY."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
+    wide: bool = typer.Option(
+        False, "--wide", help="Add the Chinese label of each metric (wider than 80 columns)."
+    ),
     token: str | None = typer.Option(
         None,
         "--token",
@@ -69,10 +91,11 @@ def fetch(
     if as_json:
         typer.echo(json.dumps(result.envelope, ensure_ascii=False))
         return
-    table = Table("metric", "value", title=f"{user_id} · {chosen.label}")
+    table = PlainTable(FETCH_COLUMNS, wide=wide, title=f"{user_id} · {chosen.label}")
     for key, value in flatten_scope(result.data.raw).items():
-        table.add_row(key, "" if value is None else str(value))
-    Console().print(table)
+        shown = format_figure(value, METRIC_KINDS[COLUMN_KINDS.get(key, ColumnKind.INTEGER)])
+        table.add_row((key, shown, LABELS_ZH.get(key, key)))
+    table.print(Console())
     stderr.print(
         f"recorded {result.record_time} · source {result.source or 'hosted'} · "
         f"request {result.request_id}",

@@ -9,6 +9,8 @@ shape for any creator id, without a logged-in Pugongying account and without the
 payloads keep the JSON types and key order of a real answer and every cross-check of
 ``contract.md`` (sums of medians, like-percentage counts, ``trunc3`` relative deviations, traffic
 shares summing to 1, empty-scope rule 1), which makes the analytics layer testable against them.
+Every number also has the precision a real answer gives that field (integer counts, one-decimal
+percent strings, 3-decimal shares and deviations), so nothing prints as float noise.
 
 How, and why that way:
 
@@ -733,16 +735,18 @@ def _shares_100(weights: Sequence[float], rng: random.Random) -> list[str]:
 def _traffic_shares(
     weights: Sequence[float], prefix: str, rng: random.Random
 ) -> list[tuple[str, float]]:
-    """``pagePercentVo`` shares of one side: five rounded to 3 decimals, Other = 1 - the rest, by
-    float subtraction as upstream does (hence ``0.01700000000000005``)."""
+    """``pagePercentVo`` shares of one side: five rounded to 3 decimals, Other = 1 - the rest.
+
+    Upstream computes Other by float subtraction and sends the noise along
+    (``0.01700000000000005`` in the real fixture). Other is rounded here to the 3 decimals the
+    shares have: the same value to within 1e-16, so the sides still sum to 1, but it reads as
+    ``0.017`` wherever it is printed (a JSON answer, an export, a table)."""
     noisy = [w * _jitter(rng, 0.15) if w > 0 else 0.0 for w in weights]
     # Other keeps at least 0.8 % so that rounding the five others can never push it below zero.
     noisy[5] = max(noisy[5], 0.008 * sum(noisy) / 0.992)
     total = sum(noisy)
     head = [round(w / total, 3) for w in noisy[:5]]
-    other = 1.0
-    for share in head:
-        other -= share
+    other = round(1.0 - math.fsum(head), 3)
     names = ("Homefeed", "Search", "Follow", "Detail", "Nearby", "Other")
     values = [*head, other]
     return [(f"{prefix}{name}Percent", value) for name, value in zip(names, values, strict=True)]

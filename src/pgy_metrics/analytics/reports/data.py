@@ -13,18 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
 import polars as pl
 
 from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
+from pgy_metrics.figures import FigureKind, format_figure
 
 __all__ = [
     "INDICATOR_LABELS_ZH",
+    "PLAN_SUMMARY_ITEMS",
     "SYNTHETIC_NOTICE",
     "CellKind",
     "PlanReport",
     "ReportData",
+    "SummaryRow",
     "column_kind",
     "column_label",
     "format_value",
@@ -36,24 +38,16 @@ SYNTHETIC_NOTICE = (
 """Shown on every sheet, above every chart and in the HTML banner of a synthetic report."""
 
 
-class CellKind(StrEnum):
-    """How a value is shown: the XLSX number format and the HTML text."""
-
-    TEXT = "text"
-    INTEGER = "integer"
-    """A count (or an expected count): thousands separators, no decimals."""
-    FRACTION = "fraction"
-    """A share, rate, percentile or relative change on a 0-1 scale: a percent with 1 decimal."""
-    MONEY = "money"
-    """A price, budget or spend: 2 decimals."""
-    NUMBER = "number"
-    """Any other number (scores, unknown floats): 1 decimal."""
+CellKind = FigureKind
+"""How a value is shown: the XLSX number format and the HTML text (``pgy_metrics.figures``, the
+same rules as the ``pgy`` tables)."""
 
 
 XLSX_NUMBER_FORMATS: dict[CellKind, str] = {
     CellKind.TEXT: "@",
     CellKind.INTEGER: "#,##0",
     CellKind.FRACTION: "0.0%",
+    CellKind.CHANGE: "+0.0%;-0.0%;0.0%",
     CellKind.MONEY: "#,##0.00",
     CellKind.NUMBER: "#,##0.0",
 }
@@ -129,6 +123,54 @@ _PCT_SUFFIXES: dict[str, str] = {
 }
 """Benchmark percentile columns ``<indicator>_pct*``: the longest suffix is checked first."""
 
+_OVERVIEW_ITEMS: dict[str, tuple[str, str, CellKind]] = {
+    "title": ("标题", "Title", CellKind.TEXT),
+    "notice": ("提示", "Notice", CellKind.TEXT),
+    "source": ("数据来源", "Data source", CellKind.TEXT),
+    "generated_at": ("生成时间", "Generated at", CellKind.TEXT),
+    "synthetic": ("合成数据", "Synthetic data", CellKind.TEXT),
+    "creators": ("博主数", "Creators", CellKind.INTEGER),
+    "scope_rows": ("范围数据行数", "Scope rows", CellKind.INTEGER),
+    "flags": ("风险条数", "Risk flags", CellKind.INTEGER),
+}
+"""The report's own overview items: (中文, English, kind)."""
+
+PLAN_SUMMARY_ITEMS: dict[str, tuple[str, str, CellKind]] = {
+    "objective": ("方案目标", "Plan objective", CellKind.TEXT),
+    "budget": ("预算", "Budget", CellKind.MONEY),
+    "spend": ("方案花费", "Plan spend", CellKind.MONEY),
+    "creators": ("入选博主数", "Creators booked", CellKind.INTEGER),
+    "value": ("方案预期价值", "Expected value of the plan", CellKind.INTEGER),
+    "status": ("求解状态", "Solver status", CellKind.TEXT),
+    "proven_optimal": ("已证明最优", "Proven optimal", CellKind.TEXT),
+    "robust_value": ("稳健方案价值(P20)", "Robust plan value (P20)", CellKind.INTEGER),
+    "greedy_value": ("贪心方案价值", "Greedy plan value", CellKind.INTEGER),
+    "greedy_unmet": ("贪心方案未满足的规则", "Rules the greedy plan misses", CellKind.TEXT),
+    "improvement_over_greedy": ("相对贪心方案的提升", "Improvement over greedy", CellKind.CHANGE),
+    "candidates_valued": ("已估值候选博主数", "Candidates valued", CellKind.INTEGER),
+    "formats_dropped": ("无法估值的博主形式数", "Creator formats not valued", CellKind.INTEGER),
+}
+"""The plan summary's items (``CampaignPlan.summary()`` keys): (中文, English, kind). A key not
+here is labelled as a report column, or with its own name."""
+
+SUMMARY_VALUES: dict[str, dict[str, str]] = {
+    "objective": {
+        "reads": "阅读 reads",
+        "interactions": "互动 interactions",
+        "impressions": "曝光 impressions",
+        "follows": "涨粉 follows",
+    },
+    "status": {
+        "optimal": "最优 optimal",
+        "time_limit": "达到时间上限 time limit reached",
+    },
+}
+"""Text values of the plan summary, in both languages (an unknown value is shown as it is)."""
+
+NOT_COMPARABLE = "不可比 not comparable"
+"""The improvement over greedy when greedy booked nothing or missed a rule."""
+
+
 _TIDY_KINDS = {
     ColumnKind.TEXT: CellKind.TEXT,
     ColumnKind.INTEGER: CellKind.INTEGER,
@@ -178,22 +220,42 @@ def column_kind(column: str, dtype: pl.DataType | None = None) -> CellKind:
 
 
 def format_value(value: object, kind: CellKind) -> str:
-    """Text for an HTML cell or chart label; missing values are an em dash, never 0."""
-    if value is None or (isinstance(value, float) and value != value):  # None or NaN
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        if isinstance(value, list | tuple | frozenset | set):
-            return ", ".join(str(item) for item in value)
-        return str(value)
-    if kind is CellKind.FRACTION:
-        return f"{value:.1%}"
-    if kind is CellKind.INTEGER:
-        return f"{value:,.0f}"
-    if kind is CellKind.MONEY:
-        return f"{value:,.2f}"
-    if kind is CellKind.NUMBER:
-        return f"{value:,.1f}"
-    return str(value)
+    """Text for an HTML cell or chart label; missing values are an em dash, never 0, and a
+    yes/no is "是 yes" / "否 no" (``pgy_metrics.figures.format_figure``)."""
+    return format_figure(value, kind)
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One item of the overview (the XLSX overview sheet, the HTML header): its key (for code,
+    never shown), its label in Chinese and English, its value and how the value is written."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    kind: CellKind
+    value: object
+
+    @property
+    def text(self) -> str:
+        """The value as a person reads it: ``+1.4%``, ``是 yes``, ``50,000.00``."""
+        if self.key == "plan.improvement_over_greedy" and self.value is None:
+            return NOT_COMPARABLE
+        return format_value(self.value, self.kind)
+
+
+def _plan_row(key: str, value: object) -> SummaryRow:
+    """A plan summary item; a key without a label of its own is labelled as a report column."""
+    zh, en, kind = PLAN_SUMMARY_ITEMS.get(key) or (
+        f"方案{column_label(key)}",
+        f"Plan {key.replace('_', ' ')}",
+        column_kind(key),
+    )
+    if isinstance(value, str):
+        value = SUMMARY_VALUES.get(key, {}).get(value, value)
+    elif kind is CellKind.TEXT and isinstance(value, int | float) and not isinstance(value, bool):
+        kind = CellKind.NUMBER
+    return SummaryRow(f"plan.{key}", zh, en, kind, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,21 +305,20 @@ class ReportData:
             return self.generated_at.isoformat(timespec="seconds")
         return self.generated_at
 
-    def overview_rows(self) -> list[tuple[str, str, object]]:
-        """``(field, label_zh, value)`` rows for the overview sheet and the HTML header."""
-        rows: list[tuple[str, str, object]] = [
-            ("title", "标题", self.title),
-            ("source", "数据来源", self.source_label),
-            ("generated_at", "生成时间", self.generated_text),
-            ("synthetic", "合成数据", "是 yes" if self.synthetic else "否 no"),
-            ("creators", "博主数", self.benchmark.height),
-            ("scope_rows", "范围数据行数", self.scopes.height),
-            ("flags", "风险条数", self.flags.height),
+    def overview_rows(self) -> list[SummaryRow]:
+        """The overview: the XLSX overview sheet and the HTML header, in this order."""
+        items: list[tuple[str, object]] = [
+            ("title", self.title),
+            ("source", self.source_label),
+            ("generated_at", self.generated_text),
+            ("synthetic", self.synthetic),
+            ("creators", self.benchmark.height),
+            ("scope_rows", self.scopes.height),
+            ("flags", self.flags.height),
         ]
         if self.synthetic:
-            rows.insert(1, ("notice", "提示", SYNTHETIC_NOTICE))
+            items.insert(1, ("notice", SYNTHETIC_NOTICE))
+        rows = [SummaryRow(key, *_OVERVIEW_ITEMS[key], value) for key, value in items]
         if self.plan is not None:
-            for key, value in self.plan.summary.items():
-                label = f"方案 {column_label(key)}" if column_label(key) != key else f"方案 {key}"
-                rows.append((f"plan.{key}", label, value))
+            rows += [_plan_row(key, value) for key, value in self.plan.summary.items()]
         return rows

@@ -24,6 +24,7 @@ from pgy_metrics.analytics.reports.data import (
     XLSX_NUMBER_FORMATS,
     CellKind,
     ReportData,
+    SummaryRow,
     column_kind,
     column_label,
 )
@@ -43,6 +44,9 @@ SHEETS = {
 }
 """Sheet names, in workbook order; the plan sheets exist only when the report has a plan."""
 
+OVERVIEW_COLUMNS = ["item_zh", "item", "value"]
+OVERVIEW_LABELS = ["项目", "项目(英文)", "值"]
+"""The overview sheet: each item labelled in Chinese and in English, then its value."""
 HEADER_ROWS = 2
 """The Chinese labels, then the English column names."""
 MIN_COLUMN_WIDTH = 8
@@ -168,11 +172,14 @@ class _Book:
         self.table(name, frame.columns, frame.iter_rows(), kinds=kinds)
 
 
-def _overview_kind(key: str) -> CellKind:
-    """Counts on the overview are integers; plan summary figures keep their column's kind."""
-    if key.startswith("plan."):
-        return column_kind(key.removeprefix("plan."))
-    return CellKind.INTEGER
+def _overview_cells(row: SummaryRow) -> tuple[tuple[object, ...], tuple[CellKind, ...]]:
+    """An overview row: both labels, then the value as a typed number (with its kind's format)
+    or as the text a person reads (``是 yes``, ``不可比 not comparable``), never a boolean."""
+    labels = (CellKind.TEXT, CellKind.TEXT)
+    number = isinstance(row.value, int | float) and not isinstance(row.value, bool)
+    if number and row.kind is not CellKind.TEXT:
+        return (row.label_zh, row.label_en, row.value), (*labels, row.kind)
+    return (row.label_zh, row.label_en, row.text), (*labels, CellKind.TEXT)
 
 
 def write_xlsx(report: ReportData, path: str | Path) -> Path:
@@ -180,16 +187,14 @@ def write_xlsx(report: ReportData, path: str | Path) -> Path:
     target = Path(path)
     book = _Book(target, notice=SYNTHETIC_NOTICE if report.synthetic else None)
     try:
-        overview = report.overview_rows()
+        overview = [_overview_cells(row) for row in report.overview_rows()]
         book.table(
             SHEETS["overview"],
-            ["field", "label", "value"],
-            overview,
-            kinds=[CellKind.TEXT, CellKind.TEXT, CellKind.TEXT],
-            labels=["项目", "名称", "值"],
-            row_kinds=[
-                (CellKind.TEXT, CellKind.TEXT, _overview_kind(key)) for key, _, _ in overview
-            ],
+            OVERVIEW_COLUMNS,
+            [cells for cells, _ in overview],
+            kinds=[CellKind.TEXT] * len(OVERVIEW_COLUMNS),
+            labels=OVERVIEW_LABELS,
+            row_kinds=[kinds for _, kinds in overview],
             freeze_first_column=False,
         )
         book.frame(SHEETS["benchmark"], report.benchmark)

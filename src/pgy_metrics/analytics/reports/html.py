@@ -113,11 +113,7 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
     if report.plan is not None:
         tables["plan"] = table("plan", report.plan.plan_table)
         tables["greedy"] = table("greedy", report.plan.greedy_table)
-    overview = [
-        (label, format_value(value, CellKind.TEXT if isinstance(value, str) else _kind(key)))
-        for key, label, value in report.overview_rows()
-        if key not in {"title", "notice"}
-    ]
+    overview = [row for row in report.overview_rows() if row.key not in {"title", "notice"}]
     return _template().render(
         report=report,
         notice=SYNTHETIC_NOTICE,
@@ -126,10 +122,6 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
         tables=tables,
         overview=overview,
     )
-
-
-def _kind(key: str) -> CellKind:
-    return column_kind(key.removeprefix("plan.")) if key.startswith("plan.") else CellKind.INTEGER
 
 
 def write_html(
