@@ -3,8 +3,10 @@
 Every ```` ```bash ```` block of README.md runs, in the order of the file, in a temporary folder
 that stands for the repository's: it holds a symbolic link to the repository's ``dev`` (so
 ``./dev pgy ...`` sets up and runs the locked environment exactly as a user's does) and a copy of
-``examples/``; whatever the commands write stays in that folder. The test fails at the first
-command that fails, naming its README line, with what it printed.
+``examples/``; whatever the commands write stays in that folder. Every ```` ```python ```` block
+runs as the README says: pasted into ``./dev python`` (the environment's Python) in the second
+terminal. The test fails at the first command that fails, naming its README line, with what it
+printed, and when the repository's .gitignore does not cover a file the commands wrote.
 
 The blocks without a marker are one terminal, "the second terminal" of the README: they share
 one shell session (what a block exports reaches the next blocks; the first failing command stops
@@ -58,12 +60,15 @@ COMMAND_SECONDS = 900
 STOP_SECONDS = 20
 README_SECRETS = ("PUGONGYING_COOKIES", "JUSTONEAPI_TOKEN")
 
+PYTHON_END = "README_PYTHON"
+"""Ends the here-document that pastes a Python block into ``./dev python``."""
+
 Mode = Literal["run", "background", "skip"]
 
 
 @dataclass(frozen=True)
 class Block:
-    """One ```bash block of the README."""
+    """One ```bash or ```python block of the README."""
 
     line: int
     """README line of the block's first command."""
@@ -78,14 +83,18 @@ class Block:
 
 
 def readme_blocks(text: str) -> list[Block]:
-    """Every ```bash block with its marker; a marker must sit right above a bash block."""
+    """Every ```bash and ```python block with its marker; a marker must sit right above one.
+
+    A Python block becomes one command: the block pasted into ``./dev python``, the README's way
+    to run Python in the project's environment."""
     lines = text.splitlines()
     blocks: list[Block] = []
     markers = {number for number, line in enumerate(lines) if line.startswith("<!-- readme-test")}
     used: set[int] = set()
     number = 0
     while number < len(lines):
-        if lines[number].strip() != "```bash":
+        language = lines[number].strip().removeprefix("```")
+        if not lines[number].strip().startswith("```") or language not in ("bash", "python"):
             number += 1
             continue
         mode: Mode = "run"
@@ -97,19 +106,26 @@ def readme_blocks(text: str) -> list[Block]:
             mode = "background" if match["mode"] == "background" else "skip"
             reason = match["reason"] or ""
             assert mode != "skip" or reason, f"README.md:{number}: a skip must say why"
-        commands = []
-        number += 1
+        start = number + 1
+        number = start
         while lines[number].strip() != "```":
-            command = lines[number].strip()
-            if command and not command.startswith("#"):
-                assert not command.endswith("\\"), (
-                    f"README.md:{number + 1}: one command per line, please"
-                )
-                commands.append((number + 1, command))
             number += 1
-        blocks.append(Block(commands[0][0], commands, mode, reason))
+        body = lines[start:number]
         number += 1
-    assert markers == used, f"markers not right above a ```bash block: {sorted(markers - used)}"
+        if language == "python":
+            code = "\n".join(body)
+            command = f"./dev python - <<'{PYTHON_END}'\n{code}\n{PYTHON_END}"
+            blocks.append(Block(start + 1, [(start + 1, command)], mode, reason))
+            continue
+        commands = []
+        for offset, line in enumerate(body):
+            command = line.strip()
+            if command and not command.startswith("#"):
+                where = f"README.md:{start + offset + 1}"
+                assert not command.endswith("\\"), f"{where}: one command per line, please"
+                commands.append((start + offset + 1, command))
+        blocks.append(Block(commands[0][0], commands, mode, reason))
+    assert markers == used, f"markers not right above a code block: {sorted(markers - used)}"
     return blocks
 
 
@@ -145,7 +161,7 @@ def shell_script(block: Block, *, state: Path | None) -> str:
     if state is not None:
         lines.append(f"if [ -f {shlex.quote(str(state))} ]; then . {shlex.quote(str(state))}; fi")
     for number, command in block.commands:
-        header = f"$ {command}    (README.md:{number})"
+        header = f"$ {command.splitlines()[0]}    (README.md:{number})"
         lines += [f"printf '\\n%s\\n' {shlex.quote(header)} >&2", command]
     if state is not None:
         target = shlex.quote(str(state))
