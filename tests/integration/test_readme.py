@@ -1,4 +1,4 @@
-"""The README's shell blocks, run in order as a new user pastes them, against real servers.
+"""The README's shell and Python blocks, run in order as a new user pastes them, on real servers.
 
 Every ```` ```bash ```` block of README.md runs, in the order of the file, in a temporary folder
 that stands for the repository's: it holds a symbolic link to the repository's ``dev`` (so
@@ -254,7 +254,7 @@ def starting_environment(tmp_path: Path) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("PGY_") and key not in README_SECRETS
     }
-    env.update(PGY_DATA_DIR=str(tmp_path / "pgy-data"), NO_COLOR="1")
+    env["PGY_DATA_DIR"] = str(tmp_path / "pgy-data")
     return env
 
 
