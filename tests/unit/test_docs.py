@@ -46,3 +46,25 @@ def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(r"^exec \./dev check$", ci, re.MULTILINE)
     assert "PGY_REQUIRE_SERVICES=1" in ci
+
+
+FENCE = re.compile(r"^ *```[\w+-]*$")
+
+
+def test_every_code_fence_of_the_docs_is_whole() -> None:
+    """A fence is a line of its own (``` and at most a language), and each one that opens closes:
+    text glued to a fence turns the rest of the page into code."""
+    problems = []
+    for path in sorted(ROOT.glob("**/*.md")):
+        if any(part.startswith(".") for part in path.relative_to(ROOT).parts):
+            continue  # .venv, .tools, caches
+        fences = 0
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if "```" not in line:
+                continue
+            if not FENCE.match(line):
+                problems.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:60]}")
+            fences += 1
+        if fences % 2:
+            problems.append(f"{path.relative_to(ROOT)}: a code block is never closed")
+    assert problems == [], "broken code fences:\n" + "\n".join(problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -52,3 +53,49 @@ def test_every_fixture_the_tests_use_is_in_the_repository() -> None:
         "notesrate-3-notes",
     ):
         assert (FIXTURES / f"justoneapi-{name}.json").is_file(), name
+
+
+MARKDOWN_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+MARKDOWN_NAME = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+\.md)\b")
+HEADING = re.compile(r"^#{1,6} +(.+?) *$", re.MULTILINE)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's id of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def _resolves(reference: str, where: Path) -> bool:
+    for base in (where.parent, ROOT, ROOT / "docs"):
+        candidate = (base / reference).resolve()
+        if candidate.is_relative_to(ROOT) and candidate.exists():
+            return True
+    return False
+
+
+def test_every_document_and_link_the_files_name_is_in_the_repository() -> None:
+    """Every Markdown file a doc, docstring or comment names is a file of the repository, and
+    each relative link of a Markdown file (with its #anchor) leads to one."""
+    broken = []
+    for path in tracked_files():
+        if path.suffix not in {".md", ".py", ".toml", ".j2"} and path.name not in {"dev", "run"}:
+            continue
+        text = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        for name in MARKDOWN_NAME.findall(text):
+            if not _resolves(name, path):
+                broken.append(f"{where}: names {name}, which is not in the repository")
+        if path.suffix != ".md":
+            continue
+        for link in MARKDOWN_LINK.findall(text):
+            if re.match(r"[a-z]+:", link):
+                continue  # https:, mailto:
+            target, _, anchor = link.partition("#")
+            file = (path.parent / target).resolve() if target else path
+            if not file.is_relative_to(ROOT) or not file.exists():
+                broken.append(f"{where}: links {link}, which is not in the repository")
+            elif anchor and file.suffix == ".md":
+                headings = HEADING.findall(file.read_text(encoding="utf-8"))
+                if anchor not in {_anchor(heading) for heading in headings}:
+                    broken.append(f"{where}: links {link}, a heading {file.name} does not have")
+    assert broken == [], "\n".join(broken)
