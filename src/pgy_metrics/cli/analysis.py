@@ -70,8 +70,9 @@ def fail(message: str, *, code: int = USAGE_EXIT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_pool(source: str | None) -> tuple[Tables, str, bool]:
-    """The tables, a label for the report, and whether the data is synthetic (sandbox)."""
+def load_pool(source: str | None) -> tuple[Tables, str, bool | None]:
+    """The tables, a label for the report, and whether the data is synthetic: True if any row
+    came from the sandbox, None (unknown) if some row does not say where it came from."""
     from pgy_metrics.analytics.tables import load
     from pgy_metrics.server.settings import Settings
 
@@ -84,9 +85,9 @@ def load_pool(source: str | None) -> tuple[Tables, str, bool]:
             f"no data in {_shown(target)}: fetch creators first (pgy batch FILE --scopes core, "
             "or pgy demo)"
         )
-    # Snapshots say which source collected them; export files do not, so they count as real
-    # unless --synthetic says otherwise.
-    return tables, _shown(target), "sandbox" in tables.sources
+    # Snapshots and exports say which source collected each row (an export from before the
+    # source column does not: unknown, never "real"); --synthetic/--real overrides.
+    return tables, _shown(target), tables.synthetic
 
 
 def _shown(target: str) -> str:
@@ -132,13 +133,21 @@ def analysis_of(
 
 
 SYNTHETIC_CAPTION = "synthetic data (sandbox source): not real creators"
+UNKNOWN_SOURCE_CAPTION = "source unknown: the input does not say where its data came from"
 
 
-def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
+def caption(synthetic: bool | None) -> str | None:
+    """The table caption for data that is synthetic (True), of unknown source (None) or real."""
+    if synthetic is None:
+        return UNKNOWN_SOURCE_CAPTION
+    return SYNTHETIC_CAPTION if synthetic else None
+
+
+def print_benchmark(analysis: Analysis, *, synthetic: bool | None) -> None:
     frame = analysis.benchmark.sort("score", descending=True, nulls_last=True)
     table = Table(
         title=f"Benchmark: {frame.height} creators (top {PREVIEW_ROWS} by score)",
-        caption=SYNTHETIC_CAPTION if synthetic else None,
+        caption=caption(synthetic),
     )
     for name in ("user_id", "tier", "content_tag", "score", "flag_count"):
         table.add_column(name, justify="right" if name in ("score", "flag_count") else "left")
@@ -161,13 +170,13 @@ def _basis(scope_key: str) -> str:
     return f"{kind} {date_type.removeprefix('DAY_')}d" if date_type else kind
 
 
-def print_plan(plan: CampaignPlan, *, synthetic: bool) -> None:
+def print_plan(plan: CampaignPlan, *, synthetic: bool | None) -> None:
     table = Table(
         title=(
             f"Plan: {plan.objective.value}, budget {plan.budget:,.0f} "
             f"({plan.optimal.status}{', proven optimal' if plan.optimal.proven_optimal else ''})"
         ),
-        caption=SYNTHETIC_CAPTION if synthetic else None,
+        caption=caption(synthetic),
     )
     table.add_column("user_id", no_wrap=True)
     for name, right in (
@@ -226,7 +235,7 @@ def write_files(
     out: Path,
     title: str,
     source_label: str,
-    synthetic: bool,
+    synthetic: bool | None,
     plan: CampaignPlan | None = None,
 ) -> list[Path]:
     from pgy_metrics.analytics.analysis import report_data as build_report_data
@@ -263,7 +272,10 @@ def report(
     synthetic: bool | None = typer.Option(
         None,
         "--synthetic/--real",
-        help="Label every figure as synthetic (default: detected from the store's sources).",
+        help=(
+            "Label every figure as synthetic, or as real (default: from the data's sources: "
+            "synthetic if any row came from the sandbox, unknown if the input does not say)."
+        ),
     ),
 ) -> None:
     """Benchmark a pool of creators and write report.xlsx and report.html."""
@@ -287,7 +299,14 @@ def plan(
     source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
     out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
     settings_file: Path | None = typer.Option(None, "--settings", help="Analytics settings."),
-    synthetic: bool | None = typer.Option(None, "--synthetic/--real"),
+    synthetic: bool | None = typer.Option(
+        None,
+        "--synthetic/--real",
+        help=(
+            "Label every figure as synthetic, or as real (default: from the data's sources: "
+            "synthetic if any row came from the sandbox, unknown if the input does not say)."
+        ),
+    ),
 ) -> None:
     """Choose creators and formats that maximise the objective within the budget and rules."""
     from pgy_metrics.analytics.analysis import plan_campaign

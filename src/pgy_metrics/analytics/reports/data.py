@@ -22,6 +22,7 @@ from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
 __all__ = [
     "INDICATOR_LABELS_ZH",
     "SYNTHETIC_NOTICE",
+    "UNKNOWN_SOURCE_NOTICE",
     "CellKind",
     "PlanReport",
     "ReportData",
@@ -34,6 +35,16 @@ SYNTHETIC_NOTICE = (
     "合成数据 synthetic data: 非真实博主数据, 仅供演示 (not real creators, demo only)"
 )
 """Shown on every sheet, above every chart and in the HTML banner of a synthetic report."""
+
+UNKNOWN_SOURCE_NOTICE = (
+    "数据来源未知 source unknown: 输入未记录数据来源, 可能是合成数据 "
+    "(the input does not say where its data came from; it may be synthetic)"
+)
+"""Shown on the overview of a report whose input does not say where (some of) its data came
+from, e.g. an export written before exports had a ``source`` column: never "not synthetic"."""
+
+SYNTHETIC_ANSWERS: dict[bool | None, str] = {True: "是 yes", False: "否 no", None: "未知 unknown"}
+"""The overview's 合成数据 value for each answer of ``ReportData.synthetic``."""
 
 
 class CellKind(StrEnum):
@@ -221,13 +232,14 @@ class ReportData:
 
     ``scopes`` is the tidy frame (``COLUMNS`` + ``scope_key``), ``indicators`` the indicators
     frame, ``benchmark`` one row per creator, ``flags`` one row per risk flag. ``synthetic``
-    marks every sheet and figure as synthetic data so a demo can never pass for a real pool.
+    True marks every sheet and figure as synthetic data so a demo can never pass for a real pool;
+    None says the input does not tell (the overview says "unknown", never "no"); False: real.
     ``methodology`` rows are ``(name, formula, note)``.
     """
 
     title: str
     generated_at: datetime | str
-    synthetic: bool
+    synthetic: bool | None
     source_label: str
     scopes: pl.DataFrame
     indicators: pl.DataFrame
@@ -249,13 +261,15 @@ class ReportData:
             ("title", "标题", self.title),
             ("source", "数据来源", self.source_label),
             ("generated_at", "生成时间", self.generated_text),
-            ("synthetic", "合成数据", "是 yes" if self.synthetic else "否 no"),
+            ("synthetic", "合成数据", SYNTHETIC_ANSWERS[self.synthetic]),
             ("creators", "博主数", self.benchmark.height),
             ("scope_rows", "范围数据行数", self.scopes.height),
             ("flags", "风险条数", self.flags.height),
         ]
         if self.synthetic:
             rows.insert(1, ("notice", "提示", SYNTHETIC_NOTICE))
+        elif self.synthetic is None:
+            rows.insert(1, ("notice", "提示", UNKNOWN_SOURCE_NOTICE))
         if self.plan is not None:
             for key, value in self.plan.summary.items():
                 label = f"方案 {column_label(key)}" if column_label(key) != key else f"方案 {key}"

@@ -116,7 +116,8 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
     overview = [
         (label, format_value(value, CellKind.TEXT if isinstance(value, str) else _kind(key)))
         for key, label, value in report.overview_rows()
-        if key not in {"title", "notice"}
+        # the title is the heading; a synthetic report's notice is the banner
+        if key != "title" and not (key == "notice" and report.synthetic)
     ]
     return _template().render(
         report=report,
