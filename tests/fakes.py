@@ -15,7 +15,16 @@ class CountingSource:
 
     name = "counting"
 
-    def __init__(self, payload: dict[str, Any], *, gate: asyncio.Event | None = None) -> None:
+    def __init__(
+        self,
+        payload: dict[str, Any],
+        *,
+        gate: asyncio.Event | None = None,
+        name: str | None = None,
+    ) -> None:
+        """``name`` stands for another source (``sandbox``, ``pugongying``...)."""
+        if name is not None:
+            self.name = name
         self.payload = payload
         self.gate = gate
         self.calls: list[tuple[str, str]] = []

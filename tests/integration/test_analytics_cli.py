@@ -103,7 +103,7 @@ def test_demo_plan_report_draws_every_chart_in_chromium(
         page.close()
 
 
-def test_report_from_the_store_is_labelled_synthetic_and_from_jsonl_is_not(
+def test_reports_from_the_store_and_from_the_demos_export_are_labelled_synthetic(
     demo: tuple[Path, Any], tmp_path: Path
 ) -> None:
     out, _ = demo
@@ -112,15 +112,15 @@ def test_report_from_the_store_is_labelled_synthetic_and_from_jsonl_is_not(
     assert from_store.stdout.splitlines()[-2:] == ["a/report.xlsx", "a/report.html"]
     assert "synthetic" in _notice_rows(tmp_path / "a" / "report.xlsx")[0].lower()
     from_file = pgy("report", "--from", str(out / "creators.jsonl"), "--out", "b", cwd=tmp_path)
-    assert "synthetic" not in from_file.stdout
+    assert "synthetic" in from_file.stdout  # the export records source "sandbox" per line
+    assert all("synthetic" in row.lower() for row in _notice_rows(tmp_path / "b" / "report.xlsx"))
+    relabelled = pgy(
+        "report", "--from", str(out / "creators.jsonl"), "--out", "c", "--real", cwd=tmp_path
+    )
+    assert "synthetic" not in relabelled.stdout
     assert not any(
-        "synthetic" in row.lower() for row in _notice_rows(tmp_path / "b" / "report.xlsx")
+        "synthetic" in row.lower() for row in _notice_rows(tmp_path / "c" / "report.xlsx")
     )
-    labelled = pgy(
-        "report", "--from", str(out / "creators.jsonl"), "--out", "c", "--synthetic", cwd=tmp_path
-    )
-    assert labelled.returncode == 0
-    assert "synthetic" in _notice_rows(tmp_path / "c" / "report.xlsx")[0].lower()
 
 
 def test_report_input_errors_name_the_problem(tmp_path: Path) -> None:

@@ -103,8 +103,10 @@ def jsonl_line(
     user_id: str = USER,
     code: int = 0,
     collected_at: str = COLLECTED,
+    source: str | None = None,
 ) -> str:
-    """One line of ``pgy batch --out x.jsonl`` (client.exports.JsonlWriter), written by hand."""
+    """One line of ``pgy batch --out x.jsonl`` (client.exports.JsonlWriter), written by hand;
+    without ``source``, a line as written before exports recorded it (no such field)."""
     envelope = {
         "code": code,
         "message": None if code == 0 else "collection failed, please retry",
@@ -119,6 +121,7 @@ def jsonl_line(
         "date_type": scope.date_type.value,
         "advertise_switch": scope.advertise_switch.value,
         "collected_at": collected_at,
+        **({"source": source} if source is not None else {}),
         "envelope": envelope,
     }
     return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
@@ -427,6 +430,52 @@ def test_jsonl_with_a_bom_and_crlf_lines_loads(tmp_path: Path, data: dict[str, A
     assert load_jsonl(path).scopes.height == 1
 
 
+# -- where the data came from --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (["sandbox", "sandbox"], True),
+        (["pugongying", "sandbox"], True),  # mixed: synthetic
+        ([None, "sandbox"], True),  # some rows do not say, one is synthetic: synthetic
+        (["pugongying", "hosted"], False),
+        (["replay", None], None),  # a row that does not say: unknown, not "real"
+        ([None, None], None),  # a file from before exports recorded the source
+    ],
+)
+def test_jsonl_sources_label_the_pool_synthetic_real_or_unknown(
+    tmp_path: Path, data: dict[str, Any], sources: list[str | None], expected: bool | None
+) -> None:
+    lines = [
+        jsonl_line(data, user_id=user, source=source)
+        for user, source in zip((USER, OTHER_USER), sources, strict=True)
+    ]
+    tables = load_jsonl(write_jsonl(tmp_path / "batch.jsonl", lines))
+    assert tables.scopes["source"].to_list() == sources
+    assert tables.synthetic is expected
+    assert tables.latest().synthetic is expected
+    assert tables.sources == {source for source in sources if source}
+
+
+def test_a_jsonl_source_that_is_not_text_names_its_line(
+    tmp_path: Path, data: dict[str, Any]
+) -> None:
+    line = json.loads(jsonl_line(data))
+    line["source"] = 3
+    path = write_jsonl(tmp_path / "batch.jsonl", [json.dumps(line)])
+    with pytest.raises(TablesError, match=r"batch\.jsonl line 1: source must be text or null"):
+        load_jsonl(path)
+
+
+def test_frames_without_a_source_column_are_of_unknown_source(data: dict[str, Any]) -> None:
+    assert Tables(scopes=pl.DataFrame(), notes=pl.DataFrame()).synthetic is None
+    frame = scopes_frame([record(data)]).drop("source")
+    assert Tables(scopes=frame, notes=pl.DataFrame()).synthetic is None
+    labelled = scopes_frame([ScopeRecord(USER, HEADLINE_SCOPE, COLLECTED, data, source="replay")])
+    assert Tables(scopes=labelled, notes=pl.DataFrame()).synthetic is False
+
+
 # -- latest --------------------------------------------------------------------------------------
 
 
@@ -488,6 +537,30 @@ def test_tidy_exports_read_back_with_their_types(
     assert load(path).scopes.equals(expected)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_tidy_exports_keep_the_source_and_older_files_without_it_are_unknown(
+    tmp_path: Path, fixture_envelope: dict[str, Any], suffix: str
+) -> None:
+    path = tmp_path / f"export{suffix}"
+    with open_export(path) as export:
+        export.write(USER, HEADLINE_SCOPE, fixture_envelope, source="sandbox")
+        export.write(OTHER_USER, HEADLINE_SCOPE, fixture_envelope, source="pugongying")
+    tables = load_tidy(path)
+    assert tables.scopes["source"].to_list() == ["sandbox", "pugongying"]
+    assert tables.synthetic is True
+    older = tmp_path / f"older{suffix}"  # as written before exports had the column
+    frame = pl.read_parquet(path) if suffix == ".parquet" else pl.read_csv(path)
+    if suffix == ".parquet":
+        frame.drop("source").write_parquet(older)
+    else:
+        frame.drop("source").write_csv(older)
+    without = load_tidy(older)
+    assert without.scopes.schema == tables.scopes.schema
+    assert without.scopes["source"].to_list() == [None, None]
+    assert without.synthetic is None
+    assert without.scopes.drop("source").equals(tables.scopes.drop("source"))
+
+
 def test_a_bad_csv_value_names_its_line_and_column(
     tmp_path: Path, fixture_envelope: dict[str, Any]
 ) -> None:
@@ -542,7 +615,11 @@ async def test_store_round_trip_reads_snapshots_read_only(
         ANALYSIS_SCOPES[1].key,
     ]
     assert tables.notes.height == 9
+    assert tables.scopes["source"].to_list() == ["replay", "replay", "sandbox"]
+    assert tables.sources == {"replay", "sandbox"}
+    assert tables.synthetic is True  # one sandbox snapshot makes the pool synthetic
     latest = tables.latest()
+    assert latest.synthetic is True
     assert latest.scopes.filter(pl.col("user_id") == USER)["read_median"].to_list() == [2000]
     assert load(url).scopes.equals(tables.scopes)
     if store.is_sqlite:  # a plain path to the file works too

@@ -252,6 +252,7 @@ def test_jsonl_keeps_the_whole_envelope(
         "date_type": "DAY_30",
         "advertise_switch": "ALL",
         "collected_at": FIXTURE_TIME,
+        "source": None,  # written with write() and no source: unknown
     }
 
 
@@ -336,6 +337,62 @@ def test_write_result_takes_a_client_result(
         RECORD_TIME,
         1471,
     )
+
+
+def result_from(source: str | None, envelope: dict[str, Any]) -> NotesRateResult:
+    return NotesRateResult(
+        user_id=USER,
+        scope=Scope(),
+        data=NotesRateData.from_raw(envelope["data"]),
+        record_time=RECORD_TIME,
+        request_id="r1",
+        source=source,
+        retries_taken=0,
+        replayed=False,
+        idempotency_key="k",
+        envelope=envelope,
+    )
+
+
+def read_sources(path: Path) -> list[str | None]:
+    """The source of each row, as a reader of the file sees it (empty cells as None)."""
+    if path.suffix == ".jsonl":
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line)["source"] for line in lines]
+    if path.suffix == ".xlsx":
+        sheet = load_workbook(path)["data"]
+        index = [cell.value for cell in sheet[1]].index("source")
+        return [row[index] for row in sheet.iter_rows(3, values_only=True)]
+    frame = pl.read_csv(path) if path.suffix == ".csv" else pl.read_parquet(path)
+    return frame["source"].to_list()
+
+
+def test_every_format_records_where_each_answer_came_from(
+    tmp_path: Path, fixture_envelope: dict[str, Any]
+) -> None:
+    """The server's X-Pgy-Source; ``hosted`` for a result whose server did not say; empty for a
+    row written without a source (unknown)."""
+    assert COLUMN_KINDS["source"] is ColumnKind.TEXT
+    assert SCOPE_COLUMNS[-2:] == ("collected_at", "source")
+    for suffix in FORMATS:
+        path = tmp_path / f"out{suffix}"
+        with open_export(path) as writer:
+            writer.write_result(result_from("sandbox", fixture_envelope))
+            writer.write_result(result_from("pugongying", fixture_envelope))
+            writer.write_result(result_from(None, fixture_envelope))
+            writer.write(USER, Scope(), fixture_envelope)
+            writer.write(USER, Scope(), fixture_envelope, source="replay")
+        assert read_sources(path) == ["sandbox", "pugongying", "hosted", None, "replay"], suffix
+    assert result_from("sandbox", fixture_envelope).synthetic
+    assert not result_from("pugongying", fixture_envelope).synthetic
+    assert not result_from(None, fixture_envelope).synthetic
+
+
+def test_a_source_that_is_not_text_is_refused(
+    tmp_path: Path, fixture_envelope: dict[str, Any]
+) -> None:
+    with open_export(tmp_path / "out.csv") as writer, pytest.raises(ExportError, match="source"):
+        writer.write(USER, Scope(), fixture_envelope, source=7)  # type: ignore[arg-type]
 
 
 def test_close_is_idempotent_and_an_error_still_closes(

@@ -25,6 +25,7 @@ from pgy_metrics.analytics.planner import Option, Plan, PlanRules
 from pgy_metrics.analytics.reports import (
     SHEETS,
     SYNTHETIC_NOTICE,
+    UNKNOWN_SOURCE_NOTICE,
     PlanReport,
     ReportData,
     column_label,
@@ -183,7 +184,7 @@ def plan_summary(users: list[str], *, greedy_value: float = 83_326.0) -> dict[st
 
 
 def sample_report(
-    *, synthetic: bool = True, with_plan: bool = True, creators: int = 8
+    *, synthetic: bool | None = True, with_plan: bool = True, creators: int = 8
 ) -> ReportData:
     """A small deterministic report: one hostile tag, one empty scope, one missing percentile."""
     rng = random.Random(SEED)
@@ -390,6 +391,28 @@ def test_improvement_without_a_fair_comparison_says_so() -> None:
 def test_every_plan_summary_item_has_labels() -> None:
     summary = campaign([_user(i) for i in range(1, 4)]).summary()
     assert set(summary) <= set(PLAN_SUMMARY_ITEMS)
+
+
+@pytest.mark.parametrize(
+    ("synthetic", "answer"), [(True, "是 yes"), (False, "否 no"), (None, "未知 unknown")]
+)
+def test_the_overview_says_whether_the_data_is_synthetic_and_unknown_is_never_no(
+    tmp_path: Path, synthetic: bool | None, answer: str
+) -> None:
+    report = sample_report(synthetic=synthetic)
+    book = load_workbook(write_xlsx(report, tmp_path / "r.xlsx"))
+    overview = book[SHEETS["overview"]]
+    first = 4 if synthetic else 3  # below the synthetic notice row, if any
+    values = {row[1].value: row[2].value for row in overview.iter_rows(min_row=first)}
+    assert values["Synthetic data"] == answer
+    html = render_html(report)
+    assert f"<dd>{answer}</dd>" in html
+    notice = {True: SYNTHETIC_NOTICE, False: None, None: UNKNOWN_SOURCE_NOTICE}[synthetic]
+    assert values.get("Notice") == notice
+    if synthetic is None:
+        assert UNKNOWN_SOURCE_NOTICE in html and "否 no" not in html
+        assert "synthetic-banner" not in html.split("</style>", 1)[1]  # not labelled synthetic
+        assert all("合成数据 synthetic" not in str(sheet["A1"].value) for sheet in book.worksheets)
 
 
 def test_columns_are_sized_to_their_content(workbook: Any) -> None:

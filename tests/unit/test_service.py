@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pgy_metrics.clock import FixedClock
-from pgy_metrics.contract import Scope
+from pgy_metrics.contract import DateType, Scope
 from pgy_metrics.service import MetricsService
-from pgy_metrics.sources.base import CollectionError
+from pgy_metrics.sources.base import CollectionError, snapshot_names
+from pgy_metrics.sources.failover import FailoverSource
 from pgy_metrics.store import Store
 from tests.fakes import CountingSource, FailingSource
 
@@ -150,3 +151,71 @@ def test_ttl_must_be_positive(tmp_path: object) -> None:
             clock=FixedClock(START),
             ttl=timedelta(0),
         )
+
+
+# -- snapshots never cross into a source that is not configured ------------------------------------
+
+
+async def test_a_snapshot_of_another_source_is_never_served_and_the_configured_one_is_asked(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    sandbox = CountingSource(payload, name="sandbox")
+    synthetic = await service(store, sandbox, clock).get(USER, Scope())
+    clock.advance(minutes=5)  # well within the TTL: only the source makes it unusable
+    real = CountingSource(payload, name="pugongying")
+    switched = service(store, real, clock)
+    served = await switched.serve(USER, Scope())
+    assert len(real.calls) == 1
+    assert (served.snapshot.source, served.cached) == ("pugongying", False)
+    assert served.snapshot.id != synthetic.id
+    again = await switched.serve(USER, Scope())  # its own snapshot is a cached hit, from memory
+    assert (again.snapshot.id, again.cached, len(real.calls)) == (served.snapshot.id, True, 1)
+    assert switched.cached(USER, Scope()) == served.snapshot
+    # Back on the sandbox: its own (older, still fresh) snapshot, not Pugongying's newer one.
+    back = CountingSource(payload, name="sandbox")
+    restored = await service(store, back, clock).get(USER, Scope())
+    assert back.calls == [] and restored.id == synthetic.id
+
+
+async def test_when_the_configured_source_fails_another_sources_snapshot_is_not_the_answer(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    await service(store, CountingSource(payload, name="sandbox"), clock).get(USER, Scope())
+    failing = FailingSource(payload)
+    with pytest.raises(CollectionError):
+        await service(store, failing, clock).get(USER, Scope())
+    assert len(failing.calls) == 1
+
+
+async def test_a_failover_chain_serves_the_snapshots_of_each_of_its_members(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    other_user = "5d21ab6b000000001201567e"
+    day_90 = Scope(date_type=DateType.DAY_90)
+    await service(store, CountingSource(payload, name="sandbox"), clock).get(USER, Scope())
+    await service(store, CountingSource(payload, name="justoneapi"), clock).get(other_user, Scope())
+    await service(store, CountingSource(payload, name="replay"), clock).get(USER, day_90)
+    members = [CountingSource(payload, name="justoneapi"), CountingSource(payload, name="sandbox")]
+    chain = service(store, FailoverSource(members), clock)  # type: ignore[arg-type]
+    assert chain.snapshot_sources == {"justoneapi", "sandbox"}
+    assert (await chain.get(USER, Scope())).source == "sandbox"
+    assert (await chain.get(other_user, Scope())).source == "justoneapi"
+    assert all(member.calls == [] for member in members)
+    replayed_scope = await chain.get(USER, day_90)  # replay is not a member: collected
+    assert replayed_scope.source == "justoneapi" and len(members[0].calls) == 1
+
+
+def test_snapshot_names_and_serves() -> None:
+    plain = CountingSource({}, name="pugongying")
+    chain = FailoverSource([plain, CountingSource({}, name="sandbox")])
+    assert snapshot_names(plain) == {"pugongying"}
+    assert snapshot_names(chain) == {"pugongying", "sandbox"}
+    metrics = MetricsService(
+        store=Store("sqlite+aiosqlite:///:memory:"), source=plain, clock=FixedClock(START)
+    )
+    assert metrics.serves("pugongying")
+    assert not metrics.serves("sandbox")
+    assert not metrics.serves(None)  # an answer that does not say where it came from

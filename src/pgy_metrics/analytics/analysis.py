@@ -225,7 +225,7 @@ def report_data(
     *,
     title: str,
     source_label: str,
-    synthetic: bool,
+    synthetic: bool | None,
     generated_at: datetime,
     plan: CampaignPlan | None = None,
 ) -> ReportData:

@@ -34,9 +34,17 @@ from urllib.parse import quote
 import polars as pl
 
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.columns import COLUMN_KINDS, COLUMNS, SCOPE_COLUMNS, ColumnKind
+from pgy_metrics.contract.columns import (
+    COLUMN_KINDS,
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    SCOPE_COLUMNS,
+    SOURCE_COLUMN,
+    ColumnKind,
+)
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
+from pgy_metrics.contract.provenance import synthetic
 from pgy_metrics.contract.units import (
     COHORT_DATES,
     COHORTS,
@@ -156,6 +164,8 @@ class ScopeRecord:
     data: Mapping[str, Any] | None
     origin: str | None = None
     """Where it was read from (``file line N``), named by any error about it."""
+    source: str | None = None
+    """Which source collected it (``sandbox`` = synthetic); None when the input does not say."""
 
 
 # -- building ------------------------------------------------------------------------------------
@@ -203,7 +213,14 @@ class _Builder:
         if self._want_scopes:
             metrics = _metrics(data, record.origin)
             self._scope_rows.append(
-                (record.user_id, *head[:4], record.collected_at, *metrics, head[4])
+                (
+                    record.user_id,
+                    *head[:4],
+                    record.collected_at,
+                    record.source,
+                    *metrics,
+                    head[4],
+                )
             )
         if self._want_notes:
             notes = data.get("notes")
@@ -484,9 +501,26 @@ class Tables:
     notes: pl.DataFrame
     skipped: Mapping[int, int] = field(default_factory=dict)
     """Failure answers left out, by business code (e.g. ``{301: 4}``)."""
-    sources: frozenset[str] = frozenset()
-    """The upstream sources that collected the data, when the input says (the store does;
-    exports do not): ``sandbox`` means synthetic figures, and reports label them so."""
+
+    def _row_sources(self) -> set[str | None]:
+        """The distinct values of the scopes' ``source`` column (None: a row that does not say,
+        as every row of a frame without the column)."""
+        if SOURCE_COLUMN not in self.scopes.columns:
+            return {None} if self.scopes.height else set()
+        return set(self.scopes.get_column(SOURCE_COLUMN).unique().to_list())
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The sources that collected the data, as far as the input says (the store always does;
+        exports since they have a ``source`` column)."""
+        return frozenset(source for source in self._row_sources() if source)
+
+    @property
+    def synthetic(self) -> bool | None:
+        """Whether the figures are synthetic: True if any row came from the sandbox (a mixed
+        input is synthetic), None (unknown) if some row does not say where it came from, else
+        False. Reports label themselves by it."""
+        return synthetic(self._row_sources())
 
     def latest(self) -> Tables:
         """Only the latest collection per creator x scope, in both tables."""
@@ -499,27 +533,18 @@ class Tables:
             nulls_equal=True,
             maintain_order="left",
         ).unique(subset=["user_id", SCOPE_KEY, "position"], keep="last", maintain_order=True)
-        return Tables(scopes=scopes, notes=notes, skipped=self.skipped, sources=self.sources)
+        return Tables(scopes=scopes, notes=notes, skipped=self.skipped)
 
 
-def _tables(
-    builder: _Builder,
-    skipped: Mapping[int, int] | None = None,
-    *,
-    sources: frozenset[str] = frozenset(),
-) -> Tables:
+def _tables(builder: _Builder, skipped: Mapping[int, int] | None = None) -> Tables:
     with _cyclic_gc_paused():
-        return Tables(
-            scopes=builder.scopes(),
-            notes=builder.notes(),
-            skipped=dict(skipped or {}),
-            sources=sources,
-        )
+        return Tables(scopes=builder.scopes(), notes=builder.notes(), skipped=dict(skipped or {}))
 
 
 # -- JSONL (pgy batch --out x.jsonl) -------------------------------------------------------------
 
-_JSONL_FIELDS = (*SCOPE_COLUMNS, "envelope")
+_JSONL_FIELDS = (*(c for c in SCOPE_COLUMNS if c not in OPTIONAL_COLUMNS), "envelope")
+"""What every line must have; ``source`` is optional (files written before it existed)."""
 
 
 def load_jsonl(path: str | Path) -> Tables:
@@ -599,7 +624,10 @@ def _jsonl_record(
     data = envelope.get("data")
     if data is not None and not isinstance(data, dict):
         raise TablesError(f"data must be a JSON object; got {type(data).__name__}", origin=origin)
-    return ScopeRecord(user_id, scope, collected_at, data, origin)
+    source = obj.get(SOURCE_COLUMN)
+    if source is not None and not isinstance(source, str):
+        raise TablesError(f"source must be text or null; got {source!r}", origin=origin)
+    return ScopeRecord(user_id, scope, collected_at, data, origin, source or None)
 
 
 def _scope(values: Mapping[str, Any], origin: str | None) -> Scope:
@@ -654,9 +682,8 @@ def load_store(database_url: str | Path) -> Tables:
         )
     table = SnapshotRow.__table__
     query = select(
-        table.c.id, *(table.c[name] for name in SCOPE_COLUMNS), table.c.source, table.c.payload
+        table.c.id, *(table.c[name] for name in SCOPE_COLUMNS), table.c.payload
     ).order_by(table.c.id)
-    sources: set[str] = set()
     builder = _Builder()
     scopes: dict[tuple[Any, ...], Scope] = {}
     try:
@@ -678,16 +705,17 @@ def load_store(database_url: str | Path) -> Tables:
                     raise TablesError(
                         f"payload is not valid JSON ({error})", origin=origin
                     ) from None
-                sources.add(row.source)
                 builder.add(
-                    ScopeRecord(row.user_id, scope, row.collected_at.isoformat(), data, origin)
+                    ScopeRecord(
+                        row.user_id, scope, row.collected_at.isoformat(), data, origin, row.source
+                    )
                 )
     except SQLAlchemyError as error:
         detail = getattr(error, "orig", None) or error
         raise TablesError(f"cannot read the snapshots table of {shown}: {detail}") from None
     finally:
         engine.dispose()
-    return _tables(builder, sources=frozenset(sources))
+    return _tables(builder)
 
 
 # -- tidy exports (CSV with a BOM, Parquet) ------------------------------------------------------
@@ -740,7 +768,9 @@ MISSING_COLUMNS_SHOWN = 5
 
 
 def _check_header(header: list[str], source: Path) -> None:
-    absent = [column for column in COLUMNS if column not in header]
+    absent = [
+        column for column in COLUMNS if column not in header and column not in OPTIONAL_COLUMNS
+    ]
     if absent:
         shown = ", ".join(absent[:MISSING_COLUMNS_SHOWN])
         shown += " ..." if len(absent) > MISSING_COLUMNS_SHOWN else ""
@@ -752,6 +782,9 @@ def _typed(frame: pl.DataFrame, source: Path, *, first_line: int | None) -> pl.D
     columns = []
     for column in COLUMNS:
         dtype = SCOPES_SCHEMA[column]
+        if column not in frame.columns:  # an optional column an older export lacks: unknown
+            columns.append(pl.Series(column, [None] * frame.height, dtype=dtype))
+            continue
         values = frame.get_column(column)
         cast = values.cast(dtype, strict=False)
         bad = (cast.is_null() & values.is_not_null()).arg_true()

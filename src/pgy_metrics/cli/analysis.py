@@ -71,8 +71,9 @@ def fail(message: str, *, code: int = USAGE_EXIT) -> typer.Exit:
     return typer.Exit(code)
 
 
-def load_pool(source: str | None) -> tuple[Tables, str, bool]:
-    """The tables, a label for the report, and whether the data is synthetic (sandbox)."""
+def load_pool(source: str | None) -> tuple[Tables, str, bool | None]:
+    """The tables, a label for the report, and whether the data is synthetic: True if any row
+    came from the sandbox, None (unknown) if some row does not say where it came from."""
     from pgy_metrics.analytics.tables import load
     from pgy_metrics.server.settings import Settings
 
@@ -85,9 +86,9 @@ def load_pool(source: str | None) -> tuple[Tables, str, bool]:
             f"no data in {_shown(target)}: fetch creators first (pgy batch FILE --scopes core, "
             "or pgy demo)"
         )
-    # Snapshots say which source collected them; export files do not, so they count as real
-    # unless --synthetic says otherwise.
-    return tables, _shown(target), "sandbox" in tables.sources
+    # Snapshots and exports say which source collected each row (an export from before the
+    # source column does not: unknown, never "real"); --synthetic/--real overrides.
+    return tables, _shown(target), tables.synthetic
 
 
 def _shown(target: str) -> str:
@@ -133,6 +134,7 @@ def analysis_of(
 
 
 SYNTHETIC_CAPTION = "synthetic data (sandbox source): not real creators"
+UNKNOWN_SOURCE_CAPTION = "source unknown: the input does not say where its data came from"
 
 
 BENCHMARK_COLUMNS = (
@@ -144,13 +146,20 @@ BENCHMARK_COLUMNS = (
 )
 
 
-def print_benchmark(analysis: Analysis, *, synthetic: bool) -> None:
+def caption(synthetic: bool | None) -> str | None:
+    """The table caption for data that is synthetic (True), of unknown source (None) or real."""
+    if synthetic is None:
+        return UNKNOWN_SOURCE_CAPTION
+    return SYNTHETIC_CAPTION if synthetic else None
+
+
+def print_benchmark(analysis: Analysis, *, synthetic: bool | None) -> None:
     frame = analysis.benchmark.sort("score", descending=True, nulls_last=True)
     table = PlainTable(
         BENCHMARK_COLUMNS,
         wide=False,
         title=f"Benchmark: {frame.height} creators (top {PREVIEW_ROWS} by score)",
-        caption=SYNTHETIC_CAPTION if synthetic else None,
+        caption=caption(synthetic),
     )
     for row in frame.head(PREVIEW_ROWS).iter_rows(named=True):
         values = (
@@ -188,7 +197,7 @@ def plan_columns(objective: Objective) -> tuple[Column, ...]:
     )
 
 
-def print_plan(plan: CampaignPlan, *, synthetic: bool, wide: bool = False) -> None:
+def print_plan(plan: CampaignPlan, *, synthetic: bool | None, wide: bool = False) -> None:
     columns = plan_columns(plan.objective)
     table = PlainTable(
         columns,
@@ -197,7 +206,7 @@ def print_plan(plan: CampaignPlan, *, synthetic: bool, wide: bool = False) -> No
             f"Plan: {plan.objective.value}, budget {format_figure(plan.budget, FigureKind.MONEY)} "
             f"({plan.optimal.status}{', proven optimal' if plan.optimal.proven_optimal else ''})"
         ),
-        caption=SYNTHETIC_CAPTION if synthetic else None,
+        caption=caption(synthetic),
     )
     for option in sorted(plan.optimal.chosen, key=lambda o: -o.value):
         values = (
@@ -268,7 +277,7 @@ def write_files(
     out: Path,
     title: str,
     source_label: str,
-    synthetic: bool,
+    synthetic: bool | None,
     plan: CampaignPlan | None = None,
 ) -> list[Path]:
     from pgy_metrics.analytics.analysis import report_data as build_report_data
@@ -305,7 +314,10 @@ def report(
     synthetic: bool | None = typer.Option(
         None,
         "--synthetic/--real",
-        help="Label every figure as synthetic (default: detected from the store's sources).",
+        help=(
+            "Label every figure as synthetic, or as real (default: from the data's sources: "
+            "synthetic if any row came from the sandbox, unknown if the input does not say)."
+        ),
     ),
 ) -> None:
     """Benchmark a pool of creators and write report.xlsx and report.html."""
@@ -329,7 +341,14 @@ def plan(
     source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
     out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
     settings_file: Path | None = typer.Option(None, "--settings", help="Analytics settings."),
-    synthetic: bool | None = typer.Option(None, "--synthetic/--real"),
+    synthetic: bool | None = typer.Option(
+        None,
+        "--synthetic/--real",
+        help=(
+            "Label every figure as synthetic, or as real (default: from the data's sources: "
+            "synthetic if any row came from the sandbox, unknown if the input does not say)."
+        ),
+    ),
     wide: bool = typer.Option(
         False,
         "--wide",

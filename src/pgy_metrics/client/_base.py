@@ -41,6 +41,7 @@ from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
+from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -64,13 +65,20 @@ class NotesRateResult:
     """When the data was collected upstream (the envelope's ``recordTime``, local wall time)."""
     request_id: str | None
     source: str | None
-    """Where our server got the data (``X-Pgy-Source``); None from the hosted API."""
+    """Where our server got the data (``X-Pgy-Source``: ``sandbox``, ``replay``, ``pugongying``,
+    ``justoneapi``); None when the server did not say (the hosted API does not). Exports write
+    None as ``hosted``."""
     retries_taken: int
     replayed: bool
     """True when the server answered a repeat of this call's Idempotency-Key (no second charge)."""
     idempotency_key: str
     envelope: dict[str, Any] = field(repr=False)
     """The whole answer as decoded (``code``, ``message``, ``data``, ``recordTime``...)."""
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the server said the data is made up (``X-Pgy-Source: sandbox``)."""
+        return self.source == SYNTHETIC_SOURCE
 
 
 @dataclass(frozen=True, slots=True)

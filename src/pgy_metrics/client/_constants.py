@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final, Literal
 
 from pgy_metrics.contract.codes import BusinessCode
+from pgy_metrics.contract.provenance import SOURCE_HEADER as SOURCE_HEADER
 
 DEFAULT_TIMEOUT: Final = 60.0
 """Seconds one attempt may take (connect, send, wait, read)."""
@@ -68,5 +69,4 @@ so they are retried only under the same rule as a read timeout."""
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
-SOURCE_HEADER: Final = "X-Pgy-Source"
 REQUEST_ID_HEADER: Final = "X-Request-Id"

@@ -12,11 +12,12 @@ stays flat for 100,000 creators:
   streaming ``sink_parquet`` (polars cannot append row groups to an open Parquet file without
   pyarrow, which is not a dependency).
 
-JSONL keeps the whole envelope per creator x scope beside the scope fields. CSV, XLSX and Parquet
-are tidy: one row per creator x scope x collection time, the columns of ``COLUMNS`` in that fixed
-order (every file has the same header, even when its first row is an empty scope), numbers as
-numbers and missing values empty (never 0). The rules of contract.md are applied by
-``contract.units.flatten_scope``; nothing here re-implements them. See ``docs/data.md``.
+JSONL keeps the whole envelope per creator x scope beside the scope fields and its source. CSV,
+XLSX and Parquet are tidy: one row per creator x scope x collection time, the columns of
+``COLUMNS`` in that fixed order (every file has the same header, even when its first row is an
+empty scope), numbers as numbers and missing values empty (never 0). The rules of contract.md
+are applied by ``contract.units.flatten_scope``; nothing here re-implements them. See
+``docs/data.md``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from pgy_metrics.contract.columns import (
 )
 from pgy_metrics.contract.envelope import Envelope
 from pgy_metrics.contract.params import Scope, parse_user_id
+from pgy_metrics.contract.provenance import HOSTED_SOURCE
 from pgy_metrics.contract.units import Value, flatten_scope
 
 __all__ = [
@@ -90,14 +92,22 @@ def _collected_at(value: str | datetime | None, envelope: Mapping[str, Any]) -> 
     return value
 
 
+def _source(value: str | None) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ExportError(f"source must be text or None; got {value!r}")
+    return value or None
+
+
 def tidy_row(
     user_id: str,
     scope: Scope,
     envelope: Mapping[str, Any] | Envelope,
     *,
     collected_at: str | datetime | None = None,
+    source: str | None = None,
 ) -> dict[str, Value]:
-    """One tidy row (keys ``COLUMNS``, in order) for a successful answer."""
+    """One tidy row (keys ``COLUMNS``, in order) for a successful answer; ``source`` None
+    (unknown) leaves the column empty."""
     raw = _envelope_dict(envelope)
     row: dict[str, Value] = {
         "user_id": parse_user_id(user_id),
@@ -106,6 +116,7 @@ def tidy_row(
         "date_type": scope.date_type.value,
         "advertise_switch": scope.advertise_switch.value,
         "collected_at": _collected_at(collected_at, raw),
+        "source": _source(source),
     }
     metrics = flatten_scope(raw["data"])
     for column in METRIC_COLUMNS:
@@ -151,16 +162,25 @@ class ExportWriter(Closing):
         envelope: Mapping[str, Any] | Envelope,
         *,
         collected_at: str | datetime | None = None,
+        source: str | None = None,
     ) -> None:
-        """Add one creator x scope answer. ``collected_at`` defaults to its ``recordTime``."""
+        """Add one creator x scope answer. ``collected_at`` defaults to its ``recordTime``;
+        ``source`` is where the data came from (``X-Pgy-Source``), None when not known."""
         if self.closed:
             raise ExportError(f"the export {self.path} is closed")
-        self._write(user_id, scope, envelope, collected_at)
+        self._write(user_id, scope, envelope, collected_at, _source(source))
         self.rows_written += 1
 
     def write_result(self, result: NotesRateResult) -> None:
-        """Add a client result (its envelope, scope and ``record_time``)."""
-        self.write(result.user_id, result.scope, result.envelope, collected_at=result.record_time)
+        """Add a client result (its envelope, scope, ``record_time`` and source: the server's
+        ``X-Pgy-Source``, or ``hosted`` when it did not say, as the hosted API does not)."""
+        self.write(
+            result.user_id,
+            result.scope,
+            result.envelope,
+            collected_at=result.record_time,
+            source=result.source or HOSTED_SOURCE,
+        )
 
     def close(self) -> None:
         """Finish the file. Safe to call twice."""
@@ -174,6 +194,7 @@ class ExportWriter(Closing):
         scope: Scope,
         envelope: Mapping[str, Any] | Envelope,
         collected_at: str | datetime | None,
+        source: str | None,
     ) -> None:
         raise NotImplementedError
 
@@ -196,6 +217,7 @@ class JsonlWriter(ExportWriter):
         scope: Scope,
         envelope: Mapping[str, Any] | Envelope,
         collected_at: str | datetime | None,
+        source: str | None,
     ) -> None:
         raw = _envelope_dict(envelope)
         record = {
@@ -205,6 +227,7 @@ class JsonlWriter(ExportWriter):
             "date_type": scope.date_type.value,
             "advertise_switch": scope.advertise_switch.value,
             "collected_at": _collected_at(collected_at, raw),
+            "source": source,
             "envelope": raw,
         }
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -237,8 +260,9 @@ class CsvWriter(ExportWriter):
         scope: Scope,
         envelope: Mapping[str, Any] | Envelope,
         collected_at: str | datetime | None,
+        source: str | None,
     ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at)
+        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
         self._csv.writerow([_csv_text(row[column]) for column in COLUMNS])
         self._file.flush()
 
@@ -301,8 +325,9 @@ class XlsxWriter(ExportWriter):
         scope: Scope,
         envelope: Mapping[str, Any] | Envelope,
         collected_at: str | datetime | None,
+        source: str | None,
     ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at)
+        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
         if self._row >= self._max_rows:
             self._new_sheet()
         for index, column in enumerate(COLUMNS):
@@ -346,8 +371,11 @@ class ParquetWriter(ExportWriter):
         scope: Scope,
         envelope: Mapping[str, Any] | Envelope,
         collected_at: str | datetime | None,
+        source: str | None,
     ) -> None:
-        self._buffer.append(tidy_row(user_id, scope, envelope, collected_at=collected_at))
+        self._buffer.append(
+            tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+        )
         if len(self._buffer) >= self._chunk_rows:
             self._flush()
 

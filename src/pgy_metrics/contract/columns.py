@@ -1,9 +1,9 @@
 """The tidy columns, defined once: names, kinds and Chinese labels.
 
 Every tidy table the project writes or reads (the client's CSV/XLSX/Parquet exports, the analytics
-layer's tables and reports) uses these columns in this order: who and which scope first (API value
-names), then exactly the keys of ``units.flatten_scope``. Living in the contract lets the client
-and the analytics layer share them without importing each other.
+layer's tables and reports) uses these columns in this order: who, which scope (API value names),
+when and from which source first, then exactly the keys of ``units.flatten_scope``. Living in
+the contract lets the client and the analytics layer share them without importing each other.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ __all__ = [
     "COLUMN_KINDS",
     "LABELS_ZH",
     "METRIC_COLUMNS",
+    "OPTIONAL_COLUMNS",
     "SCOPE_COLUMNS",
+    "SOURCE_COLUMN",
     "ColumnKind",
 ]
 
@@ -29,8 +31,16 @@ SCOPE_COLUMNS: tuple[str, ...] = (
     "date_type",
     "advertise_switch",
     "collected_at",
+    "source",
 )
-"""Who, which scope (API value names) and when (the envelope's ``recordTime``)."""
+"""Who, which scope (API value names), when (the envelope's ``recordTime``) and where from (the
+``X-Pgy-Source`` header; see ``contract.provenance``)."""
+
+SOURCE_COLUMN = "source"
+"""Which source collected the row's data (``sandbox`` = synthetic); empty when unknown."""
+
+OPTIONAL_COLUMNS: frozenset[str] = frozenset({SOURCE_COLUMN})
+"""Columns a file written by an earlier version lacks; readers take them as empty (unknown)."""
 
 METRIC_COLUMNS: tuple[str, ...] = tuple(flatten_scope({}))
 """Exactly the keys of ``flatten_scope``, in its order; the empty payload is the reference, so
@@ -68,6 +78,7 @@ _BASE_LABELS: dict[str, str] = {
     "date_type": "时间范围",
     "advertise_switch": "流量类型",
     "collected_at": "采集时间",
+    "source": "数据来源",
     "note_number": "笔记数",
     "video_note_number": "视频笔记数",
     "imp_median": "曝光中位数",

@@ -1,6 +1,11 @@
 """Serve the latest fresh snapshot, else fetch once (single-flight) and store a new snapshot.
 
 Knows nothing of HTTP, tokens or money: the server decides who may ask and what it costs.
+
+A snapshot is served only by a service whose source wrote it (``snapshot_names``: the source's
+name, or any member of a failover chain). The store outlives a configuration: a server started
+on the sandbox and restarted on Pugongying or a replay folder finds the sandbox's synthetic
+snapshots there, fresh for hours. They are never served then; the configured source is asked.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pgy_metrics.sources.base import (
     CollectionError,
     MalformedPayload,
     Source,
+    snapshot_names,
 )
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.snapshots import Snapshot
@@ -40,11 +46,13 @@ class Served:
 
 
 class MetricsService:
-    """``get(user_id, scope)``: a snapshot younger than the TTL, collected at most once at a time.
+    """``get(user_id, scope)``: a snapshot younger than the TTL and written by one of the
+    configured sources, collected at most once at a time.
 
     Freshness is decided against the store (shared by every server process); the in-memory map
     only remembers the newest snapshot this process has seen, which snapshots' immutability
-    makes safe to reuse until its TTL runs out.
+    makes safe to reuse until its TTL runs out. The map only ever receives snapshots of the
+    configured sources; a hit still checks its source (a set lookup, no I/O, no JSON).
     """
 
     def __init__(
@@ -61,6 +69,7 @@ class MetricsService:
             raise ValueError("ttl must be positive")
         self._store = store
         self._source = source
+        self._serves = snapshot_names(source)
         self._clock = clock
         self._ttl = ttl
         self._memory: OrderedDict[FlightKey, Snapshot] = OrderedDict()
@@ -79,6 +88,16 @@ class MetricsService:
     def source(self) -> Source:
         return self._source
 
+    @property
+    def snapshot_sources(self) -> frozenset[str]:
+        """The ``Snapshot.source`` labels this service serves: those of its configured source."""
+        return self._serves
+
+    def serves(self, source: str | None) -> bool:
+        """Whether data labelled ``source`` may be answered by this service (an unlabelled
+        answer may not: where it came from is unknown)."""
+        return source in self._serves
+
     async def get(self, user_id: str, scope: Scope) -> Snapshot:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
         return (await self.serve(user_id, scope)).snapshot
@@ -86,7 +105,11 @@ class MetricsService:
     def cached(self, user_id: str, scope: Scope) -> Snapshot | None:
         """A fresh snapshot this process holds in memory, without any I/O; else None."""
         remembered = self._memory.get((user_id, scope.key))
-        if remembered is not None and self._is_fresh(remembered):
+        if (
+            remembered is not None
+            and remembered.source in self._serves
+            and self._is_fresh(remembered)
+        ):
             self.cache_hits += 1
             return remembered
         return None
@@ -96,7 +119,11 @@ class MetricsService:
         priced differently)."""
         key = (user_id, scope.key)
         remembered = self._memory.get(key)
-        if remembered is not None and self._is_fresh(remembered):
+        if (
+            remembered is not None
+            and remembered.source in self._serves
+            and self._is_fresh(remembered)
+        ):
             self._memory.move_to_end(key)
             self.cache_hits += 1
             return Served(remembered, cached=True)
@@ -118,7 +145,7 @@ class MetricsService:
             flight.exception()  # mark retrieved even if every waiter went away
 
     async def _load(self, user_id: str, scope: Scope) -> Snapshot:
-        stored = await self._store.snapshots.latest(user_id, scope)
+        stored = await self._store.snapshots.latest(user_id, scope, sources=self._serves)
         if stored is not None and self._is_fresh(stored):
             self.cache_hits += 1
             self._remember(stored)

@@ -114,6 +114,22 @@ class AttributedSource(Protocol):
 
     name: str
 
+    @property
+    def member_names(self) -> frozenset[str]:
+        """Every name ``fetch_attributed`` may answer with."""
+        ...
+
     async def fetch_attributed(self, user_id: str, scope: Scope) -> tuple[str, dict[str, Any]]:
         """``(name of the source that answered, data)``, or raise."""
         ...
+
+
+def snapshot_names(source: Source) -> frozenset[str]:
+    """The ``Snapshot.source`` labels that ``source`` writes: its name, or for a source made of
+    others (failover) the name of each member. A label is always a source's ``name`` (its kind:
+    ``pugongying`` whichever account answered, ``justoneapi``, ``replay``, ``sandbox``), so a
+    snapshot may be served by a server whose configured sources include that name, and by no
+    other (the server never answers with data from a source it is not configured with)."""
+    if isinstance(source, AttributedSource):
+        return source.member_names
+    return frozenset({source.name})

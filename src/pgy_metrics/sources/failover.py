@@ -53,6 +53,12 @@ class FailoverSource:
         self._resting: dict[str, _Rest] = {}
         self._on_result = on_result or (lambda _name, _ok: None)
 
+    @property
+    def member_names(self) -> frozenset[str]:
+        """The labels of this chain's snapshots: the name of each member (what
+        ``fetch_attributed`` answers with)."""
+        return frozenset(source.name for source in self.sources)
+
     async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
         return (await self.fetch_attributed(user_id, scope))[1]
 

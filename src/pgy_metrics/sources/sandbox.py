@@ -47,6 +47,7 @@ from typing import Any
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
 
 __all__ = ["CreatorProfile", "SandboxSource", "creator_profile"]
 
@@ -581,7 +582,7 @@ class SandboxSource:
     """Synthetic, deterministic data for any creator id: the same for the same seed, id, scope
     and Shanghai day. Never fails, never touches the network."""
 
-    name = "sandbox"
+    name = SYNTHETIC_SOURCE
 
     def __init__(self, *, clock: Clock, seed: int = 0) -> None:
         self._clock = clock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import cached_property
@@ -83,14 +84,19 @@ class SnapshotRepository:
             id=row.id,
         )
 
-    async def latest(self, user_id: str, scope: Scope) -> Snapshot | None:
-        """The newest snapshot of this creator + scope (served by ``ix_snapshots_latest``)."""
+    async def latest(
+        self, user_id: str, scope: Scope, *, sources: Collection[str] | None = None
+    ) -> Snapshot | None:
+        """The newest snapshot of this creator + scope (served by ``ix_snapshots_latest``);
+        with ``sources``, the newest one collected by one of them."""
+        query = select(SnapshotRow).where(
+            SnapshotRow.user_id == user_id, SnapshotRow.scope_key == scope.key
+        )
+        if sources is not None:
+            query = query.where(SnapshotRow.source.in_(sorted(sources)))
         async with self._sessions() as session:
             row = await session.scalar(
-                select(SnapshotRow)
-                .where(SnapshotRow.user_id == user_id, SnapshotRow.scope_key == scope.key)
-                .order_by(SnapshotRow.collected_at.desc(), SnapshotRow.id.desc())
-                .limit(1)
+                query.order_by(SnapshotRow.collected_at.desc(), SnapshotRow.id.desc()).limit(1)
             )
             return _snapshot(row) if row is not None else None
 

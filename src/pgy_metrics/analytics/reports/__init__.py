@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pgy_metrics.analytics.reports.data import (
     SYNTHETIC_NOTICE,
+    UNKNOWN_SOURCE_NOTICE,
     CellKind,
     PlanReport,
     ReportData,
@@ -24,6 +25,7 @@ __all__ = [
     "HTML_NAME",
     "SHEETS",
     "SYNTHETIC_NOTICE",
+    "UNKNOWN_SOURCE_NOTICE",
     "XLSX_NAME",
     "CellKind",
     "PlanReport",

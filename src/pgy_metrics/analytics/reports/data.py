@@ -23,6 +23,7 @@ __all__ = [
     "INDICATOR_LABELS_ZH",
     "PLAN_SUMMARY_ITEMS",
     "SYNTHETIC_NOTICE",
+    "UNKNOWN_SOURCE_NOTICE",
     "CellKind",
     "PlanReport",
     "ReportData",
@@ -36,6 +37,16 @@ SYNTHETIC_NOTICE = (
     "合成数据 synthetic data: 非真实博主数据, 仅供演示 (not real creators, demo only)"
 )
 """Shown on every sheet, above every chart and in the HTML banner of a synthetic report."""
+
+UNKNOWN_SOURCE_NOTICE = (
+    "数据来源未知 source unknown: 输入未记录数据来源, 可能是合成数据 "
+    "(the input does not say where its data came from; it may be synthetic)"
+)
+"""Shown on the overview of a report whose input does not say where (some of) its data came
+from, e.g. an export written before exports had a ``source`` column: never "not synthetic"."""
+
+SYNTHETIC_ANSWERS: dict[bool | None, str] = {True: "是 yes", False: "否 no", None: "未知 unknown"}
+"""The overview's 合成数据 value for each answer of ``ReportData.synthetic``."""
 
 
 CellKind = FigureKind
@@ -283,13 +294,14 @@ class ReportData:
 
     ``scopes`` is the tidy frame (``COLUMNS`` + ``scope_key``), ``indicators`` the indicators
     frame, ``benchmark`` one row per creator, ``flags`` one row per risk flag. ``synthetic``
-    marks every sheet and figure as synthetic data so a demo can never pass for a real pool.
+    True marks every sheet and figure as synthetic data so a demo can never pass for a real pool;
+    None says the input does not tell (the overview says "unknown", never "no"); False: real.
     ``methodology`` rows are ``(name, formula, note)``.
     """
 
     title: str
     generated_at: datetime | str
-    synthetic: bool
+    synthetic: bool | None
     source_label: str
     scopes: pl.DataFrame
     indicators: pl.DataFrame
@@ -311,13 +323,15 @@ class ReportData:
             ("title", self.title),
             ("source", self.source_label),
             ("generated_at", self.generated_text),
-            ("synthetic", self.synthetic),
+            ("synthetic", SYNTHETIC_ANSWERS[self.synthetic]),
             ("creators", self.benchmark.height),
             ("scope_rows", self.scopes.height),
             ("flags", self.flags.height),
         ]
         if self.synthetic:
             items.insert(1, ("notice", SYNTHETIC_NOTICE))
+        elif self.synthetic is None:
+            items.insert(1, ("notice", UNKNOWN_SOURCE_NOTICE))
         rows = [SummaryRow(key, *_OVERVIEW_ITEMS[key], value) for key, value in items]
         if self.plan is not None:
             rows += [_plan_row(key, value) for key, value in self.plan.summary.items()]

@@ -113,7 +113,12 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
     if report.plan is not None:
         tables["plan"] = table("plan", report.plan.plan_table)
         tables["greedy"] = table("greedy", report.plan.greedy_table)
-    overview = [row for row in report.overview_rows() if row.key not in {"title", "notice"}]
+    overview = [
+        row
+        for row in report.overview_rows()
+        # the title is the heading; a synthetic report's notice is the banner
+        if row.key != "title" and not (row.key == "notice" and report.synthetic)
+    ]
     return _template().render(
         report=report,
         notice=SYNTHETIC_NOTICE,

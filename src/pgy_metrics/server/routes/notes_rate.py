@@ -218,6 +218,17 @@ class NotesRateEndpoint:
             if claim.state is ClaimState.OWNER:
                 return None
             if claim.state is ClaimState.REPLAY and claim.response is not None:
+                if not runtime.service.serves(claim.source):
+                    # The answer came from a source this server is no longer configured with
+                    # (e.g. the sandbox before a switch to Pugongying): never repeat it, and
+                    # never charge the key again. Nothing is collected or charged.
+                    return self._failure(
+                        BusinessCode.INVALID_PARAMS,
+                        "This Idempotency-Key was answered with data from the "
+                        f"{claim.source or 'unrecorded'} source, which this server no longer "
+                        "uses; send the request with a new Idempotency-Key.",
+                        request_id,
+                    )
                 return claim.response, _replayed_headers(claim.response, claim.source)
             if claim.state is ClaimState.MISMATCH:
                 return self._failure(

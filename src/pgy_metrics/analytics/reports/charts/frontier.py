@@ -57,7 +57,7 @@ def frontier_chart(report: ReportData) -> Chart | None:
     series = [(c, label, style) for c, label, style in FRONTIER_SERIES if c in frame.columns]
     if "budget" not in frame.columns or frame.is_empty() or not series:
         message = "方案没有前沿数据 (the plan has no frontier rows)"
-        return empty_chart(name, title, message, synthetic=report.synthetic)
+        return empty_chart(name, title, message, synthetic=report.synthetic is True)
     frame = frame.sort("budget")
     budgets = [float(b) for b in frame.get_column("budget").to_list() if b is not None]
     values = [
@@ -111,5 +111,7 @@ def frontier_chart(report: ReportData) -> Chart | None:
         )
         parts.append(element("text", {"x": left + 46, "y": legend_y + 4, "class": "legend"}, label))
     caption = f"{len(budgets)} 个预算点; 目标 objective = {objective}."
-    svg = svg_frame(name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic)
+    svg = svg_frame(
+        name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic is True
+    )
     return Chart(name, svg, caption, marks)

@@ -56,7 +56,7 @@ def heatmap_chart(report: ReportData, *, metric: str = "read_median") -> Chart:
     frame = report.indicators
     if not {"user_id", "scope_key", metric} <= set(frame.columns) or frame.is_empty():
         message = f"指标表没有 {metric} (the indicators frame has no {metric})"
-        return empty_chart(name, title, message, synthetic=report.synthetic)
+        return empty_chart(name, title, message, synthetic=report.synthetic is True)
     if "collected_at" in frame.columns:
         frame = frame.sort("collected_at", nulls_last=False)
     cells: dict[tuple[str, str], float] = {}
@@ -194,5 +194,7 @@ def heatmap_chart(report: ReportData, *, metric: str = "read_median") -> Chart:
             f" 仅显示前 {HEATMAP_MAX_CREATORS} 位 (按得分), 共 {total} 位"
             f" (showing the first {HEATMAP_MAX_CREATORS} of {total} creators by score)."
         )
-    svg = svg_frame(name, title, CHART_WIDTH, height, join(parts), synthetic=report.synthetic)
+    svg = svg_frame(
+        name, title, CHART_WIDTH, height, join(parts), synthetic=report.synthetic is True
+    )
     return Chart(name, svg, caption, marks)

@@ -113,7 +113,10 @@ def quadrant_chart(report: ReportData) -> Chart:
     left_out = creators.height - len(points)
     if not points:
         return empty_chart(
-            name, title, "没有可绘制的博主 (no creator has both values)", synthetic=report.synthetic
+            name,
+            title,
+            "没有可绘制的博主 (no creator has both values)",
+            synthetic=report.synthetic is True,
         )
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     left, right = MARGIN_LEFT, CHART_WIDTH - MARGIN_RIGHT
@@ -193,5 +196,7 @@ def quadrant_chart(report: ReportData) -> Chart:
         caption += (
             f" {left_out} 位缺少数值未画出 ({left_out} creators missing a value are not shown)."
         )
-    svg = svg_frame(name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic)
+    svg = svg_frame(
+        name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic is True
+    )
     return Chart(name, svg, caption, len(points))

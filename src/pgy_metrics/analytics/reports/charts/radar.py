@@ -52,7 +52,7 @@ def radar_chart(report: ReportData) -> Chart:
     axes = _percentile_axes(creators)
     if not axes or creators.is_empty():
         message = "没有百分位列 (no *_pct columns in the benchmark)"
-        return empty_chart(name, title, message, synthetic=report.synthetic)
+        return empty_chart(name, title, message, synthetic=report.synthetic is True)
     size = CHART_HEIGHT
     cx, cy, radius = size / 2, size / 2 + 10, size / 2 - 80
     parts: list[Markup] = []
@@ -117,5 +117,7 @@ def radar_chart(report: ReportData) -> Chart:
         f"{creators.height} 位博主 × {len(axes)} 项指标百分位 (0-100%, 全体博主池 whole pool); "
         "缺失值不画点 (missing values are left out, not drawn as 0)."
     )
-    svg = svg_frame(name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic)
+    svg = svg_frame(
+        name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic is True
+    )
     return Chart(name, svg, caption, marks)
