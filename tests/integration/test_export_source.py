@@ -23,14 +23,14 @@ CREATORS = [f"5d21ab6b{index:016x}" for index in range(1, 13)]
 
 
 def overview(path: Path) -> tuple[list[str], dict[str, object]]:
-    """Each sheet's first cell, and the overview sheet's field -> value."""
+    """Each sheet's first cell, and the overview sheet's English label -> value."""
     book = load_workbook(path, read_only=True)
     try:
         first_cells = [str(next(sheet.iter_rows(max_row=1, values_only=True))[0]) for sheet in book]
         rows = list(book.worksheets[0].iter_rows(values_only=True))
     finally:
         book.close()
-    return first_cells, {str(row[0]): row[2] for row in rows if row and row[0] is not None}
+    return first_cells, {str(row[1]): row[2] for row in rows if row and row[1] is not None}
 
 
 def without_source_jsonl(path: Path, target: Path) -> Path:
@@ -83,7 +83,7 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
         assert "synthetic data (sandbox source)" in result.stdout
         first_cells, values = overview(tmp_path / name / "report.xlsx")
         assert all(cell == SYNTHETIC_NOTICE for cell in first_cells), name
-        assert values["synthetic"] == "是 yes"
+        assert values["Synthetic data"] == "是 yes"
         html = (tmp_path / name / "report.html").read_text(encoding="utf-8")
         assert 'class="synthetic-banner"' in html and "[合成数据 SYNTHETIC]" in html
 
@@ -98,7 +98,7 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
         "--out", str(tmp_path / "plan"), env=report_env,
     )  # fmt: skip
     assert "synthetic data (sandbox source)" in plan.stdout
-    assert overview(tmp_path / "plan" / "report.xlsx")[1]["synthetic"] == "是 yes"
+    assert overview(tmp_path / "plan" / "report.xlsx")[1]["Synthetic data"] == "是 yes"
 
     older = [
         without_source_jsonl(jsonl, tmp_path / "older.jsonl"),
@@ -109,8 +109,8 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
         result = pgy("report", "--from", str(pool), "--out", str(out), env=report_env)
         assert "source unknown" in result.stdout and "synthetic data" not in result.stdout
         first_cells, values = overview(out / "report.xlsx")
-        assert values["synthetic"] == "未知 unknown"  # never "否 no"
-        assert values["notice"] == UNKNOWN_SOURCE_NOTICE
+        assert values["Synthetic data"] == "未知 unknown"  # never "否 no"
+        assert values["Notice"] == UNKNOWN_SOURCE_NOTICE
         assert SYNTHETIC_NOTICE not in first_cells
         html = (out / "report.html").read_text(encoding="utf-8")
         assert "<dd>未知 unknown</dd>" in html and "否 no" not in html
@@ -120,7 +120,7 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
         "--out", str(tmp_path / "plan-unknown"), env=report_env,
     )  # fmt: skip
     assert "source unknown" in plan.stdout
-    assert overview(tmp_path / "plan-unknown" / "report.xlsx")[1]["synthetic"] == "未知 unknown"
+    assert overview(tmp_path / "plan-unknown" / "report.xlsx")[1]["Synthetic data"] == "未知 unknown"
     forced = pgy(
         "report", "--from", str(older[0]), "--out", str(tmp_path / "forced"), "--synthetic",
         env=report_env,
