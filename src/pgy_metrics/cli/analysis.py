@@ -47,10 +47,12 @@ def user_errors() -> Iterator[None]:
     """The analytics layer's input errors as one line on stderr and exit 2 (no traceback)."""
     from pgy_metrics.analytics.candidates import CandidatesError, RulesError
     from pgy_metrics.analytics.settings import AnalyticsSettingsError
-    from pgy_metrics.analytics.tables import TablesError
+    from pgy_metrics.analytics.tables import StoreUnavailable, TablesError
 
     try:
         yield
+    except StoreUnavailable as error:
+        raise fail(str(error), code=FAILED_EXIT) from None
     except (
         TablesError,
         CandidatesError,

@@ -81,5 +81,18 @@ def main() -> None:
     except Exception as problem:
         if os.environ.get("PGY_DEBUG"):
             raise
-        error(str(problem) or type(problem).__name__)
+        error(describe(problem))
         sys.exit(FAILED_EXIT)
+
+
+def describe(problem: Exception) -> str:
+    """An unexpected failure in words: SQLAlchemy's errors lose their SQL and their link to
+    sqlalche.me and say which setting picks the database; anything else says what it says."""
+    database_errors = sys.modules.get("sqlalchemy.exc")  # loaded if a database was used
+    if database_errors is not None and isinstance(problem, database_errors.DBAPIError):
+        detail = " ".join(str(problem.orig).split()) or type(problem.orig).__name__
+        return (
+            f"the database failed: {detail} (the store is PGY_DATABASE_URL, or the SQLite file "
+            "under PGY_DATA_DIR)"
+        )
+    return str(problem) or type(problem).__name__
