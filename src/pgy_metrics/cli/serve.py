@@ -118,7 +118,6 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as problem:
         listener.close()
         raise fail(_bind_problem(host, port, problem), code=USAGE_EXIT) from None
-    listener.set_inheritable(True)
     return listener
 
 
