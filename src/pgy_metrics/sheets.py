@@ -28,6 +28,10 @@ Row = tuple[int, list[str]]
 """(1-based line or sheet row, the cells as text)."""
 
 
+QUOTED_PREFIX = 20
+"""Characters of a row's text that, found quoted in its reason, mean the reason shows it."""
+
+
 @dataclass(frozen=True, slots=True)
 class RowProblem:
     """One line or row that was not used: where, what it said, why (never dropped silently)."""
@@ -37,8 +41,16 @@ class RowProblem:
     text: str
     reason: str
 
+    def describe(self) -> str:
+        """The reason, then the text in quotes unless the reason quotes it already (a parser's
+        ``got 'NOTANID'.`` said it once; saying it twice only adds noise)."""
+        quoted = repr(self.text[:QUOTED_PREFIX])[:-1]  # the opening quote and the first chars
+        if self.text and quoted in self.reason:
+            return self.reason
+        return f"{self.reason} ({self.text!r})"
+
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason} ({self.text!r})"
+        return f"line {self.line}: {self.describe()}"
 
 
 class UnreadableWorkbook(ValueError):

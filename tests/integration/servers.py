@@ -27,6 +27,7 @@ def pgy_env(data_dir: Path, database_url: str | None = None, **extra: str) -> di
     """Environment of a ``pgy`` process isolated in ``data_dir`` (and ``database_url``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PGY_")}
     env.update(PGY_DATA_DIR=str(data_dir), PGY_TOKEN_CACHE_SECONDS="0", NO_COLOR="1")
+    env["XDG_STATE_HOME"] = str(data_dir / "state")  # pgy batch's checkpoints, kept in the test
     env["COLUMNS"] = "200"
     if database_url:
         env["PGY_DATABASE_URL"] = database_url

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pgy_metrics.cli.batch import checkpoint_for
 from pgy_metrics.store.tokens import Plan
 from tests.integration.servers import ServerProcess, pgy, pgy_env
 from tests.integration.test_money import books, issue
@@ -46,6 +47,11 @@ def test_batch_export_rerun_and_budget(tmp_path: Path) -> None:
             rows = list(csv.DictReader(handle))
         assert len(rows) == 40 and {r["user_id"] for r in rows} == set(ids)
         assert (asyncio.run(books(env, "analyst"))).charge_rows == 40
+        # The checkpoint is in the user's state folder (XDG_STATE_HOME here), not beside out.csv.
+        state = tmp_path / "data" / "state" / "pgy-metrics" / "checkpoints"
+        assert [p.name for p in state.iterdir()] == [checkpoint_for(out, state).name]
+        assert f"checkpoint: {checkpoint_for(out, state)}" in first.stderr
+        assert not list(tmp_path.glob("out.csv?*"))
 
         again = pgy("batch", str(source), "--scopes", "core", "--out", str(out), env=client_env)
         assert "billable calls 0" in again.stderr and "from the checkpoint 40" in again.stderr
@@ -100,10 +106,16 @@ def test_ctrl_c_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path: Path) 
     ids = [f"{index:024x}" for index in range(1, 11)]
     source = tmp_path / "creators.txt"
     source.write_text("\n".join(ids) + "\n", encoding="utf-8")
-    out, checkpoint = tmp_path / "out.jsonl", tmp_path / "out.jsonl.checkpoint"
+    out, checkpoints = tmp_path / "out.jsonl", tmp_path / "checkpoints"
+    checkpoint = checkpoint_for(out, checkpoints)
     args = ["batch", str(source), "--scopes", "core", "--out", str(out)]
     with ServerProcess(env, tmp_path / "server.log") as server:
-        client_env = {**env, "PGY_TOKEN": token, "PGY_BASE_URL": server.base_url}
+        client_env = {
+            **env,
+            "PGY_TOKEN": token,
+            "PGY_BASE_URL": server.base_url,
+            "PGY_CHECKPOINT_DIR": str(checkpoints),
+        }
         first = subprocess.Popen(
             [sys.executable, "-m", "pgy_metrics", *args, "--rate", "8", "--concurrency", "2"],
             env=client_env,
@@ -137,5 +149,8 @@ def test_ctrl_c_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path: Path) 
         assert len(lines) == len(pairs) == 80
         ledger = asyncio.run(books(env, "analyst"))
         assert ledger.charge_rows == ledger.charges == 80
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("out")) == [
+            "out.jsonl"
+        ]  # the checkpoint is in its folder, not beside the export
         for text in (first_err, again.stderr):
             assert token not in text

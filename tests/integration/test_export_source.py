@@ -120,7 +120,9 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
         "--out", str(tmp_path / "plan-unknown"), env=report_env,
     )  # fmt: skip
     assert "source unknown" in plan.stdout
-    assert overview(tmp_path / "plan-unknown" / "report.xlsx")[1]["Synthetic data"] == "未知 unknown"
+    assert (
+        overview(tmp_path / "plan-unknown" / "report.xlsx")[1]["Synthetic data"] == "未知 unknown"
+    )
     forced = pgy(
         "report", "--from", str(older[0]), "--out", str(tmp_path / "forced"), "--synthetic",
         env=report_env,

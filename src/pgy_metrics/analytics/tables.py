@@ -63,6 +63,7 @@ __all__ = [
     "SCOPES_SCHEMA",
     "SCOPE_KEY",
     "ScopeRecord",
+    "StoreUnavailable",
     "Tables",
     "TablesError",
     "latest_scopes",
@@ -83,6 +84,11 @@ class TablesError(ValueError):
         super().__init__(f"{origin}: {message}" if origin else message)
         self.origin = origin
         """Where the bad answer is, e.g. ``batch.jsonl line 12`` or ``snapshot id 7``."""
+
+
+class StoreUnavailable(TablesError):
+    """The database did not accept a connection: nothing is wrong with the input, the database
+    is down or unreachable (the CLI exits 1 for this, 2 for a ``TablesError`` to fix)."""
 
 
 # -- schemas -------------------------------------------------------------------------------------
@@ -687,7 +693,12 @@ def load_store(database_url: str | Path) -> Tables:
     builder = _Builder()
     scopes: dict[tuple[Any, ...], Scope] = {}
     try:
-        with _cyclic_gc_paused(), engine.connect() as connection:
+        opened = engine.connect()
+    except SQLAlchemyError as error:
+        detail = getattr(error, "orig", None) or error
+        raise StoreUnavailable(f"cannot connect to {shown}: {detail}") from None
+    try:
+        with _cyclic_gc_paused(), opened as connection:
             if engine.dialect.name == "postgresql":
                 connection = connection.execution_options(postgresql_readonly=True)
             result = connection.execution_options(yield_per=STORE_BATCH_ROWS).execute(query)

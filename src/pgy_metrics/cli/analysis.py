@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from pgy_metrics.analytics.objectives import Objective
+from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, say
 from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.figures import FigureKind, format_figure
 
@@ -30,19 +30,19 @@ if TYPE_CHECKING:
 # The analytics stack (polars, numpy, HiGHS, Jinja2) is imported inside the commands, so that every
 # other ``pgy`` command starts without it.
 
-stderr = Console(stderr=True)
 stdout = Console()
 
-USAGE_EXIT = 2
-"""Bad input: a file, an option or a rule the user must fix."""
-FAILED_EXIT = 1
-"""The command ran but could not do what was asked (e.g. no feasible plan)."""
 PREVIEW_ROWS = 15
 """Rows of a table printed on the terminal; the files hold them all."""
 
 SOURCE_HELP = (
-    "Where the data is: a JSONL/CSV/Parquet export of pgy batch, a SQLite file, or a database "
-    "URL. Default: the local server's store (PGY_DATABASE_URL or the data dir)."
+    "Where the data is: a JSONL/CSV/Parquet export of pgy batch, a SQLite file, or a database URL."
+)
+SOURCE_DEFAULT = "the local server's store: PGY_DATABASE_URL or the data dir"
+SETTINGS_DEFAULT = "the built-in weights, tiers and limits"
+SYNTHETIC_DEFAULT = (
+    "from the data's sources: synthetic if any row came from the sandbox, unknown if the input "
+    "does not say"
 )
 
 
@@ -51,10 +51,12 @@ def user_errors() -> Iterator[None]:
     """The analytics layer's input errors as one line on stderr and exit 2 (no traceback)."""
     from pgy_metrics.analytics.candidates import CandidatesError, RulesError
     from pgy_metrics.analytics.settings import AnalyticsSettingsError
-    from pgy_metrics.analytics.tables import TablesError
+    from pgy_metrics.analytics.tables import StoreUnavailable, TablesError
 
     try:
         yield
+    except StoreUnavailable as error:
+        raise fail(str(error), code=FAILED_EXIT) from None
     except (
         TablesError,
         CandidatesError,
@@ -66,8 +68,9 @@ def user_errors() -> Iterator[None]:
 
 
 def fail(message: str, *, code: int = USAGE_EXIT) -> typer.Exit:
-    """Say what went wrong in one line; the caller raises the returned exit."""
-    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Say what went wrong in one line; the caller raises the returned exit (2 unless
+    ``code`` says otherwise: most of what goes wrong here is input to fix)."""
+    error(message)
     return typer.Exit(code)
 
 
@@ -113,7 +116,7 @@ def read_creators(path: Path | None) -> pl.DataFrame | None:
         return None
     found = read_candidates(path, require_price=False)
     for problem in found.problems:
-        stderr.print(f"skipped {path} {problem}", highlight=False, markup=False)
+        say(f"skipped {path} {problem}")
     return found.frame
 
 
@@ -300,24 +303,28 @@ def write_files(
 
 
 def report(
-    source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
+    source: str | None = typer.Option(
+        None, "--from", help=SOURCE_HELP, show_default=SOURCE_DEFAULT
+    ),
     out: Path = typer.Option(Path("pgy-report"), "--out", help="Folder for the report files."),
     creators: Path | None = typer.Option(
         None,
         "--creators",
         help="CSV/XLSX with user_id and optional followers, tier, content_tag, prices.",
+        show_default="none: tiers by the read-median proxy",
     ),
     settings_file: Path | None = typer.Option(
-        None, "--settings", help="Analytics settings (TOML): score weights, tiers, flag limits."
+        None,
+        "--settings",
+        help="Analytics settings (TOML): score weights, tiers, flag limits.",
+        show_default=SETTINGS_DEFAULT,
     ),
     title: str = typer.Option("Creator benchmark 博主基准", "--title"),
     synthetic: bool | None = typer.Option(
         None,
         "--synthetic/--real",
-        help=(
-            "Label every figure as synthetic, or as real (default: from the data's sources: "
-            "synthetic if any row came from the sandbox, unknown if the input does not say)."
-        ),
+        help="Label every figure as synthetic, or as real.",
+        show_default=SYNTHETIC_DEFAULT,
     ),
 ) -> None:
     """Benchmark a pool of creators and write report.xlsx and report.html."""
@@ -337,17 +344,21 @@ def plan(
     ),
     budget: float = typer.Option(..., "--budget", help="Total budget, in the prices' currency."),
     objective: Objective = typer.Option(Objective.READS, "--objective"),
-    rules_file: Path | None = typer.Option(None, "--rules", help="Rules (TOML); docs/planner.md."),
-    source: str | None = typer.Option(None, "--from", help=SOURCE_HELP),
+    rules_file: Path | None = typer.Option(
+        None, "--rules", help="Rules (TOML); docs/planner.md.", show_default="no rules"
+    ),
+    source: str | None = typer.Option(
+        None, "--from", help=SOURCE_HELP, show_default=SOURCE_DEFAULT
+    ),
     out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
-    settings_file: Path | None = typer.Option(None, "--settings", help="Analytics settings."),
+    settings_file: Path | None = typer.Option(
+        None, "--settings", help="Analytics settings.", show_default=SETTINGS_DEFAULT
+    ),
     synthetic: bool | None = typer.Option(
         None,
         "--synthetic/--real",
-        help=(
-            "Label every figure as synthetic, or as real (default: from the data's sources: "
-            "synthetic if any row came from the sandbox, unknown if the input does not say)."
-        ),
+        help="Label every figure as synthetic, or as real.",
+        show_default=SYNTHETIC_DEFAULT,
     ),
     wide: bool = typer.Option(
         False,
@@ -367,7 +378,7 @@ def plan(
         rules = load_rules(rules_file) if rules_file is not None else PlanRules()
         found = read_candidates(candidates)
         for problem in found.problems:
-            stderr.print(f"skipped {candidates} {problem}", highlight=False, markup=False)
+            say(f"skipped {candidates} {problem}")
         if found.frame.height == 0:
             raise fail(f"{candidates}: no usable candidate rows")
         tables, label, detected = load_pool(source)

@@ -9,27 +9,31 @@ stderr and ends with an honest summary.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Iterator
+import hashlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Literal, cast
 
+import platformdirs
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
+from pgy_metrics.cli.connect import base_url_option, env_option, open_client, token_option
+from pgy_metrics.cli.messages import (
+    FAILED_EXIT,
+    INTERRUPTED_EXIT,
+    USAGE_EXIT,
+    fail,
+    say,
+    stderr,
+)
+from pgy_metrics.cli.retries import RetryCounter, counting_retries
 from pgy_metrics.client import Client, PgyError
 from pgy_metrics.client.batch import BatchStats
-from pgy_metrics.client.exports import ExportError, open_export
+from pgy_metrics.client.exports import FORMATS, ExportError, open_export
 from pgy_metrics.client.inputs import InputFileError, InputProblem, iter_user_ids
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import ParamError, Scope
-
-stderr = Console(stderr=True)
-Environment = Literal["global", "cn", "auto"]
-
-INTERRUPTED_EXIT = 130
-"""Exit status after Ctrl-C, as shells report a process ended by SIGINT (128 + 2)."""
 
 SCOPE_PRESETS: dict[str, tuple[Scope, ...]] = {
     "default": (Scope(),),
@@ -62,96 +66,123 @@ def parse_scopes(text: str) -> tuple[Scope, ...]:
         ) from None
 
 
+CHECKPOINT_DIR = platformdirs.user_state_path("pgy-metrics", appauthor=False) / "checkpoints"
+"""Where checkpoints go unless --checkpoint or --checkpoint-dir says otherwise: the user's state
+folder (``~/.local/state/pgy-metrics/checkpoints`` on Linux, ``~/Library/Application Support/
+pgy-metrics/checkpoints`` on macOS), not beside the export where they would clutter the output."""
+
+
+def checkpoint_for(out: Path, folder: Path) -> Path:
+    """The checkpoint of an export: named after it, keyed by its absolute path, so the same
+    command (same ``--out`` from the same folder) finds it again and two exports of the same
+    name in different folders do not share one."""
+    key = hashlib.sha256(str(out.expanduser().resolve()).encode()).hexdigest()[:12]
+    return folder.expanduser() / f"{out.name}-{key}.sqlite"
+
+
+def _checked_out(value: Path) -> Path:
+    if value.suffix.lower() not in FORMATS:
+        raise typer.BadParameter(
+            f"the export's name must end in one of {', '.join(FORMATS)}; got {value.name!r}"
+        )
+    return value
+
+
 def batch(
     file: Path = typer.Argument(..., help="Creator ids: one per line, or a CSV/XLSX column."),
     scopes: str = typer.Option(
         "default", "--scopes", help=f"{', '.join(SCOPE_PRESETS)}, or scope keys (comma-separated)."
     ),
     out: Path = typer.Option(
-        Path("pgy-batch.jsonl"), "--out", help="Export: .jsonl, .csv, .xlsx or .parquet."
+        Path("pgy-batch.jsonl"),
+        "--out",
+        help="Export: .jsonl, .csv, .xlsx or .parquet.",
+        callback=_checked_out,
     ),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=256),
+    concurrency: int = typer.Option(
+        8, "--concurrency", min=1, max=256, help="Calls in flight at once."
+    ),
     rate: float | None = typer.Option(
-        None, "--rate", min=0.01, help="At most this many requests per second."
+        None,
+        "--rate",
+        min=0.01,
+        help="At most this many requests per second.",
+        show_default="no limit",
     ),
     budget: int | None = typer.Option(
-        None, "--budget", min=0, help="Never more than this many billable calls."
+        None,
+        "--budget",
+        min=0,
+        help="Never more than this many billable calls.",
+        show_default="no limit",
     ),
     checkpoint: Path | None = typer.Option(
-        None, "--checkpoint", help="SQLite file; default: the export's name + .checkpoint"
+        None,
+        "--checkpoint",
+        help="The checkpoint file (SQLite) that lets the same command resume.",
+        show_default="in --checkpoint-dir, named after --out",
     ),
-    token: str | None = typer.Option(
-        None, "--token", envvar="PGY_TOKEN", help="Better: PGY_TOKEN."
+    checkpoint_dir: Path = typer.Option(
+        CHECKPOINT_DIR,
+        "--checkpoint-dir",
+        envvar="PGY_CHECKPOINT_DIR",
+        help="Folder of checkpoints named after their export.",
     ),
-    base_url: str | None = typer.Option(None, "--base-url", envvar="PGY_BASE_URL"),
-    env: str | None = typer.Option(None, "--env", help="Hosted API: global, cn or auto."),
+    token: str | None = token_option(),
+    base_url: str | None = base_url_option(),
+    env: str | None = env_option(),
 ) -> None:
     """Fetch every creator of FILE in every scope into one export file."""
     try:
         chosen = parse_scopes(scopes)
-    except ParamError as error:
-        stderr.print(f"[red]error:[/] {error.message}", highlight=False)
-        raise typer.Exit(2) from None
-    if env is not None and env not in ("global", "cn", "auto"):
-        stderr.print("[red]error:[/] --env must be one of global, cn, auto", highlight=False)
-        raise typer.Exit(2)
-    try:
-        valid, skipped = _survey(file)
-    except InputFileError as error:
-        stderr.print(f"[red]error:[/] {error}", highlight=False, markup=False)
-        raise typer.Exit(2) from None
-    if not valid:
-        stderr.print("[red]error:[/] no valid creator id in the file", highlight=False)
-        raise typer.Exit(2)
-    checkpoint = checkpoint or out.with_name(out.name + ".checkpoint")
-    stderr.print(
-        f"{valid} creator lines x {len(chosen)} scopes = up to {valid * len(chosen)} fetches"
-        f" ({skipped} lines skipped; repeated ids are fetched once)",
-        highlight=False,
-    )
-    try:
-        stats = _run(
-            _valid_ids(file),
-            chosen,
-            out,
-            concurrency,
-            rate,
-            budget,
-            checkpoint,
-            valid,
-            token=token,
-            base_url=base_url,
-            env=cast(Environment | None, env),
+    except ParamError as problem:
+        raise fail(problem.message, code=USAGE_EXIT) from None
+    # Everything the command line and the environment decide is checked before the file is read.
+    client = open_client(token, base_url, env)
+    with client:
+        try:
+            valid, skipped = _survey(file)
+        except InputFileError as problem:
+            raise fail(str(problem), code=USAGE_EXIT) from None
+        if not valid:
+            raise fail(f"no valid creator id in {file}", code=USAGE_EXIT)
+        checkpoint = checkpoint or checkpoint_for(out, checkpoint_dir)
+        say(
+            f"{valid} creator lines x {len(chosen)} scopes = up to {valid * len(chosen)} fetches"
+            f" ({skipped} lines skipped; repeated ids are fetched once)"
         )
-    except (PgyError, ExportError) as error:
-        stderr.print(f"[red]error:[/] {error}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        # Everything fetched is in the checkpoint (committed per item) and calls in flight keep
-        # their Idempotency-Keys there, so the same command picks up where this one stopped.
-        stderr.print(
-            f"interrupted: what was fetched is kept in {checkpoint}; run the same command again "
-            "to resume (fetched pairs are not paid twice)",
-            highlight=False,
-            markup=False,
-        )
-        raise typer.Exit(INTERRUPTED_EXIT) from None
+        say(f"checkpoint: {checkpoint} (the same command resumes from it)")
+        try:
+            stats, retries, failures = _run(
+                client, _valid_ids(file), chosen, out, concurrency, rate, budget, checkpoint, valid
+            )
+        except (PgyError, ExportError) as problem:
+            raise fail(str(problem)) from None
+        except KeyboardInterrupt:
+            # Everything fetched is in the checkpoint (committed per item) and calls in flight
+            # keep their Idempotency-Keys there, so the same command picks up where this stopped.
+            say(
+                f"interrupted: what was fetched is kept in {checkpoint}; run the same command "
+                "again to resume (fetched pairs are not paid twice)"
+            )
+            raise typer.Exit(INTERRUPTED_EXIT) from None
     failed = ", ".join(
         f"{code if code is not None else 'transport'}: {n}"
         for code, n in sorted(stats.failed_by_code.items(), key=str)
     )
-    stderr.print(
+    say(
         f"ok {stats.ok} · failed {stats.failed}{f' ({failed})' if failed else ''} · "
         f"billable calls {stats.billable_calls} · from the checkpoint {stats.from_checkpoint} · "
-        f"not attempted {stats.not_attempted} · repeated ids {stats.duplicates}"
+        f"not attempted {stats.not_attempted} · repeated ids {stats.duplicates} · "
+        f"retries {retries}"
         + (" · budget reached" if stats.budget_reached else "")
-        + (f" · stopped: {stats.stopped_by}" if stats.stopped_by else ""),
-        highlight=False,
-        markup=False,
+        + (f" · stopped: {stats.stopped_by}" if stats.stopped_by else "")
     )
+    for code, message in failures.items():
+        say(f"first failure{'' if code is None else f' with code {code}'}: {message}")
     typer.echo(str(out))
     if stats.failed or stats.not_attempted:
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED_EXIT)
 
 
 def _survey(file: Path) -> tuple[int, int]:
@@ -161,11 +192,7 @@ def _survey(file: Path) -> tuple[int, int]:
     for entry in iter_user_ids(file):
         if isinstance(entry, InputProblem):
             skipped += 1
-            stderr.print(
-                f"skipped {file}:{entry.line}: {entry.reason} ({entry.text!r})",
-                highlight=False,
-                markup=False,
-            )
+            say(f"skipped {file}:{entry.line}: {entry.describe()}")
         else:
             valid += 1
     return valid, skipped
@@ -177,6 +204,7 @@ def _valid_ids(file: Path) -> Iterator[str]:
 
 
 def _run(
+    client: Client,
     user_ids: Iterable[str],
     scopes: tuple[Scope, ...],
     out: Path,
@@ -185,16 +213,11 @@ def _run(
     budget: int | None,
     checkpoint: Path,
     lines: int,
-    *,
-    token: str | None,
-    base_url: str | None,
-    env: Environment | None,
-) -> BatchStats:
-    with (
-        Client(token=token, base_url=base_url, env=env) as client,
-        open_export(out) as export,
-        progress_bar(lines, len(scopes)) as advance,
-    ):
+) -> tuple[BatchStats, int, dict[int | None, str]]:
+    """Fetch and export. Returns the stats, how many retries the client made, and the first
+    failure of each business code (None: transport and protocol), which says what to fix."""
+    failures: dict[int | None, str] = {}
+    with open_export(out) as export, progress_bar(lines, len(scopes)) as progress:
         run = client.batch(
             user_ids,
             scopes=scopes,
@@ -207,34 +230,52 @@ def _run(
             for item in run:
                 if item.result is not None:
                     export.write_result(item.result)
-                advance(run.stats)
-        return run.stats
+                elif item.error is not None:
+                    failures.setdefault(getattr(item.error, "code", None), str(item.error))
+                progress.advance(run.stats)
+        return run.stats, progress.retries.count, failures
 
 
-@contextlib.contextmanager
-def progress_bar(lines: int, scopes: int) -> Iterator[Callable[[BatchStats], None]]:
-    """A Rich bar on stderr (done, failed, billable, time left); call the yielded function with
-    the batch stats after each item."""
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("failed {task.fields[failed]} · billable {task.fields[billable]}"),
-        TimeRemainingColumn(),
-        console=stderr,
-        transient=False,
-    )
-    task = progress.add_task("fetching", total=lines * scopes, failed=0, billable=0)
+class BatchProgress:
+    """A Rich bar on stderr: done, failed, billable, retries, time left. ``advance`` after each
+    item; the client's retries (``retries``) update the same line instead of logging."""
 
-    def advance(stats: BatchStats) -> None:
+    def __init__(self, lines: int, scopes: int) -> None:
+        self.lines, self.scopes = lines, scopes
+        self.bar = Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn(
+                "failed {task.fields[failed]} · billable {task.fields[billable]} · "
+                "retries {task.fields[retries]}"
+            ),
+            TimeRemainingColumn(),
+            console=stderr,
+            transient=False,
+        )
+        self.task = self.bar.add_task(
+            "fetching", total=lines * scopes, failed=0, billable=0, retries=0
+        )
+        self.retries = RetryCounter(self._retried)
+
+    def advance(self, stats: BatchStats) -> None:
         # A repeated id is not fetched again: the total shrinks as repeats are found.
-        progress.update(
-            task,
+        self.bar.update(
+            self.task,
             advance=1,
-            total=(lines - stats.duplicates) * scopes,
+            total=(self.lines - stats.duplicates) * self.scopes,
             failed=stats.failed,
             billable=stats.billable_calls,
         )
 
-    with progress:
-        yield advance
+    def _retried(self, counter: RetryCounter) -> None:
+        self.bar.update(self.task, retries=counter.count)
+
+
+@contextlib.contextmanager
+def progress_bar(lines: int, scopes: int) -> Iterator[BatchProgress]:
+    """The progress line of a batch, shown while the block runs, counting the client's retries."""
+    progress = BatchProgress(lines, scopes)
+    with progress.bar, counting_retries(progress.retries):
+        yield progress

@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 
 from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
 from pgy_metrics.cli.analysis import (
-    FAILED_EXIT,
     analysis_of,
     fail,
     print_benchmark,
     print_plan,
     write_files,
 )
+from pgy_metrics.cli.messages import FAILED_EXIT, say
 from pgy_metrics.figures import FigureKind, format_figure
 
 if TYPE_CHECKING:
@@ -41,8 +40,6 @@ if TYPE_CHECKING:
 
 # The server, the client and the analytics stack are imported inside the command, so that other
 # ``pgy`` commands start without them.
-
-stderr = Console(stderr=True)
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 (a token holder's name, not a secret)
 SERVER_START_SECONDS = 30.0
@@ -164,7 +161,7 @@ def fetch_pool(base_url: str, token: str, ids: list[str], *, out: Path) -> Path:
     with (
         Client(token=token, base_url=base_url) as client,
         open_export(export_path) as export,
-        progress_bar(len(ids), len(ANALYSIS_SCOPES)) as advance,
+        progress_bar(len(ids), len(ANALYSIS_SCOPES)) as progress,
     ):
         run = client.batch(
             ids,
@@ -176,7 +173,7 @@ def fetch_pool(base_url: str, token: str, ids: list[str], *, out: Path) -> Path:
             for item in run:
                 if item.result is not None:
                     export.write_result(item.result)
-                advance(run.stats)
+                progress.advance(run.stats)
     if run.stats.failed or run.stats.not_attempted:
         raise fail(f"the demo fetch did not complete: {run.stats}", code=FAILED_EXIT)
     return export_path
@@ -197,7 +194,7 @@ def demo(
     from pgy_metrics.cli.common import load_settings
 
     out.mkdir(parents=True, exist_ok=True)
-    stderr.print(f"[yellow]{SYNTHETIC_WARNING}[/]", highlight=False)
+    say(SYNTHETIC_WARNING, style="yellow")
     settings = load_settings(
         data_dir=out / "server",
         database_url=f"sqlite+aiosqlite:///{(out / 'server' / 'pgy.db').resolve()}",
@@ -208,10 +205,9 @@ def demo(
     token = asyncio.run(_demo_token(settings))
     ids = creator_ids(creators)
     with running_server(settings) as base_url:
-        stderr.print(
+        say(
             f"server: {base_url} (in this process, sandbox source); fetching {creators} creators "
-            f"x {len(ANALYSIS_SCOPES)} scopes through the client",
-            highlight=False,
+            f"x {len(ANALYSIS_SCOPES)} scopes through the client"
         )
         export_path = fetch_pool(base_url, token, ids, out=out)
     candidates = synthetic_candidates(ids)
@@ -245,15 +241,13 @@ def demo(
         synthetic=True,
         plan=chosen,
     )
-    stderr.print(
+    say(
         "\nWritten (all synthetic):\n"
         f"  fetched data     {export_path}\n"
         f"  synthetic prices {candidates_path}\n"
         + "".join(f"  report           {path}\n" for path in report_paths)
         + "".join(f"  plan             {path}\n" for path in plan_paths)
-        + "Open the .html files in a browser (they work offline) and the .xlsx in Excel.",
-        highlight=False,
-        markup=False,
+        + "Open the .html files in a browser (they work offline) and the .xlsx in Excel."
     )
     for path in (*report_paths, *plan_paths):
         typer.echo(str(path))

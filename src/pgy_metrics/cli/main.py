@@ -1,17 +1,18 @@
-"""Entry point of ``pgy``: errors become a line on stderr and a non-zero exit, no traceback."""
+"""Entry point of ``pgy``: errors become a line on stderr and an exit status from one table
+(``cli.messages``: 2 usage or settings, 1 runtime failure, 130 interrupted), never a traceback."""
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 
 from pgy_metrics import __version__
 from pgy_metrics.cli import analysis, batch, config, demo, fetch, serve, tokens, usage
+from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
 
 app = typer.Typer(
     name="pgy",
@@ -30,7 +31,27 @@ app.command("report")(analysis.report)
 app.command("plan")(analysis.plan)
 app.command("demo")(demo.demo)
 
-stderr = Console(stderr=True)
+SETTINGS_OPTIONS = {
+    "host": "--host",
+    "port": "--port",
+    "source": "--source",
+    "replay_dir": "--replay-dir",
+    "log_level": "--log-level",
+}
+"""Settings that ``pgy serve`` also takes as options, named with them in messages."""
+
+
+def settings_problem(problem: Any) -> str:
+    """One problem of the server settings, named as the user sets it: ``PGY_PORT (or --port):
+    Input should be a valid integer``."""
+    message = str(problem["msg"]).removeprefix("Value error, ")
+    location = [str(part) for part in problem["loc"]]
+    if not location:
+        return message
+    name = f"PGY_{location[0].upper()}"
+    option = SETTINGS_OPTIONS.get(location[0])
+    where = ".".join(location[1:])
+    return f"{name}{f' (or {option})' if option else ''}{f' {where}' if where else ''}: {message}"
 
 
 def _version(value: bool) -> None:
@@ -49,15 +70,29 @@ def _root(
 
 
 def main() -> None:
+    install_warning_printer()
     try:
         app()
-    except ValidationError as error:
-        for problem in error.errors():
-            where = ".".join(str(part) for part in problem["loc"]) or "settings"
-            stderr.print(f"[red]error:[/] {where}: {problem['msg']}", highlight=False)
-        sys.exit(2)
-    except Exception as error:
+    except ValidationError as problem:
+        # Settings come from PGY_* variables and options: a bad one is the user's to fix.
+        for each in problem.errors():
+            error(settings_problem(each))
+        sys.exit(USAGE_EXIT)
+    except Exception as problem:
         if os.environ.get("PGY_DEBUG"):
             raise
-        stderr.print(f"[red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        error(describe(problem))
+        sys.exit(FAILED_EXIT)
+
+
+def describe(problem: Exception) -> str:
+    """An unexpected failure in words: SQLAlchemy's errors lose their SQL and their link to
+    sqlalche.me and say which setting picks the database; anything else says what it says."""
+    database_errors = sys.modules.get("sqlalchemy.exc")  # loaded if a database was used
+    if database_errors is not None and isinstance(problem, database_errors.DBAPIError):
+        detail = " ".join(str(problem.orig).split()) or type(problem.orig).__name__
+        return (
+            f"the database failed: {detail} (the store is PGY_DATABASE_URL, or the SQLite file "
+            "under PGY_DATA_DIR)"
+        )
+    return str(problem) or type(problem).__name__

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import gc
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import typer
-from rich.console import Console
 
 from pgy_metrics.cli.common import load_settings, open_issuer
+from pgy_metrics.cli.messages import USAGE_EXIT, fail, say
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
 
@@ -20,24 +23,31 @@ if TYPE_CHECKING:
     from pgy_metrics.server.config import FileConfig
     from pgy_metrics.server.settings import Settings
 
-stderr = Console(stderr=True)
-
 
 def serve(
-    host: str | None = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
-    port: int | None = typer.Option(None, help="TCP port [default: 8000]."),
+    host: str | None = typer.Option(
+        None, help="Interface to listen on (PGY_HOST).", show_default="127.0.0.1"
+    ),
+    port: int | None = typer.Option(None, help="TCP port (PGY_PORT).", show_default="8000"),
     source: str | None = typer.Option(
-        None, help="Where data comes from: sandbox (synthetic) or replay [default: sandbox]."
+        None,
+        help="Where data comes from: sandbox (synthetic) or replay (PGY_SOURCE).",
+        show_default="sandbox",
     ),
     replay_dir: Path | None = typer.Option(
-        None, help="Folder of recorded payloads for --source replay."
+        None,
+        help="Folder of recorded payloads for --source replay (PGY_REPLAY_DIR).",
+        show_default="none",
     ),
-    log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+    log_level: str | None = typer.Option(
+        None, help="debug, info, warning or error (PGY_LOG_LEVEL).", show_default="info"
+    ),
     config_file: Path | None = typer.Option(
         None,
         "--config",
         envvar="PGY_CONFIG",
         help="Settings file (TOML): server settings and the ordered upstream sources.",
+        show_default="none: PGY_* variables and options only",
     ),
 ) -> None:
     """Run the API server."""
@@ -46,10 +56,13 @@ def serve(
 
     from pgy_metrics.server import redaction
     from pgy_metrics.server.app import create_app
+    from pgy_metrics.server.config import ConfigError, settings_from
     from pgy_metrics.server.config import load as load_config
-    from pgy_metrics.server.config import settings_from
 
-    file_config = load_config(config_file) if config_file is not None else None
+    try:
+        file_config = load_config(config_file) if config_file is not None else None
+    except ConfigError as problem:
+        raise fail(f"--config {problem}", code=USAGE_EXIT) from None
     overrides = {
         "host": host,
         "port": port,
@@ -62,31 +75,68 @@ def serve(
         if file_config is not None
         else load_settings(**overrides)
     )
-    admin = asyncio.run(_prepare(settings))
-    if admin is not None:
-        _announce_admin(settings, admin)
-    app = create_app(settings, config=file_config)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        server_header=False,
+    # Bound before anything is announced: a taken port ends here, with one line and a hint.
+    listener = bind(settings.host, settings.port)
+    if settings.port == 0:
+        settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(listener.close)  # closed by uvicorn too when it runs; twice is harmless
+        admin = asyncio.run(_prepare(settings))
+        if admin is not None:
+            _announce_admin(settings, admin)
+        app = create_app(settings, config=file_config)
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            server_header=False,
+        )
+        # Tokens travel in the query string: redact them before uvicorn's access log prints them.
+        redaction.configure(settings.log_level)
+        say(
+            f"pgy-metrics serving on {settings.base_url} (source: "
+            f"{_sources_label(settings, file_config)}, store: {_store_label(settings)}); "
+            f"open {settings.base_url}/ in a browser, Ctrl-C stops"
+        )
+        # Everything alive now lives as long as the server: keep it out of the collector's
+        # generations, which shortens the pauses that make the latency tail.
+        gc.collect()
+        gc.freeze()
+        uvicorn.Server(config).run(sockets=[listener])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (uvicorn listens on it), or exit 2 with one line
+    naming the option to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    # As uvicorn does: a restart can reuse the port at once (a port in use still fails).
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as problem:
+        listener.close()
+        raise fail(_bind_problem(host, port, problem), code=USAGE_EXIT) from None
+    return listener
+
+
+def _bind_problem(host: str, port: int, problem: OSError) -> str:
+    if problem.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is already in use (another pgy serve?): choose another "
+            "with --port (or PGY_PORT)"
+        )
+    if problem.errno == errno.EACCES:
+        return (
+            f"not allowed to listen on port {port} on {host} (ports below 1024 need privileges): "
+            "choose another with --port (or PGY_PORT)"
+        )
+    reason = problem.strerror or str(problem)
+    return (
+        f"cannot listen on {host}:{port} ({reason}): choose an address of this machine with "
+        "--host (or PGY_HOST), e.g. 127.0.0.1 or 0.0.0.0"
     )
-    # Tokens travel in the query string: redact them before uvicorn's access log prints them.
-    redaction.configure(settings.log_level)
-    sources = _sources_label(settings, file_config)
-    stderr.print(
-        f"pgy-metrics serving on {settings.base_url} (source: {sources}, "
-        f"store: {_store_label(settings)})",
-        soft_wrap=True,
-        highlight=False,
-    )
-    # Everything alive now lives as long as the server: keep it out of the collector's
-    # generations, which shortens the pauses that make the latency tail.
-    gc.collect()
-    gc.freeze()
-    uvicorn.Server(config).run()
 
 
 async def _prepare(settings: Settings) -> IssuedToken | None:
@@ -111,11 +161,8 @@ def _announce_admin(settings: Settings, admin: IssuedToken) -> None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     base = settings.base_url.replace(settings.host, host, 1)
     url = f"{base}{NOTES_RATE_PATH}?token={quote(admin.token)}&userId={USER_ID_EXAMPLE}"
-    stderr.print(
+    say(
         "\nThe database had no API token, so an admin token was created.\n"
         "It is shown only this once; store it now:\n\n"
-        f"    {admin.token}\n\nTry it:\n\n    curl '{url}'\n",
-        highlight=False,
-        markup=False,
-        soft_wrap=True,
+        f"    {admin.token}\n\nTry it:\n\n    curl '{url}'\n"
     )

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from pgy_metrics.cli.common import load_settings, open_issuer
+from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, say
 from pgy_metrics.contract.endpoints import ENDPOINTS
 
 if TYPE_CHECKING:
@@ -24,13 +24,12 @@ if TYPE_CHECKING:
 # Server and store modules are imported where they are used, so that ``pgy`` starts without them.
 
 app = typer.Typer(help="Manage API tokens and their plans.", no_args_is_help=True)
-stderr = Console(stderr=True)
 T = TypeVar("T")
 
 
-def fail(message: str, *, status: int = 1) -> NoReturn:
+def fail(message: str, *, status: int = FAILED_EXIT) -> NoReturn:
     """One line on stderr, then exit (1: the operation failed)."""
-    stderr.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    error(message)
     raise typer.Exit(status)
 
 
@@ -39,8 +38,10 @@ def run_with_issuer(action: Callable[[TokenIssuer], Awaitable[T]]) -> T:
     from pgy_metrics.server.auth import UnknownToken
     from pgy_metrics.store.tokens import TokenNameTaken
 
+    settings = load_settings()  # bad PGY_* settings are the user's to fix: main exits 2
+
     async def run() -> T:
-        async with open_issuer(load_settings()) as issuer:
+        async with open_issuer(settings) as issuer:
             return await action(issuer)
 
     try:
@@ -82,11 +83,13 @@ def _endpoint_names(value: str) -> tuple[str, ...]:
 RATE_HELP = "Rate limits such as '10/second;300/minute' (per second, minute, hour or day)."
 QUOTA_HELP = "Successful calls per day (the day of PGY_QUOTA_TIME_ZONE)."
 ENDPOINTS_HELP = (
-    f"Comma-separated endpoints the token may call, among: {', '.join(ENDPOINTS)} "
-    "(default all; '' for none)."
+    f"Comma-separated endpoints the token may call, among: {', '.join(ENDPOINTS)} ('' for none)."
 )
-PRICE_HELP = "Credits per fresh answer (default the server's PGY_PRICES)."
-CACHED_PRICE_HELP = "Credits per answer from a cached snapshot (default PGY_CACHED_PRICES)."
+PRICE_HELP = "Credits per fresh answer."
+CACHED_PRICE_HELP = "Credits per answer from a cached snapshot."
+SERVER_PLAN = "the server's PGY_DEFAULT_{} without any plan option, else {}"
+"""What a plan option left out of ``pgy token create`` means (docs/cli.md, pgy token create)."""
+UNCHANGED = "unchanged"
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -96,16 +99,44 @@ CACHED_PRICE_HELP = "Credits per answer from a cached snapshot (default PGY_CACH
 def create(
     name: str = typer.Option(..., "--name", help="A unique name for the token's holder."),
     admin: bool = typer.Option(False, "--admin", help="Allow the admin API."),
-    rate: str | None = typer.Option(None, "--rate", help=RATE_HELP, callback=rate_option),
-    daily_quota: int | None = typer.Option(None, "--daily-quota", min=0, help=QUOTA_HELP),
+    rate: str | None = typer.Option(
+        None,
+        "--rate",
+        help=RATE_HELP,
+        callback=rate_option,
+        show_default=SERVER_PLAN.format("RATE_LIMIT", "no limit"),
+    ),
+    daily_quota: int | None = typer.Option(
+        None,
+        "--daily-quota",
+        min=0,
+        help=QUOTA_HELP,
+        show_default=SERVER_PLAN.format("DAILY_QUOTA", "no quota"),
+    ),
     balance: int | None = typer.Option(
-        None, "--balance", min=0, help="Prepaid credits; calls draw on them (default unmetered)."
+        None,
+        "--balance",
+        min=0,
+        help="Prepaid credits; calls draw on them.",
+        show_default=SERVER_PLAN.format("BALANCE", "unmetered"),
     ),
     endpoints: str | None = typer.Option(
-        None, "--endpoints", help=ENDPOINTS_HELP, callback=endpoints_option
+        None,
+        "--endpoints",
+        help=ENDPOINTS_HELP,
+        callback=endpoints_option,
+        show_default=SERVER_PLAN.format("ENDPOINTS", "all, present and future"),
     ),
-    price: int | None = typer.Option(None, "--price", min=0, help=PRICE_HELP),
-    cached_price: int | None = typer.Option(None, "--cached-price", min=0, help=CACHED_PRICE_HELP),
+    price: int | None = typer.Option(
+        None, "--price", min=0, help=PRICE_HELP, show_default="the server's PGY_PRICES"
+    ),
+    cached_price: int | None = typer.Option(
+        None,
+        "--cached-price",
+        min=0,
+        help=CACHED_PRICE_HELP,
+        show_default="the server's PGY_CACHED_PRICES",
+    ),
 ) -> None:
     """Create a token and print it (only the token, on stdout). It is never shown again.
 
@@ -130,11 +161,7 @@ def create(
         return (await issuer.create(name, is_admin=admin, plan=plan)).token
 
     typer.echo(run_with_issuer(issue))
-    stderr.print(
-        f"Created token {name!r}. Store it now: it is shown only this once.",
-        highlight=False,
-        markup=False,
-    )
+    say(f"Created token {name!r}. Store it now: it is shown only this once.")
 
 
 @app.command("list")
@@ -186,21 +213,33 @@ def show(name: str = typer.Argument(..., help="Name of the token.")) -> None:
 @app.command()
 def update(
     name: str = typer.Argument(..., help="Name of the token."),
-    rate: str | None = typer.Option(None, "--rate", help=RATE_HELP, callback=rate_option),
+    rate: str | None = typer.Option(
+        None, "--rate", help=RATE_HELP, callback=rate_option, show_default=UNCHANGED
+    ),
     no_rate: bool = typer.Option(False, "--no-rate", help="Lift the rate limit."),
-    daily_quota: int | None = typer.Option(None, "--daily-quota", min=0, help=QUOTA_HELP),
+    daily_quota: int | None = typer.Option(
+        None, "--daily-quota", min=0, help=QUOTA_HELP, show_default=UNCHANGED
+    ),
     no_daily_quota: bool = typer.Option(False, "--no-daily-quota", help="Lift the daily quota."),
     endpoints: str | None = typer.Option(
-        None, "--endpoints", help=ENDPOINTS_HELP, callback=endpoints_option
+        None,
+        "--endpoints",
+        help=ENDPOINTS_HELP,
+        callback=endpoints_option,
+        show_default=UNCHANGED,
     ),
     all_endpoints: bool = typer.Option(
         False, "--all-endpoints", help="Allow every endpoint, present and future."
     ),
-    price: int | None = typer.Option(None, "--price", min=0, help=PRICE_HELP),
+    price: int | None = typer.Option(
+        None, "--price", min=0, help=PRICE_HELP, show_default=UNCHANGED
+    ),
     server_price: bool = typer.Option(
         False, "--server-price", help="Charge the server's price again (PGY_PRICES)."
     ),
-    cached_price: int | None = typer.Option(None, "--cached-price", min=0, help=CACHED_PRICE_HELP),
+    cached_price: int | None = typer.Option(
+        None, "--cached-price", min=0, help=CACHED_PRICE_HELP, show_default=UNCHANGED
+    ),
     server_cached_price: bool = typer.Option(
         False,
         "--server-cached-price",
@@ -234,7 +273,7 @@ def update(
             "nothing to change: give --rate/--no-rate, --daily-quota/--no-daily-quota, "
             "--endpoints/--all-endpoints, --price/--server-price or "
             "--cached-price/--server-cached-price",
-            status=2,
+            status=USAGE_EXIT,
         )
 
     async def run(issuer: TokenIssuer) -> TokenView:
@@ -242,9 +281,7 @@ def update(
 
     view = run_with_issuer(run)
     typer.echo(view.model_dump_json(indent=2))
-    stderr.print(
-        f"Changed the plan of {name!r}: {', '.join(changes)}.", highlight=False, markup=False
-    )
+    say(f"Changed the plan of {name!r}: {', '.join(changes)}.")
 
 
 def _change(option: str, value: T | None, lift: str, lifted: bool) -> T | Keep | None:
@@ -274,11 +311,7 @@ def topup(
 
     balance = run_with_issuer(run)
     typer.echo(balance)
-    stderr.print(
-        f"Added {credits} credits to {name!r}; the balance is {balance}.",
-        highlight=False,
-        markup=False,
-    )
+    say(f"Added {credits} credits to {name!r}; the balance is {balance}.")
 
 
 @app.command()
@@ -290,4 +323,4 @@ def revoke(name: str = typer.Argument(..., help="Name of the token to revoke."))
 
     if not run_with_issuer(run):
         fail(f"no active token named {name!r}")
-    stderr.print(f"Revoked token {name!r}.", highlight=False, markup=False)
+    say(f"Revoked token {name!r}.")

@@ -9,13 +9,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pgy_metrics.cli.messages import say
 from pgy_metrics.cli.tokens import run_with_issuer
 
 if TYPE_CHECKING:
     from pgy_metrics.server.auth import TokenIssuer
     from pgy_metrics.server.plans import UsageRow
-
-stderr = Console(stderr=True)
 
 
 def _since_option(value: str | None) -> str | None:
@@ -30,9 +29,15 @@ def _since_option(value: str | None) -> str | None:
 
 
 def usage(
-    token: str | None = typer.Option(None, "--token", help="Only the token of this name."),
+    token: str | None = typer.Option(
+        None, "--token", help="Only the token of this name.", show_default="every token"
+    ),
     since: str | None = typer.Option(
-        None, "--since", help="From this quota day on (YYYY-MM-DD).", callback=_since_option
+        None,
+        "--since",
+        help="From this quota day on (YYYY-MM-DD).",
+        callback=_since_option,
+        show_default="every day",
     ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
@@ -50,7 +55,7 @@ def usage(
             typer.echo(row.model_dump_json())
         return
     if not rows:
-        stderr.print("No usage recorded" + (f" since {since}." if since else "."))
+        say("No usage recorded" + (f" since {since}." if since else "."))
         return
     table = Table("token", "day", "calls", "credits", "reserved", "reserved credits")
     for row in rows:

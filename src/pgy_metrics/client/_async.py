@@ -169,7 +169,7 @@ class AsyncClient(BaseClient, AsyncClosing):
                 base_url + NOTES_RATE_PATH, params=call.params, headers=call.headers
             )
         except httpx.TransportError as error:
-            raise self._transport_error(error) from error
+            raise self._transport_error(error, base_url) from error
         return self._parse(call, response, retries)
 
     async def _ensure_base_url(self) -> str:

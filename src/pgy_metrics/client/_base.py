@@ -346,21 +346,23 @@ class BaseClient:
         """Text safe to show: the token and any ``token=...`` removed."""
         return _TOKEN_IN_TEXT.sub(r"\1" + _REDACTED, text.replace(self._token, _REDACTED))
 
-    def _transport_error(self, error: httpx.TransportError) -> APIConnectionError:
-        """Our error for an httpx failure; its text says what happened, never where (URL)."""
+    def _transport_error(self, error: httpx.TransportError, base_url: str) -> APIConnectionError:
+        """Our error for an httpx failure: what happened and where (the base URL, which never
+        holds a token: ``checked_base_url`` refuses a query string or ``user:password@``)."""
         never_sent = isinstance(
             error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
         )
         kind = type(error).__name__
         detail = self._scrub(str(error))[:_EXCERPT_CHARS] or kind
         if isinstance(error, httpx.TimeoutException):
-            what = "could not connect in time" if never_sent else "no answer in time"
+            what = "could not connect in time" if never_sent else "gave no answer in time"
             return APITimeoutError(
-                f"The API gave {what} (timeout {self.timeout:g} s; {kind}).",
+                f"The API at {base_url} {what} (timeout {self.timeout:g} s; {kind}).",
                 request_sent=not never_sent,
             )
         return APIConnectionError(
-            f"The connection to the API failed ({kind}: {detail}).", request_sent=not never_sent
+            f"The connection to the API at {base_url} failed ({kind}: {detail}).",
+            request_sent=not never_sent,
         )
 
     def _observe(self, response: httpx.Response, request_id: str | None) -> None:

@@ -166,7 +166,7 @@ class Client(BaseClient, Closing):
                 base_url + NOTES_RATE_PATH, params=call.params, headers=call.headers
             )
         except httpx.TransportError as error:
-            raise self._transport_error(error) from error
+            raise self._transport_error(error, base_url) from error
         return self._parse(call, response, retries)
 
     def _ensure_base_url(self) -> str:

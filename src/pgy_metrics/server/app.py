@@ -22,7 +22,7 @@ from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, loa
 from pgy_metrics.server.billing import Billing
 from pgy_metrics.server.config import FileConfig, build_sources
 from pgy_metrics.server.limits import RateLimiter
-from pgy_metrics.server.routes import admin, metrics, notes_rate, probes, status
+from pgy_metrics.server.routes import admin, index, metrics, notes_rate, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.server.settings import Settings
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
@@ -158,6 +158,7 @@ def create_app(
     app.state.metrics_registry, latency = build_registry(runtime)
     health.latency = latency
     app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
+    app.include_router(index.router)
     app.include_router(probes.router)
     app.include_router(status.router)
     app.include_router(metrics.router)

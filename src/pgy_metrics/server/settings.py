@@ -114,7 +114,10 @@ class Settings(BaseSettings):
             if self.replay_dir is None:
                 raise ValueError("source 'replay' needs replay_dir (PGY_REPLAY_DIR / --replay-dir)")
             if not self.replay_dir.is_dir():
-                raise ValueError(f"replay_dir {str(self.replay_dir)!r} is not a directory")
+                raise ValueError(
+                    f"replay_dir (PGY_REPLAY_DIR / --replay-dir) {str(self.replay_dir)!r} is not "
+                    "a directory"
+                )
         return self
 
     @property
