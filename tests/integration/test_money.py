@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -190,7 +191,16 @@ async def test_1000_concurrent_on_100_credits_postgres_redis_two_processes(
         assert token not in server.logs()
 
 
-async def drive(bases: list[str], token: str, *, rate: float, seconds: float) -> Counter[int]:
+@dataclass
+class Driven:
+    """The answers' codes, and the seconds from the first request sent to the last answer
+    received: the longest span the server can have admitted requests over."""
+
+    codes: Counter[int]
+    span: float
+
+
+async def drive(bases: list[str], token: str, *, rate: float, seconds: float) -> Driven:
     """Open-loop load: requests sent on a fixed schedule, whatever the answers."""
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
 
@@ -208,18 +218,26 @@ async def drive(bases: list[str], token: str, *, rate: float, seconds: float) ->
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(index)))
-        return Counter(await asyncio.gather(*tasks))
+        codes = Counter(await asyncio.gather(*tasks))
+        return Driven(codes, time.monotonic() - begin)
 
 
 LIMIT_PER_SECOND = 20
 WINDOWS = 10
 
 
-def assert_accurate(codes: Counter[int]) -> None:
-    allowance = LIMIT_PER_SECOND * WINDOWS
-    print(f"admitted {codes[0]} of an exact allowance of {allowance} ({codes[0] / allowance:.3f})")
+def assert_accurate(driven: Driven) -> None:
+    """At least 95 % of the allowance of the planned windows, and never more than the allowance
+    of the windows the requests really spanned (+5 %): on a busy machine the sender falls behind
+    its schedule and the requests spread over more windows, each of which may admit its limit."""
+    codes, allowance = driven.codes, LIMIT_PER_SECOND * WINDOWS
+    ceiling = LIMIT_PER_SECOND * math.ceil(max(driven.span, WINDOWS))
+    print(
+        f"admitted {codes[0]} of an exact allowance of {allowance} ({codes[0] / allowance:.3f}); "
+        f"the requests spanned {driven.span:.2f} s, whose windows allow {ceiling}"
+    )
     assert set(codes) <= {0, 302}, codes
-    assert 0.95 * allowance <= codes[0] <= 1.05 * allowance, (codes, allowance)
+    assert 0.95 * allowance <= codes[0] <= 1.05 * ceiling, (codes, allowance, ceiling)
 
 
 async def test_rate_limit_accuracy_one_process(
@@ -228,8 +246,9 @@ async def test_rate_limit_accuracy_one_process(
     env = pgy_env(tmp_path / "data")
     token = await issue(env, "paced", Plan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
     server = start(servers, env, tmp_path / "server.log")
-    codes = await drive([server.base_url], token, rate=5 * LIMIT_PER_SECOND, seconds=WINDOWS)
-    assert_accurate(codes)
+    assert_accurate(
+        await drive([server.base_url], token, rate=5 * LIMIT_PER_SECOND, seconds=WINDOWS)
+    )
 
 
 async def test_rate_limit_accuracy_two_processes_sharing_redis(
@@ -239,10 +258,11 @@ async def test_rate_limit_accuracy_two_processes_sharing_redis(
     token = await issue(env, "paced", Plan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
     first = start(servers, env, tmp_path / "first.log")
     second = start(servers, env, tmp_path / "second.log")
-    codes = await drive(
-        [first.base_url, second.base_url], token, rate=5 * LIMIT_PER_SECOND, seconds=WINDOWS
+    assert_accurate(
+        await drive(
+            [first.base_url, second.base_url], token, rate=5 * LIMIT_PER_SECOND, seconds=WINDOWS
+        )
     )
-    assert_accurate(codes)
 
 
 async def test_idempotency_50_concurrent_repeats_one_charge_identical_bodies(

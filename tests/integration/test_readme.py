@@ -255,6 +255,7 @@ def starting_environment(tmp_path: Path) -> dict[str, str]:
         if not key.startswith("PGY_") and key not in README_SECRETS
     }
     env["PGY_DATA_DIR"] = str(tmp_path / "pgy-data")
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # pgy batch's checkpoints, not the user's
     return env
 
 

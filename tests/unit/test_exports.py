@@ -481,3 +481,11 @@ def test_docs_list_every_export_column_with_its_label() -> None:
     section = text.split("## Exports", 1)[1]
     missing = [c for c in COLUMNS if f"| `{c}` | {LABELS_ZH[c]} |" not in section]
     assert not missing, f"document these export columns in docs/data.md: {missing}"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_an_export_into_a_new_folder_creates_it(tmp_path: Path, suffix: str) -> None:
+    target = tmp_path / "out" / "nested" / f"pool{suffix}"
+    with open_export(target):
+        pass
+    assert target.is_file()

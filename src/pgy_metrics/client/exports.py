@@ -426,4 +426,5 @@ def open_export(path: str | Path) -> ExportWriter:
         raise ExportError(
             f"cannot export to {target.name!r}: the file name must end in one of {allowed}"
         )
+    target.parent.mkdir(parents=True, exist_ok=True)  # ``--out out/pool.jsonl`` in a new folder
     return writer(target)
