@@ -33,13 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import serve_cached as bench
 from pgy_metrics.cli.common import load_settings, open_issuer
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 
 TARGET_RATIO = 0.6
 """The issue's target on SQLite: policies-on throughput at least 0.6 of policies-off."""
 PLANS = {
-    "off": Plan(),
-    "on": Plan(rate_limit="1000000/second", daily_quota=10**12, balance=10**15),
+    "off": BillingPlan(),
+    "on": BillingPlan(rate_limit="1000000/second", daily_quota=10**12, balance=10**15),
 }
 LABELS = {"off": "policies off", "on": "policies on"}
 

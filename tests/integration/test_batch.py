@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from pgy_metrics.contract import Business, Scope
 from pgy_metrics.store import Store
-from pgy_metrics.store.accounts import ledger
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.money import ledger
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
 
@@ -108,7 +108,7 @@ def test_kill_9_mid_batch_then_rerun_charges_each_pair_exactly_once(
 ) -> None:
     env, base_url = server
     name = f"batch-crash-{kind}"
-    token = asyncio.run(issue(env, name, Plan(balance=1000)))
+    token = asyncio.run(issue(env, name, BillingPlan(balance=1000)))
     checkpoint = tmp_path / "batch.sqlite3"
     worker_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PGY_")},

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pgy_metrics.cli.batch import checkpoint_for
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy, pgy_env
 from tests.integration.test_money import books, issue
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def test_batch_export_rerun_and_budget(tmp_path: Path) -> None:
     env = pgy_env(tmp_path / "data")
-    token = asyncio.run(issue(env, "analyst", Plan(balance=1000)))
+    token = asyncio.run(issue(env, "analyst", BillingPlan(balance=1000)))
     ids = [f"{index:024x}" for index in range(1, 6)]
     source = tmp_path / "creators.csv"
     source.write_text(
@@ -102,7 +102,7 @@ def test_ctrl_c_then_rerun_loses_nothing_and_pays_nothing_twice(tmp_path: Path) 
     exits 130 without a traceback; the same command then finishes, and the server's ledger holds
     exactly one charge per (creator, scope) with every pair in the export."""
     env = pgy_env(tmp_path / "data")
-    token = asyncio.run(issue(env, "analyst", Plan(balance=1000)))
+    token = asyncio.run(issue(env, "analyst", BillingPlan(balance=1000)))
     ids = [f"{index:024x}" for index in range(1, 11)]
     source = tmp_path / "creators.txt"
     source.write_text("\n".join(ids) + "\n", encoding="utf-8")

@@ -26,7 +26,7 @@ from pgy_metrics.client import (
     UnknownCodeError,
 )
 from pgy_metrics.contract import Scope
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
 from tests.unit.test_client import Twin
@@ -73,10 +73,10 @@ class Server:
     def base_url(self) -> str:
         return self.process.base_url
 
-    def token(self, plan: Plan | None = None) -> tuple[str, str]:
+    def token(self, plan: BillingPlan | None = None) -> tuple[str, str]:
         self.names += 1
         name = f"client-test-{self.names}"
-        token = asyncio.run(issue(self.env, name, plan or Plan()))
+        token = asyncio.run(issue(self.env, name, plan or BillingPlan()))
         self.issued.append(token)
         return name, token
 
@@ -111,12 +111,12 @@ def test_all_24_scopes_give_typed_results(kind: str, server: Server, clients: li
 
 
 def test_our_refusals_raise_their_classes(kind: str, server: Server, clients: list[Twin]) -> None:
-    _, broke = server.token(Plan(balance=0))
+    _, broke = server.token(BillingPlan(balance=0))
     with pytest.raises(InsufficientBalance) as poor:
         ours(kind, server, broke, clients).notes_rate(USER)
     assert poor.value.request_id and poor.value.retries_taken == 0
 
-    _, walled = server.token(Plan(endpoints=()))
+    _, walled = server.token(BillingPlan(endpoints=()))
     with pytest.raises(PermissionDenied):
         ours(kind, server, walled, clients).notes_rate(USER)
 
@@ -124,7 +124,7 @@ def test_our_refusals_raise_their_classes(kind: str, server: Server, clients: li
         ours(kind, server, "pgy_not-a-real-token", clients).notes_rate(USER)
     assert "pgy_not-a-real-token" not in repr(unknown.value)
 
-    _, daily = server.token(Plan(daily_quota=1))
+    _, daily = server.token(BillingPlan(daily_quota=1))
     quota_client = ours(kind, server, daily, clients)
     quota_client.notes_rate(USER)
     with pytest.raises(DailyQuotaExceeded):
@@ -132,7 +132,7 @@ def test_our_refusals_raise_their_classes(kind: str, server: Server, clients: li
 
 
 def test_rate_limited_carries_retry_after(kind: str, server: Server, clients: list[Twin]) -> None:
-    _, token = server.token(Plan(rate_limit="1/minute"))
+    _, token = server.token(BillingPlan(rate_limit="1/minute"))
     client = ours(kind, server, token, clients, max_retries=0)
     client.notes_rate(USER)
     with pytest.raises(RateLimited) as caught:
@@ -192,7 +192,7 @@ class AsyncLossyTransport(httpx.AsyncBaseTransport, _Loses):
 def test_a_lost_answer_retried_against_our_server_is_charged_once(
     kind: str, server: Server, clients: list[Twin]
 ) -> None:
-    name, token = server.token(Plan(balance=10))
+    name, token = server.token(BillingPlan(balance=10))
     lost_user = "00000000000000000000beef"
     lossy = LossyTransport(lost_user) if kind == "sync" else AsyncLossyTransport(lost_user)
     client = ours(kind, server, token, clients, transport=lossy)
@@ -209,7 +209,7 @@ def test_a_lost_answer_retried_against_our_server_is_charged_once(
 def test_a_lost_answer_is_not_retried_before_the_server_is_known(
     kind: str, server: Server, clients: list[Twin]
 ) -> None:
-    name, token = server.token(Plan(balance=10))
+    name, token = server.token(BillingPlan(balance=10))
     lossy = LossyTransport(USER) if kind == "sync" else AsyncLossyTransport(USER)
     client = ours(kind, server, token, clients, transport=lossy)
     with pytest.raises(APITimeoutError) as caught:

@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from pgy_metrics.analytics.reports import SYNTHETIC_NOTICE, UNKNOWN_SOURCE_NOTICE
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy, pgy_env
 from tests.integration.test_money import issue
 
@@ -60,7 +60,7 @@ def test_sandbox_exports_make_synthetic_reports_and_files_without_a_source_say_u
     tmp_path: Path,
 ) -> None:
     env = pgy_env(tmp_path / "data")
-    token = asyncio.run(issue(env, "analyst", Plan(balance=1000)))
+    token = asyncio.run(issue(env, "analyst", BillingPlan(balance=1000)))
     creators = tmp_path / "creators.csv"
     creators.write_text("userId\n" + "\n".join(CREATORS) + "\n", encoding="utf-8")
     jsonl, tidy = tmp_path / "pool.jsonl", tmp_path / "pool.csv"

@@ -33,8 +33,8 @@ from sqlalchemy import func, select
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.store import Store
-from pgy_metrics.store.accounts import idempotency, ledger, reservations, usage
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.money import idempotency, ledger, reservations, usage
+from pgy_metrics.store.tokens import BillingPlan
 from tests.conftest import DEFAULT_REDIS, unavailable
 from tests.integration.servers import ServerProcess, pgy_env
 
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.integration
 USERS = [f"{index:024x}" for index in range(1, 51)]
 
 
-async def issue(env: dict[str, str], name: str, plan: Plan) -> str:
+async def issue(env: dict[str, str], name: str, plan: BillingPlan) -> str:
     """Create a token in the servers' database (same data dir, so the same pepper)."""
     settings = load_settings(
         data_dir=Path(env["PGY_DATA_DIR"]), database_url=env.get("PGY_DATABASE_URL")
@@ -171,7 +171,7 @@ async def test_1000_concurrent_on_100_credits_sqlite_one_process(
     tmp_path: Path, servers: list[ServerProcess]
 ) -> None:
     env = pgy_env(tmp_path / "data")
-    token = await issue(env, "prepaid", Plan(balance=100))
+    token = await issue(env, "prepaid", BillingPlan(balance=100))
     server = start(servers, env, tmp_path / "server.log")
     bodies = await fire([server.base_url], token, 1000)
     assert_exact_100_of_1000(bodies, await books(env, "prepaid"))
@@ -182,7 +182,7 @@ async def test_1000_concurrent_on_100_credits_postgres_redis_two_processes(
     tmp_path: Path, postgres_url: str, redis_url: str, servers: list[ServerProcess]
 ) -> None:
     env = pgy_env(tmp_path / "data", postgres_url, PGY_REDIS_URL=redis_url)
-    token = await issue(env, "prepaid", Plan(balance=100, rate_limit="100000/second"))
+    token = await issue(env, "prepaid", BillingPlan(balance=100, rate_limit="100000/second"))
     first = start(servers, env, tmp_path / "first.log")
     second = start(servers, env, tmp_path / "second.log")
     bodies = await fire([first.base_url, second.base_url], token, 1000)
@@ -244,7 +244,7 @@ async def test_rate_limit_accuracy_one_process(
     tmp_path: Path, servers: list[ServerProcess]
 ) -> None:
     env = pgy_env(tmp_path / "data")
-    token = await issue(env, "paced", Plan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
+    token = await issue(env, "paced", BillingPlan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
     server = start(servers, env, tmp_path / "server.log")
     assert_accurate(
         await drive([server.base_url], token, rate=5 * LIMIT_PER_SECOND, seconds=WINDOWS)
@@ -255,7 +255,7 @@ async def test_rate_limit_accuracy_two_processes_sharing_redis(
     tmp_path: Path, postgres_url: str, redis_url: str, servers: list[ServerProcess]
 ) -> None:
     env = pgy_env(tmp_path / "data", postgres_url, PGY_REDIS_URL=redis_url)
-    token = await issue(env, "paced", Plan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
+    token = await issue(env, "paced", BillingPlan(rate_limit=f"{LIMIT_PER_SECOND}/second"))
     first = start(servers, env, tmp_path / "first.log")
     second = start(servers, env, tmp_path / "second.log")
     assert_accurate(
@@ -269,7 +269,7 @@ async def test_idempotency_50_concurrent_repeats_one_charge_identical_bodies(
     tmp_path: Path, servers: list[ServerProcess]
 ) -> None:
     env = pgy_env(tmp_path / "data")
-    token = await issue(env, "careful", Plan(balance=10))
+    token = await issue(env, "careful", BillingPlan(balance=10))
     server = start(servers, env, tmp_path / "server.log")
     limits = httpx.Limits(max_connections=50)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
@@ -298,7 +298,7 @@ async def test_kill_9_during_paid_load_then_restart_and_reap(
         PGY_REAPER_INTERVAL_SECONDS="0.5",
         PGY_IDEMPOTENCY_STALE_SECONDS="1",
     )
-    token = await issue(env, "loaded", Plan(balance=100_000, daily_quota=100_000))
+    token = await issue(env, "loaded", BillingPlan(balance=100_000, daily_quota=100_000))
     server = start(servers, env, tmp_path / "first.log")
     received: dict[str, int] = {}  # idempotency key -> code received
     lost: list[tuple[str, str]] = []  # (key, userId) of requests with no answer

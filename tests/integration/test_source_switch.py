@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from pgy_metrics.contract import NOTES_RATE_PATH, Scope
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
 from tests.integration.test_upstream_pugongying import cookie_header
@@ -47,7 +47,7 @@ def ask(server: ServerProcess, token: str, user_id: str = USER, **headers: str) 
 def paying(tmp_path: Path, database_url: str) -> tuple[dict[str, str], str]:
     """An isolated data dir + database and a token with a balance of 10."""
     env = pgy_env(tmp_path / "data", database_url)
-    return env, asyncio.run(issue(env, "paying", Plan(balance=10)))
+    return env, asyncio.run(issue(env, "paying", BillingPlan(balance=10)))
 
 
 def test_sandbox_then_an_empty_replay_folder_answers_301_and_charges_nothing(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from pgy_metrics.contract import NOTES_RATE_PATH
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
 from tests.upstreams.fake_pugongying import FakePugongying
@@ -71,7 +71,7 @@ cookies_file = "{tmp_path / "beta.cookies"}"
     )
     env = pgy_env(tmp_path / "data", PGY_HEALTH_FLUSH_SECONDS="0.2", PGY_LOG_LEVEL="debug")
 
-    token = asyncio.run(issue(env, "paying", Plan(balance=50)))
+    token = asyncio.run(issue(env, "paying", BillingPlan(balance=50)))
     with ServerProcess(env, tmp_path / "server.log", args=("--config", str(config))) as server:
 
         def ask(index: int) -> httpx.Response:

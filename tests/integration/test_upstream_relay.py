@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from pgy_metrics.contract import NOTES_RATE_PATH
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
 from tests.upstreams.fake_hosted_api import FakeHostedApi
@@ -60,7 +60,7 @@ async def test_relay_failure_modes_codes_charges_health_and_secrets(
         RELAY_TOKEN=RELAY_TOKEN,
         PGY_HEALTH_FLUSH_SECONDS="0.2",
     )
-    token = await issue(env, "paying", Plan(balance=100))
+    token = await issue(env, "paying", BillingPlan(balance=100))
     args = ("--config", str(_config(tmp_path, base_url)))
     with ServerProcess(env, tmp_path / "server.log", args=args) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
@@ -137,7 +137,7 @@ async def test_failover_to_the_next_source_which_the_snapshot_records(
         encoding="utf-8",
     )
     env = pgy_env(tmp_path / "data", RELAY_TOKEN=RELAY_TOKEN, PGY_HEALTH_FLUSH_SECONDS="0.2")
-    token = await issue(env, "t", Plan())
+    token = await issue(env, "t", BillingPlan())
     fake.always("code_601")  # the relay's own balance ran out: it needs its operator
     args = ("--config", str(config))
     with ServerProcess(env, tmp_path / "server.log", args=args) as server:

@@ -22,8 +22,9 @@ from fastapi import FastAPI
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
-from pgy_metrics.server import Settings, create_app
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.server import create_app
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.store.tokens import BillingPlan
 from tests.fakes import CountingSource
 
 USER = "5d21ab6b000000001201567d"
@@ -507,7 +508,7 @@ async def test_holder_balance(admin: Admin) -> None:
 async def test_store_plan_equals_what_the_api_shows(admin: Admin) -> None:
     await admin.create(name="shop", rate_limit="2/second", endpoints=["notes_rate", "notes_rate"])
     record = await admin.runtime.store.tokens.by_name("shop")
-    assert record.plan == Plan(rate_limit="2/second", endpoints=("notes_rate",))
+    assert record.plan == BillingPlan(rate_limit="2/second", endpoints=("notes_rate",))
 
 
 # -- documentation ------------------------------------------------------------------------------

@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import text
 
 from pgy_metrics.clock import FixedClock
-from pgy_metrics.server.auth import (
+from pgy_metrics.service.billing import Billing
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.tokens import (
     Authenticator,
     TokenHasher,
     TokenIssuer,
     TokenNameTaken,
     load_pepper,
 )
-from pgy_metrics.server.billing import Billing
-from pgy_metrics.server.settings import Settings
 from pgy_metrics.store import Store
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)

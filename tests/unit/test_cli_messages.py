@@ -19,7 +19,7 @@ from pgy_metrics.cli.main import app, settings_problem
 from pgy_metrics.cli.messages import FAILED_EXIT, INTERRUPTED_EXIT, USAGE_EXIT, error
 from pgy_metrics.cli.retries import RetryCounter
 from pgy_metrics.client import CollectionFailed, PlainHTTPWarning
-from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.settings import Settings
 from pgy_metrics.sheets import RowProblem
 
 MESSAGE = "cannot read [data]/ids.txt: got '[red]x[/]'"

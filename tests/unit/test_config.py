@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pgy_metrics.clock import SystemClock
-from pgy_metrics.server.config import ConfigError, build_sources, load, settings_from
+from pgy_metrics.service.config import ConfigError, build_sources, load, settings_from
 from pgy_metrics.sources.failover import FailoverSource
 from pgy_metrics.sources.justoneapi import JustOneApiSource
 

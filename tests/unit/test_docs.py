@@ -9,7 +9,7 @@ from typing import Any
 import typer.main
 
 from pgy_metrics.cli.main import app
-from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ import pytest
 from pgy_metrics.analytics.candidates import load_rules, read_candidates
 from pgy_metrics.client.inputs import read_user_ids
 from pgy_metrics.contract.params import Scope, parse_user_id
-from pgy_metrics.server.config import ConfigError, JustOneApiSpec, PugongyingSpec, load
+from pgy_metrics.service.config import ConfigError, JustOneApiSpec, PugongyingSpec, load
 from pgy_metrics.sources.replay import ReplaySource, recording_path
 from tests.conftest import FIXTURES
 

@@ -14,11 +14,12 @@ from sqlalchemy.exc import OperationalError
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
-from pgy_metrics.server import Settings, create_app
+from pgy_metrics.server import create_app
 from pgy_metrics.service.health import HealthRecorder, Label, label_for
+from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.base import Outcome
 from pgy_metrics.store import Store
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.store.tokens import BillingPlan
 from tests.fakes import CountingSource, FailingSource
 
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -107,7 +108,7 @@ async def test_only_upstream_outcomes_count_and_the_pages_show_them(
     async for app, http in _serve(tmp_path, source):
         runtime = app.state.runtime
         token = (await runtime.issuer.create("t")).token
-        broke = (await runtime.issuer.create("broke", plan=Plan(balance=0))).token
+        broke = (await runtime.issuer.create("broke", plan=BillingPlan(balance=0))).token
         for index in range(12):
             await http.get(NOTES_RATE_PATH, params={"token": token, "userId": f"{index:024x}"})
         for _ in range(5):  # a caller's mistakes and a 601: not upstream outcomes

@@ -22,9 +22,10 @@ from sqlalchemy import func, select
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
-from pgy_metrics.server import Settings, create_app
-from pgy_metrics.store.accounts import Refusal, ledger, reservations, usage
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.server import create_app
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.store.money import Refusal, ledger, reservations, usage
+from pgy_metrics.store.tokens import BillingPlan
 from tests.fakes import CountingSource, FailingSource
 
 USER = "5d21ab6b000000001201567d"
@@ -45,7 +46,7 @@ class Server:
         return self.app.state.runtime
 
     async def token(self, name: str, **plan: Any) -> str:
-        issued = await self.runtime.issuer.create(name, plan=Plan(**plan))
+        issued = await self.runtime.issuer.create(name, plan=BillingPlan(**plan))
         return str(issued.token)
 
     async def call(
@@ -144,7 +145,7 @@ async def test_quota_exact_under_concurrency_and_resets_at_the_shanghai_midnight
     server.clock.set(datetime(2026, 11, 26, 16, 0, 0, tzinfo=UTC))  # midnight in Shanghai
     next_day = await asyncio.gather(*(server.code(token, userId=f"{i:024x}") for i in range(8)))
     assert sorted(next_day) == [0] * 5 + [303] * 3
-    usage_rows = await server.runtime.store.accounts.usage()
+    usage_rows = await server.runtime.store.ledger.usage()
     assert [(u.day, u.calls, u.reserved) for u in usage_rows] == [
         ("2026-11-26", 5, 0),
         ("2026-11-27", 5, 0),
@@ -197,7 +198,7 @@ async def test_failures_release_the_reservation_and_charge_nothing(
         token = await server.token("unlucky", balance=1, daily_quota=1)
         assert await server.code(token) == 301
         assert await server.balance("unlucky") == 1
-        usage_rows = await server.runtime.store.accounts.usage()
+        usage_rows = await server.runtime.store.ledger.usage()
         assert [(u.calls, u.reserved) for u in usage_rows] == [(0, 0)]
         assert await server.scalar(select(func.count()).select_from(reservations)) == 0
         assert (
@@ -261,8 +262,8 @@ async def test_a_failed_first_attempt_does_not_pin_its_key(
 async def test_reaper_releases_reservations_of_dead_processes(server: Server) -> None:
     await server.token("orphan", balance=10, daily_quota=3)
     record = await server.runtime.store.tokens.by_name("orphan")
-    accounts = server.runtime.store.accounts
-    held = await accounts.reserve(
+    ledger = server.runtime.store.ledger
+    held = await ledger.reserve(
         request_id="dead-process-request",
         token_id=record.id,
         day="2026-11-26",
@@ -277,5 +278,5 @@ async def test_reaper_releases_reservations_of_dead_processes(server: Server) ->
     server.clock.advance(seconds=server.runtime.settings.reservation_timeout_seconds + 1)
     assert await server.runtime.reap() == 1
     assert await server.balance("orphan") == 10
-    assert [(u.calls, u.reserved) for u in await accounts.usage()] == [(0, 0)]
+    assert [(u.calls, u.reserved) for u in await ledger.usage()] == [(0, 0)]
     assert await server.runtime.reap() == 0

@@ -19,7 +19,8 @@ from fastapi import FastAPI
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH, NotesRateData, Scope
-from pgy_metrics.server import Settings, create_app
+from pgy_metrics.server import create_app
+from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.base import Source
 from tests.fakes import CountingSource, ExplodingSource, FailingSource
 

@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.auth import TokenIssuer
-    from pgy_metrics.server.settings import Settings
+    from pgy_metrics.service.settings import Settings
+    from pgy_metrics.service.tokens import TokenIssuer
 
 
 def load_settings(**overrides: Any) -> Settings:
     """``PGY_*`` environment variables, with command-line options (not None) winning."""
-    from pgy_metrics.server.settings import Settings
+    from pgy_metrics.service.settings import Settings
 
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
@@ -26,8 +26,8 @@ def load_settings(**overrides: Any) -> Settings:
 async def open_issuer(settings: Settings) -> AsyncIterator[TokenIssuer]:
     """A migrated store and a token issuer, closed when the command is done."""
     from pgy_metrics.clock import SystemClock
-    from pgy_metrics.server.auth import TokenHasher, TokenIssuer, load_pepper
-    from pgy_metrics.server.billing import Billing
+    from pgy_metrics.service.billing import Billing
+    from pgy_metrics.service.tokens import TokenHasher, TokenIssuer, load_pepper
     from pgy_metrics.store.database import Store
 
     store = Store(settings.resolved_database_url)

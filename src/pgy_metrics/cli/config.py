@@ -15,7 +15,7 @@ app = typer.Typer(help="Settings files.", no_args_is_help=True)
 def check(path: Path = typer.Argument(..., help="The settings file (TOML).")) -> None:
     """Validate FILE: settings, sources, secrets readable, paths present. Exit 2 on any problem
     (bad settings, as everywhere in pgy)."""
-    from pgy_metrics.server.config import ConfigError, load
+    from pgy_metrics.service.config import ConfigError, load
 
     try:
         config = load(path)

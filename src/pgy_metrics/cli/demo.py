@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pgy_metrics.analytics.planner import PlanRules
-    from pgy_metrics.server.settings import Settings
+    from pgy_metrics.service.settings import Settings
 
 # The server, the client and the analytics stack are imported inside the command, so that other
 # ``pgy`` commands start without them.
@@ -143,12 +143,12 @@ async def _demo_token(settings: Settings) -> str:
     """A fresh unmetered token for this run (named demo-N: a re-run over the same folder adds
     one, since a token is shown only once)."""
     from pgy_metrics.cli.common import open_issuer
-    from pgy_metrics.store.tokens import Plan
+    from pgy_metrics.store.tokens import BillingPlan
 
     async with open_issuer(settings) as issuer:
         names = {record.name for record in await issuer.list()}
         name = f"{DEMO_TOKEN_NAME}-{len(names) + 1}"
-        return (await issuer.create(name, plan=Plan())).token
+        return (await issuer.create(name, plan=BillingPlan())).token
 
 
 def fetch_pool(base_url: str, token: str, ids: list[str], *, out: Path) -> Path:

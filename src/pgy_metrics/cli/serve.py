@@ -19,9 +19,9 @@ from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.auth import IssuedToken
-    from pgy_metrics.server.config import FileConfig
-    from pgy_metrics.server.settings import Settings
+    from pgy_metrics.service.config import FileConfig
+    from pgy_metrics.service.settings import Settings
+    from pgy_metrics.service.tokens import IssuedToken
 
 
 def serve(
@@ -56,8 +56,8 @@ def serve(
 
     from pgy_metrics.server import redaction
     from pgy_metrics.server.app import create_app
-    from pgy_metrics.server.config import ConfigError, settings_from
-    from pgy_metrics.server.config import load as load_config
+    from pgy_metrics.service.config import ConfigError, settings_from
+    from pgy_metrics.service.config import load as load_config
 
     try:
         file_config = load_config(config_file) if config_file is not None else None

@@ -17,8 +17,8 @@ from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, say
 from pgy_metrics.contract.endpoints import ENDPOINTS
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.auth import TokenIssuer
-    from pgy_metrics.server.plans import Keep, TokenView
+    from pgy_metrics.service.tokens import TokenIssuer
+    from pgy_metrics.service.usage import Keep, TokenView
     from pgy_metrics.store.tokens import TokenRecord
 
 # Server and store modules are imported where they are used, so that ``pgy`` starts without them.
@@ -35,7 +35,7 @@ def fail(message: str, *, status: int = FAILED_EXIT) -> NoReturn:
 
 def run_with_issuer(action: Callable[[TokenIssuer], Awaitable[T]]) -> T:
     """Run ``action`` on a token issuer over the configured store; unknown names exit 1."""
-    from pgy_metrics.server.auth import UnknownToken
+    from pgy_metrics.service.tokens import UnknownToken
     from pgy_metrics.store.tokens import TokenNameTaken
 
     settings = load_settings()  # bad PGY_* settings are the user's to fix: main exits 2
@@ -54,7 +54,7 @@ def run_with_issuer(action: Callable[[TokenIssuer], Awaitable[T]]) -> T:
 
 
 def rate_option(value: str | None) -> str | None:
-    from pgy_metrics.server.limits import InvalidRateLimit, parse_rate_limit
+    from pgy_metrics.service.limits import InvalidRateLimit, parse_rate_limit
 
     if value is not None:
         try:
@@ -143,12 +143,12 @@ def create(
     Without plan options the token gets the server's default plan (PGY_DEFAULT_*); with any of
     them it gets exactly the options given (the others: no limit).
     """
-    from pgy_metrics.store.tokens import Plan
+    from pgy_metrics.store.tokens import BillingPlan
 
     options = (rate, daily_quota, balance, endpoints, price, cached_price)
     plan = None
     if any(option is not None for option in options):
-        plan = Plan(
+        plan = BillingPlan(
             rate_limit=rate,
             daily_quota=daily_quota,
             balance=balance,
@@ -251,7 +251,7 @@ def update(
     The balance is not changed here: it grows only through `pgy token topup`, so the ledger
     explains every credit.
     """
-    from pgy_metrics.server.plans import KEEP
+    from pgy_metrics.service.usage import KEEP
 
     changes: dict[str, Any] = {
         "rate_limit": _change("--rate", rate, "--no-rate", no_rate),
@@ -285,7 +285,7 @@ def update(
 
 
 def _change(option: str, value: T | None, lift: str, lifted: bool) -> T | Keep | None:
-    from pgy_metrics.server.plans import KEEP
+    from pgy_metrics.service.usage import KEEP
 
     if value is not None and lifted:
         raise typer.BadParameter(

@@ -13,15 +13,15 @@ from pgy_metrics.cli.messages import say
 from pgy_metrics.cli.tokens import run_with_issuer
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.auth import TokenIssuer
-    from pgy_metrics.server.plans import UsageRow
+    from pgy_metrics.service.tokens import TokenIssuer
+    from pgy_metrics.service.usage import UsageRow
 
 
 def _since_option(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        from pgy_metrics.server.plans import parse_day
+        from pgy_metrics.service.usage import parse_day
 
         return parse_day(value, name="since")
     except ValueError as error:

@@ -1,7 +1,7 @@
-"""The HTTP API server: the one place where business codes are decided.
+"""The HTTP API server: the edge that turns HTTP into service calls and outcomes into bytes.
 
-``create_app`` and ``Settings`` are loaded on first use, so importing a light submodule (the
-settings file reader, the plans views) does not import the whole server stack.
+``create_app`` is loaded on first use, so importing a light submodule does not import the whole
+server stack.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pgy_metrics.server.app import create_app
-    from pgy_metrics.server.settings import Settings
 
-__all__ = ["Settings", "create_app"]
+__all__ = ["create_app"]
 
 
 def __getattr__(name: str) -> Any:
@@ -20,8 +19,4 @@ def __getattr__(name: str) -> Any:
         from pgy_metrics.server.app import create_app
 
         return create_app
-    if name == "Settings":
-        from pgy_metrics.server.settings import Settings
-
-        return Settings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,16 +18,16 @@ from fastapi.openapi.utils import get_openapi
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
-from pgy_metrics.server.auth import Authenticator, TokenHasher, TokenIssuer, load_pepper
-from pgy_metrics.server.billing import Billing
-from pgy_metrics.server.config import FileConfig, build_sources
-from pgy_metrics.server.limits import RateLimiter
 from pgy_metrics.server.routes import admin, index, metrics, notes_rate, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
-from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.billing import Billing
+from pgy_metrics.service.config import FileConfig, build_sources
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
 from pgy_metrics.service.health import HealthRecorder
+from pgy_metrics.service.limits import RateLimiter
 from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.sources.base import Source
 from pgy_metrics.sources.registry import SourceOptions, build_source
 from pgy_metrics.store.database import Store
@@ -55,10 +55,10 @@ class Runtime:
         """Release reservations of dead processes and forget expired idempotency keys."""
         now = self.clock.now()
         settings = self.settings
-        released = await self.store.accounts.reap(
+        released = await self.store.ledger.reap(
             older_than=now - timedelta(seconds=settings.reservation_timeout_seconds)
         )
-        await self.store.accounts.purge_idempotency(
+        await self.store.ledger.purge_idempotency(
             expired_before=now - timedelta(hours=settings.idempotency_retention_hours)
         )
         await self.store.health.purge(

@@ -9,8 +9,8 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from pgy_metrics.store.accounts import Accounts
 from pgy_metrics.store.health import HealthRepository
+from pgy_metrics.store.money import Ledger
 from pgy_metrics.store.snapshots import SnapshotRepository
 from pgy_metrics.store.tokens import TokenRepository
 
@@ -48,7 +48,7 @@ class Store:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.tokens = TokenRepository(self.sessions)
         self.snapshots = SnapshotRepository(self.sessions)
-        self.accounts = Accounts(self.url)
+        self.ledger = Ledger(self.url)
         self.health = HealthRepository(self.engine)
 
     @property
@@ -78,7 +78,7 @@ class Store:
         command.upgrade(config, "head")
 
     async def aclose(self) -> None:
-        await self.accounts.aclose()
+        await self.ledger.aclose()
         await self.engine.dispose()
 
 

@@ -19,7 +19,7 @@ class TokenNameTaken(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Plan:
+class BillingPlan:
     """What a token may do. ``None`` everywhere means unlimited and unmetered."""
 
     rate_limit: str | None = None
@@ -45,7 +45,7 @@ class TokenRecord:
     is_admin: bool
     created_at: datetime
     revoked_at: datetime | None
-    plan: Plan = Plan()
+    plan: BillingPlan = BillingPlan()
 
     @property
     def active(self) -> bool:
@@ -60,7 +60,7 @@ class TokenRecord:
             is_admin=row.is_admin,
             created_at=row.created_at,
             revoked_at=row.revoked_at,
-            plan=Plan(
+            plan=BillingPlan(
                 rate_limit=row.rate_limit,
                 daily_quota=row.daily_quota,
                 balance=row.balance,
@@ -100,7 +100,7 @@ class TokenRepository:
         token_hash: str,
         is_admin: bool,
         created_at: datetime,
-        plan: Plan = Plan(),
+        plan: BillingPlan = BillingPlan(),
     ) -> TokenRecord:
         """Add a token; its plan's starting balance is recorded by the caller as a top-up."""
         row = TokenRow(

@@ -22,10 +22,10 @@ from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import JSONResponse
 
 from pgy_metrics.contract.endpoints import ENDPOINTS
-from pgy_metrics.server.auth import UnknownToken
-from pgy_metrics.server.limits import parse_rate_limit
-from pgy_metrics.server.plans import BalanceView, TokenView, UsageRow, parse_day
-from pgy_metrics.store.tokens import PLAN_CHANGES, Plan, TokenNameTaken, TokenRecord
+from pgy_metrics.service.limits import parse_rate_limit
+from pgy_metrics.service.tokens import UnknownToken
+from pgy_metrics.service.usage import BalanceView, TokenView, UsageRow, parse_day
+from pgy_metrics.store.tokens import PLAN_CHANGES, BillingPlan, TokenNameTaken, TokenRecord
 
 if TYPE_CHECKING:
     from pgy_metrics.server.app import Runtime
@@ -224,11 +224,11 @@ class TokenCreate(PlanFields):
         description="Starting prepaid credits (recorded as a top-up); null: unmetered.",
     )
 
-    def plan(self) -> Plan | None:
+    def plan(self) -> BillingPlan | None:
         given = self.model_fields_set & {*PLAN_CHANGES, "balance"}
         if not given:
             return None
-        return Plan(
+        return BillingPlan(
             rate_limit=self.rate_limit,
             daily_quota=self.daily_quota,
             balance=self.balance,

@@ -28,9 +28,9 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE, ParamError, parse_user_
 from pgy_metrics.contract.params import Scope as MetricsScope
 from pgy_metrics.server import answers
 from pgy_metrics.sources.base import CollectionError
-from pgy_metrics.store.accounts import Charge, ClaimState, Refusal, Reservation
+from pgy_metrics.store.money import Charge, ClaimState, Refusal, Reservation
 from pgy_metrics.store.snapshots import Snapshot
-from pgy_metrics.store.tokens import Plan, TokenRecord
+from pgy_metrics.store.tokens import BillingPlan, TokenRecord
 
 if TYPE_CHECKING:
     from pgy_metrics.server.app import Runtime
@@ -207,7 +207,7 @@ class NotesRateEndpoint:
         deadline = time.monotonic() + settings.idempotency_wait_seconds
         while True:
             now = runtime.clock.now()
-            claim = await runtime.store.accounts.claim(
+            claim = await runtime.store.ledger.claim(
                 token_id=token_id,
                 key=key,
                 fingerprint=fingerprint,
@@ -254,16 +254,16 @@ class NotesRateEndpoint:
         key: str | None,
     ) -> tuple[bytes, answers.Headers]:
         runtime = self.runtime
-        accounts = runtime.store.accounts
+        ledger = runtime.store.ledger
         billing = runtime.billing
         plan = record.plan
         day = billing.day()
 
         async def give_back(reservation: Reservation | None) -> None:
             if reservation is not None:
-                await accounts.release(reservation.request_id)
+                await ledger.release(reservation.request_id)
             if key is not None:
-                await accounts.unclaim(token_id=record.id, key=key)
+                await ledger.unclaim(token_id=record.id, key=key)
 
         in_hand = runtime.service.cached(user_id, scope)
         if in_hand is not None:
@@ -271,7 +271,7 @@ class NotesRateEndpoint:
 
         reservation: Reservation | None = None
         if plan.metered or plan.daily_quota is not None:
-            held = await accounts.reserve(
+            held = await ledger.reserve(
                 request_id=request_id,
                 token_id=record.id,
                 day=day,
@@ -318,7 +318,7 @@ class NotesRateEndpoint:
             at=runtime.clock.now(),
         )
         try:
-            captured = await accounts.capture(
+            captured = await ledger.capture(
                 charge,
                 metered=plan.metered,
                 reserved=reservation is not None,
@@ -359,7 +359,7 @@ class NotesRateEndpoint:
             cached=True,
             at=runtime.clock.now(),
         )
-        refused = await runtime.store.accounts.charge(
+        refused = await runtime.store.ledger.charge(
             charge,
             metered=plan.metered,
             daily_quota=plan.daily_quota,
@@ -368,7 +368,7 @@ class NotesRateEndpoint:
             source=snapshot.source,
         )
         if refused is not None and key is not None:
-            await runtime.store.accounts.unclaim(token_id=record.id, key=key)
+            await runtime.store.ledger.unclaim(token_id=record.id, key=key)
         if refused is Refusal.QUOTA:
             return self._quota_used_up(plan, day, request_id)
         if refused is Refusal.BALANCE:
@@ -376,7 +376,7 @@ class NotesRateEndpoint:
         return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
 
     def _quota_used_up(
-        self, plan: Plan, day: str, request_id: str
+        self, plan: BillingPlan, day: str, request_id: str
     ) -> tuple[bytes, answers.Headers]:
         return self._failure(
             BusinessCode.DAILY_QUOTA_EXCEEDED,
@@ -385,7 +385,7 @@ class NotesRateEndpoint:
             request_id,
         )
 
-    def _insufficient(self, plan: Plan, request_id: str) -> tuple[bytes, answers.Headers]:
+    def _insufficient(self, plan: BillingPlan, request_id: str) -> tuple[bytes, answers.Headers]:
         price = self.runtime.billing.hold(plan, NOTES_RATE)
         return self._failure(
             BusinessCode.INSUFFICIENT_BALANCE,

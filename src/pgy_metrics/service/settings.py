@@ -17,7 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE
-from pgy_metrics.server.limits import parse_rate_limit
+from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.store.database import default_sqlite_url
 
 SourceName = Literal["sandbox", "replay"]

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from pgy_metrics.clock import Clock
-from pgy_metrics.server.settings import Settings
+from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.base import OutcomeSink, Source
 from pgy_metrics.sources.failover import DEFAULT_COOLDOWN_SECONDS, FailoverSource
 from pgy_metrics.sources.justoneapi import JustOneApiConfig, JustOneApiSource

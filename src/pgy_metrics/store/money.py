@@ -51,7 +51,7 @@ from pgy_metrics.store.models import (
 )
 from pgy_metrics.store.sql import insert_for
 
-log = logging.getLogger("pgy_metrics.store.accounts")
+log = logging.getLogger("pgy_metrics.store.money")
 T = TypeVar("T")
 MAX_BATCH = 256
 """Operations committed together at most; bounds one transaction's length."""
@@ -185,7 +185,7 @@ class UsageDay:
     credits: int
 
 
-class Accounts:
+class Ledger:
     """The money operations, each awaited by a request, committed in groups by one worker."""
 
     def __init__(self, url: URL) -> None:

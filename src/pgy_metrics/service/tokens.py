@@ -19,9 +19,10 @@ from pathlib import Path
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS
-from pgy_metrics.server.billing import Billing
-from pgy_metrics.server.limits import parse_rate_limit
-from pgy_metrics.server.plans import (
+from pgy_metrics.service.billing import Billing
+from pgy_metrics.service.limits import parse_rate_limit
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.usage import (
     KEEP,
     BalanceView,
     Keep,
@@ -31,9 +32,8 @@ from pgy_metrics.server.plans import (
     token_views,
     usage_rows,
 )
-from pgy_metrics.server.settings import Settings
 from pgy_metrics.store.database import Store
-from pgy_metrics.store.tokens import PLAN_CHANGES, Plan, TokenNameTaken, TokenRecord
+from pgy_metrics.store.tokens import PLAN_CHANGES, BillingPlan, TokenNameTaken, TokenRecord
 
 TOKEN_PREFIX = "pgy_"  # noqa: S105 (a prefix, not a secret)
 TOKEN_BYTES = 32
@@ -46,7 +46,7 @@ class UnknownToken(LookupError):
     """No token has this name."""
 
 
-def validate_plan(plan: Plan) -> None:
+def validate_plan(plan: BillingPlan) -> None:
     """Refuse a plan the server could not enforce, naming the option and what it accepts."""
     if plan.rate_limit is not None:
         parse_rate_limit(plan.rate_limit)
@@ -142,7 +142,7 @@ class TokenIssuer:
         self._billing = billing
 
     async def create(
-        self, name: str, *, is_admin: bool = False, plan: Plan | None = None
+        self, name: str, *, is_admin: bool = False, plan: BillingPlan | None = None
     ) -> IssuedToken:
         """Create a token; without a plan it gets the server's default plan (none by default).
 
@@ -164,7 +164,7 @@ class TokenIssuer:
             plan=plan,
         )
         if plan.balance:
-            await self._store.accounts.topup(
+            await self._store.ledger.topup(
                 token_id=record.id, credits=plan.balance, at=self._clock.now()
             )
             record = await self._store.tokens.by_name(name) or record
@@ -177,7 +177,7 @@ class TokenIssuer:
         record = await self._store.tokens.by_name(name)
         if record is None:
             raise UnknownToken(f"no token named {name!r}")
-        balance = await self._store.accounts.topup(
+        balance = await self._store.ledger.topup(
             token_id=record.id, credits=credits, at=self._clock.now()
         )
         if balance is None:
@@ -230,7 +230,7 @@ class TokenIssuer:
         """Change a plan: ``KEEP`` leaves a field, None lifts a limit (or restores the server's
         price). The balance is not a plan change: it moves only through ``topup`` and calls."""
         old = (await self.record(name)).plan
-        plan = Plan(
+        plan = BillingPlan(
             rate_limit=old.rate_limit if rate_limit is KEEP else rate_limit,
             daily_quota=old.daily_quota if daily_quota is KEEP else daily_quota,
             balance=old.balance,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgy_metrics.clock import Clock
-from pgy_metrics.server.settings import Settings
-from pgy_metrics.store.tokens import Plan
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.store.tokens import BillingPlan
 
 DEFAULT_PRICE = 1
 
@@ -20,7 +20,7 @@ class Billing:
         """Today in the quota time zone (``YYYY-MM-DD``): quotas reset when it changes."""
         return self.clock.now().astimezone(self.settings.quota_zone).date().isoformat()
 
-    def price(self, plan: Plan, endpoint: str, *, cached: bool) -> int:
+    def price(self, plan: BillingPlan, endpoint: str, *, cached: bool) -> int:
         """Credits one successful call costs; a token's own price wins over the server's."""
         fresh = plan.price
         if fresh is None:
@@ -31,16 +31,16 @@ class Billing:
             return plan.cached_price
         return self.settings.cached_prices.get(endpoint, fresh)
 
-    def hold(self, plan: Plan, endpoint: str) -> int:
+    def hold(self, plan: BillingPlan, endpoint: str) -> int:
         """What to reserve before knowing whether the answer will be cached: the dearer one."""
         return max(
             self.price(plan, endpoint, cached=False), self.price(plan, endpoint, cached=True)
         )
 
-    def default_plan(self) -> Plan:
+    def default_plan(self) -> BillingPlan:
         """The plan of a token created without plan options (server settings; none by default)."""
         settings = self.settings
-        return Plan(
+        return BillingPlan(
             rate_limit=settings.default_rate_limit,
             daily_quota=settings.default_daily_quota,
             balance=settings.default_balance,

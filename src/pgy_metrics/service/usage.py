@@ -18,9 +18,9 @@ from typing import Final
 from pydantic import BaseModel, Field
 
 from pgy_metrics.contract.endpoints import ENDPOINTS
-from pgy_metrics.server.billing import Billing
+from pgy_metrics.service.billing import Billing
 from pgy_metrics.store.database import Store
-from pgy_metrics.store.tokens import InFlight, Plan, TokenRecord
+from pgy_metrics.store.tokens import BillingPlan, InFlight, TokenRecord
 
 __all__ = [
     "KEEP",
@@ -79,7 +79,7 @@ class PlanView(BaseModel):
     )
 
     @classmethod
-    def of(cls, plan: Plan) -> PlanView:
+    def of(cls, plan: BillingPlan) -> PlanView:
         return cls(
             rate_limit=plan.rate_limit,
             daily_quota=plan.daily_quota,
@@ -154,7 +154,7 @@ async def token_views(
     only = records[0].id if len(records) == 1 else None
     today = {
         row.token_id: row
-        for row in await store.accounts.usage(token_id=only, since=day)
+        for row in await store.ledger.usage(token_id=only, since=day)
         if row.day == day
     }
     held = _held_by_token(await store.tokens.in_flight(token_id=only))
@@ -196,7 +196,7 @@ async def usage_rows(
         else {r.id: r.name for r in await store.tokens.list()}
     )
     rows: dict[tuple[int, str], list[int]] = {}
-    for day in await store.accounts.usage(token_id=token_id, since=since):
+    for day in await store.ledger.usage(token_id=token_id, since=since):
         rows[(day.token_id, day.day)] = [day.calls, day.credits, 0, 0]
     for held in await store.tokens.in_flight(token_id=token_id, since=since):
         row = rows.setdefault((held.token_id, held.day), [0, 0, 0, 0])
@@ -253,7 +253,7 @@ def _held_by_token(held: list[InFlight]) -> dict[int, tuple[int, int]]:
     return totals
 
 
-def _remaining(plan: Plan, calls: int, slots: int) -> int | None:
+def _remaining(plan: BillingPlan, calls: int, slots: int) -> int | None:
     """What the quota still admits: the same sum the reservation's condition checks."""
     if plan.daily_quota is None:
         return None
