@@ -6,7 +6,7 @@ import asyncio
 import json
 from typing import Any
 
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import Query
 from pgy_metrics.sources.base import UpstreamUnavailable
 
 
@@ -29,8 +29,8 @@ class CountingSource:
         self.gate = gate
         self.calls: list[tuple[str, str]] = []
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        self.calls.append((user_id, scope.key))
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        self.calls.append((query.user_id, query.scope_key))
         if self.gate is not None:
             await self.gate.wait()
         return json.loads(json.dumps(self.payload))
@@ -48,11 +48,11 @@ class FailingSource(CountingSource):
         super().__init__(payload)
         self.healthy = False
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+    async def fetch(self, query: Query) -> dict[str, Any]:
         if not self.healthy:
-            self.calls.append((user_id, scope.key))
+            self.calls.append((query.user_id, query.scope_key))
             raise UpstreamUnavailable("The upstream timed out; please retry.", source=self.name)
-        return await super().fetch(user_id, scope)
+        return await super().fetch(query)
 
 
 class ExplodingSource(CountingSource):
@@ -61,6 +61,6 @@ class ExplodingSource(CountingSource):
     name = "exploding"
     SECRET = "pgy_THIS-IS-A-SECRET-THAT-MUST-NOT-LEAK-0123456789"
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        self.calls.append((user_id, scope.key))
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        self.calls.append((query.user_id, query.scope_key))
         raise RuntimeError(f"boom with {self.SECRET}")

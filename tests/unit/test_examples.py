@@ -15,6 +15,7 @@ import pytest
 
 from pgy_metrics.analytics.candidates import load_rules, read_candidates
 from pgy_metrics.client.inputs import read_user_ids
+from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.contract.params import Scope, parse_user_id
 from pgy_metrics.service.config import ConfigError, JustOneApiSpec, PugongyingSpec, load
 from pgy_metrics.sources.replay import ReplaySource, recording_path
@@ -37,14 +38,14 @@ def test_every_recording_is_a_real_payload_at_its_replay_path() -> None:
     for path in recordings:
         user_id = parse_user_id(path.parent.name)
         scope = Scope.from_key(path.stem)
-        assert path == recording_path(EXAMPLES / "recordings", user_id, scope)
+        assert path == recording_path(EXAMPLES / "recordings", notes_query(user_id, scope))
         assert path.read_bytes() in fixtures, f"{path} is not a recorded payload of tests/fixtures"
 
 
 async def test_the_replay_source_serves_the_recording_as_recorded() -> None:
     source = ReplaySource(EXAMPLES / "recordings")
     fixture = json.loads((FIXTURES / "justoneapi-notesrate-3-notes.json").read_bytes())
-    data = await source.fetch("5d21ab6b000000001201567d", Scope())
+    data = await source.fetch(notes_query("5d21ab6b000000001201567d", Scope()))
     assert data == fixture["data"]
     assert list(data) == list(fixture["data"])  # the upstream key order, untouched
 

@@ -10,6 +10,7 @@ import pytest
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import Scope
+from pgy_metrics.contract.endpoints import Query, notes_query
 from pgy_metrics.service import MetricsService
 from pgy_metrics.sources.base import CollectionError, SourceUnavailable, UpstreamUnavailable
 from pgy_metrics.sources.failover import UNAVAILABLE_FACTOR, FailoverSource
@@ -26,7 +27,7 @@ class Scripted:
         self.fail = fail
         self.calls = 0
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
+    async def fetch(self, query: Query) -> dict[str, Any]:
         self.calls += 1
         if self.fail is not None:
             raise self.fail(f"{self.name} is down", source=self.name)
@@ -47,7 +48,7 @@ class Ticker:
 async def test_first_answering_source_wins_and_is_named() -> None:
     first, second = Scripted("pugongying", fail=UpstreamUnavailable), Scripted("justoneapi")
     failover = FailoverSource([first, second], monotonic=Ticker())
-    assert await failover.fetch_attributed(USER, Scope()) == (
+    assert await failover.fetch_attributed(notes_query(USER, Scope())) == (
         "justoneapi",
         {"noteNumber": 1, "from": "justoneapi"},
     )
@@ -58,12 +59,12 @@ async def test_a_failed_source_rests_for_its_cooldown_then_is_tried_again() -> N
     first, second = Scripted("a", fail=UpstreamUnavailable), Scripted("b")
     failover = FailoverSource([first, second], cooldown_seconds=60, monotonic=ticker)
     for _ in range(5):
-        await failover.fetch(USER, Scope())
+        await failover.fetch(notes_query(USER, Scope()))
     assert (first.calls, second.calls) == (1, 5)
     assert set(failover.resting()) == {"a"}
     ticker.now += 61
     first.fail = None
-    assert (await failover.fetch_attributed(USER, Scope()))[0] == "a"
+    assert (await failover.fetch_attributed(notes_query(USER, Scope())))[0] == "a"
     assert failover.resting() == {}
 
 
@@ -71,12 +72,12 @@ async def test_an_unavailable_source_rests_longer() -> None:
     ticker = Ticker()
     first, second = Scripted("relay", fail=SourceUnavailable), Scripted("b")
     failover = FailoverSource([first, second], cooldown_seconds=10, monotonic=ticker)
-    await failover.fetch(USER, Scope())
+    await failover.fetch(notes_query(USER, Scope()))
     ticker.now += 10 * UNAVAILABLE_FACTOR - 1
-    await failover.fetch(USER, Scope())
+    await failover.fetch(notes_query(USER, Scope()))
     assert first.calls == 1
     ticker.now += 2
-    await failover.fetch(USER, Scope())
+    await failover.fetch(notes_query(USER, Scope()))
     assert first.calls == 2
 
 
@@ -85,10 +86,10 @@ async def test_all_failing_raises_one_error_naming_each_and_never_refuses_untrie
     a, b = Scripted("a", fail=UpstreamUnavailable), Scripted("b", fail=UpstreamUnavailable)
     failover = FailoverSource([a, b], monotonic=ticker)
     with pytest.raises(CollectionError, match=r"a: a is down; b: b is down"):
-        await failover.fetch(USER, Scope())
+        await failover.fetch(notes_query(USER, Scope()))
     # both resting: still one attempt (the source whose rest ends first), not a refusal
     with pytest.raises(UpstreamUnavailable):
-        await failover.fetch(USER, Scope())
+        await failover.fetch(notes_query(USER, Scope()))
     assert a.calls + b.calls == 3
 
 
@@ -104,7 +105,7 @@ async def test_the_snapshot_records_the_source_that_answered(store: Store) -> No
     service = MetricsService(
         store=store, source=failover, clock=FixedClock(datetime(2026, 11, 27, tzinfo=UTC))
     )
-    snapshot = await service.get(USER, Scope())
+    snapshot = await service.get(notes_query(USER, Scope()))
     assert snapshot.source == "b"
     assert json.loads(snapshot.payload)["from"] == "b"
     stored = await store.snapshots.latest(USER, Scope())

@@ -20,6 +20,7 @@ import stamina
 from pydantic import SecretStr
 
 from pgy_metrics.contract import NOTES_RATE_PATH, Scope
+from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.sources.base import (
     CollectionError,
@@ -129,7 +130,7 @@ def assert_token_free(error: BaseException) -> None:
 async def test_success_returns_the_hosted_data_exactly(
     source: JustOneApiSource, fake: FakeHostedApi, sink: RecordingSink, fixture_data: dict[str, Any]
 ) -> None:
-    data = await source.fetch(USER, Scope())
+    data = await source.fetch(notes_query(USER, Scope()))
     assert data == fixture_data
     assert list(data) == list(fixture_data)  # key order kept
     assert json.dumps(data, ensure_ascii=False) == json.dumps(fixture_data, ensure_ascii=False)
@@ -148,7 +149,7 @@ async def test_every_request_sends_the_token_user_and_all_four_filters(
 ) -> None:
     scopes = list(Scope.all())
     for scope in scopes:
-        await source.fetch(USER, scope)
+        await source.fetch(notes_query(USER, scope))
     received = fake.requests
     assert len(received) == 24
     for scope, request in zip(scopes, received, strict=True):
@@ -164,7 +165,7 @@ async def test_every_request_sends_the_token_user_and_all_four_filters(
 async def test_the_default_scope_is_sent_explicitly(
     source: JustOneApiSource, fake: FakeHostedApi
 ) -> None:
-    await source.fetch(USER, Scope())
+    await source.fetch(notes_query(USER, Scope()))
     request = fake.requests[0]
     assert request.get("business") == Business.DAILY_NOTE.value
     assert request.get("noteType") == NoteType.PHOTO_TEXT_AND_VIDEO.value
@@ -195,7 +196,7 @@ async def test_retryable_answers_are_retried_within_bounds_then_unavailable(
 ) -> None:
     fake.always(mode)
     with pytest.raises(UpstreamUnavailable) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     error = caught.value
     assert not isinstance(error, SourceUnavailable | MalformedPayload)
     assert fake.calls == ATTEMPTS
@@ -212,7 +213,7 @@ async def test_code_302_is_retried_then_rate_limited(
 ) -> None:
     fake.always("code_302")
     with pytest.raises(RelayRateLimited) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert isinstance(caught.value, UpstreamUnavailable)
     assert caught.value.retry_after is None
     assert fake.calls == ATTEMPTS
@@ -225,7 +226,7 @@ async def test_retry_after_within_the_bounds_is_honoured_and_retried(
 ) -> None:
     fake.always("code_302", retry_after="1")
     with pytest.raises(RelayRateLimited) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == ATTEMPTS
     assert caught.value.retry_after == 1.0
     assert "retry after 1 s" in caught.value.message
@@ -236,7 +237,7 @@ async def test_retry_after_beyond_the_bounds_stops_retrying_at_once(
 ) -> None:
     fake.always("code_302", retry_after="120")  # wait_max_seconds is 2
     with pytest.raises(RelayRateLimited) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == 1
     assert sink.reasons == ["code_302"]
     assert caught.value.retry_after == 120.0
@@ -253,11 +254,13 @@ async def test_retry_after_on_http_statuses_is_honoured_too(
     error_class: type[UpstreamUnavailable],
 ) -> None:
     fake.fail(mode, retry_after="1")
-    await source.fetch(USER, Scope())  # one retry after the (test-mode) wait, then the data
+    await source.fetch(
+        notes_query(USER, Scope())
+    )  # one retry after the (test-mode) wait, then the data
     assert sink.reasons == [mode, None]
     fake.always(mode, retry_after="600")
     with pytest.raises(error_class) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert sink.reasons == [mode, None, mode]  # beyond wait_max_seconds: no second attempt
     assert "retry after 600 s" in caught.value.message
 
@@ -301,7 +304,7 @@ async def test_timeouts_are_retried_then_unavailable(
     fake.always("timeout")
     try:
         with pytest.raises(UpstreamUnavailable) as caught:
-            await relay.fetch(USER, Scope())
+            await relay.fetch(notes_query(USER, Scope()))
     finally:
         await relay.aclose()
     assert not isinstance(caught.value, SourceUnavailable)
@@ -317,7 +320,7 @@ async def test_a_refused_connection_is_retried_then_unavailable(sink: RecordingS
     relay = JustOneApiSource(make_config(gone), outcomes=sink)
     try:
         with pytest.raises(UpstreamUnavailable) as caught:
-            await relay.fetch(USER, Scope())
+            await relay.fetch(notes_query(USER, Scope()))
     finally:
         await relay.aclose()
     assert sink.reasons == ["connection_error"] * ATTEMPTS
@@ -333,7 +336,7 @@ async def test_failing_fewer_times_than_the_attempts_recovers(
     relay = JustOneApiSource(make_config(base_url, timeout_seconds=timeout), outcomes=sink)
     fake.fail(mode, times=ATTEMPTS - 1)
     try:
-        assert await relay.fetch(USER, Scope()) == fixture_data
+        assert await relay.fetch(notes_query(USER, Scope())) == fixture_data
     finally:
         await relay.aclose()
     assert fake.calls == ATTEMPTS
@@ -346,7 +349,7 @@ async def test_mixed_transient_failures_then_success(
 ) -> None:
     fake.fail("http_502")
     fake.fail("code_301")
-    await source.fetch(USER, Scope())
+    await source.fetch(notes_query(USER, Scope()))
     assert sink.reasons == ["http_502", "code_301", None]
 
 
@@ -355,9 +358,9 @@ async def test_retries_are_bounded_per_fetch_and_the_next_fetch_starts_afresh(
 ) -> None:
     fake.fail("code_500", times=ATTEMPTS)
     with pytest.raises(UpstreamUnavailable):
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == ATTEMPTS
-    assert await source.fetch(USER, Scope()) == fixture_data
+    assert await source.fetch(notes_query(USER, Scope())) == fixture_data
     assert fake.calls == ATTEMPTS + 1
 
 
@@ -383,14 +386,14 @@ async def test_operator_codes_make_the_source_unavailable_until_a_success(
 ) -> None:
     fake.fail(mode)
     with pytest.raises(SourceUnavailable) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == 1  # never retried: it will not fix itself in a second
     assert sink.reasons == [mode]
     assert source.unavailable_reason() == reason
     assert reason in caught.value.message
     assert_token_free(caught.value)
 
-    assert await source.fetch(USER, Scope()) == fixture_data
+    assert await source.fetch(notes_query(USER, Scope())) == fixture_data
     assert source.unavailable_reason() is None
 
 
@@ -399,7 +402,7 @@ async def test_code_602_quotes_the_relay_message_scrubbed_of_the_token(
 ) -> None:
     fake.fail("code_602", message=f"account of token {TOKEN} is frozen,\n contact support")
     with pytest.raises(SourceUnavailable) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     reason = source.unavailable_reason()
     assert reason is not None
     assert reason.startswith("relay refused the token's account (602)")
@@ -418,7 +421,7 @@ async def test_a_wrong_token_is_code_100_and_the_fake_saw_it_as_invalid(
     relay = JustOneApiSource(config, outcomes=sink)
     try:
         with pytest.raises(SourceUnavailable):
-            await relay.fetch(USER, Scope())
+            await relay.fetch(notes_query(USER, Scope()))
     finally:
         await relay.aclose()
     assert relay.unavailable_reason() == "relay token rejected (code 100)"
@@ -431,7 +434,7 @@ async def test_an_unknown_code_is_unavailable_naming_the_code(
 ) -> None:
     fake.always("code_777")
     with pytest.raises(UpstreamUnavailable) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert not isinstance(caught.value, SourceUnavailable | MalformedPayload)
     assert "777" in caught.value.message
     assert fake.calls == 1
@@ -445,7 +448,7 @@ async def test_a_relay_code_400_is_not_retried(
 ) -> None:
     fake.always("code_400")
     with pytest.raises(UpstreamUnavailable):
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == 1
     assert sink.reasons == ["code_400"]
 
@@ -474,7 +477,7 @@ async def test_malformed_answers(
 ) -> None:
     fake.always(mode)
     with pytest.raises(MalformedPayload) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert words in caught.value.message
     assert fake.calls == 1
     assert sink.reasons == [reason]
@@ -496,7 +499,7 @@ async def test_the_mock_transport_sees_the_token_only_on_the_wire(sink: Recordin
         transport=httpx.MockTransport(handler),
     )
     try:
-        assert await relay.fetch(USER, Scope()) == {"noteNumber": 0}
+        assert await relay.fetch(notes_query(USER, Scope())) == {"noteNumber": 0}
     finally:
         await relay.aclose()
     (url,) = seen
@@ -517,7 +520,7 @@ async def test_a_failing_outcome_sink_never_fails_a_fetch(
 
     relay = JustOneApiSource(make_config(base_url), outcomes=BrokenSink())
     try:
-        assert await relay.fetch(USER, Scope()) == fixture_data
+        assert await relay.fetch(notes_query(USER, Scope())) == fixture_data
     finally:
         await relay.aclose()
 
@@ -528,7 +531,7 @@ async def test_without_a_sink_nothing_is_recorded_and_fetch_works(
     relay = JustOneApiSource(make_config(base_url))
     fake.fail("code_301")
     try:
-        assert await relay.fetch(USER, Scope()) == fixture_data
+        assert await relay.fetch(notes_query(USER, Scope())) == fixture_data
     finally:
         await relay.aclose()
 
@@ -557,7 +560,7 @@ async def test_the_fake_can_be_driven_over_http(
         bad = await control.post("/_fake/fail", json={"mode": "teapot"})
         assert bad.status_code == 400
         with pytest.raises(SourceUnavailable):
-            await source.fetch(USER, Scope())
+            await source.fetch(notes_query(USER, Scope()))
         received = (await control.get("/_fake/requests")).json()
         assert [r["answered"] for r in received] == ["code_601"]
         assert TOKEN not in json.dumps(received)
@@ -640,7 +643,7 @@ async def test_the_token_never_reaches_a_log_record_an_error_or_a_repr(
             fake.reset()
             fake.always(mode, retry_after="1" if mode == "code_302" else None, message=TOKEN)
             try:
-                await relay.fetch(USER, Scope())
+                await relay.fetch(notes_query(USER, Scope()))
             except CollectionError as error:
                 errors.append(error)
             reason = relay.unavailable_reason()

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import stamina
 
+from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.base import (
@@ -211,7 +212,7 @@ async def expect(
     error: type[CollectionError], source: PugongyingSource, user_id: str = USER_ID
 ) -> CollectionError:
     with pytest.raises(error) as caught:
-        await source.fetch(user_id, Scope())
+        await source.fetch(notes_query(user_id, Scope()))
     assert type(caught.value) is error
     assert caught.value.source == "pugongying"
     assert_no_secret(str(caught.value))
@@ -228,7 +229,7 @@ async def test_success_returns_the_upstream_data_with_the_headers_real_clients_s
 ) -> None:
     source = build("alpha")
     assert isinstance(source, Source)
-    data = await source.fetch(USER_ID, Scope())
+    data = await source.fetch(notes_query(USER_ID, Scope()))
     assert data == fixture_data()
 
     (request,) = fake.received
@@ -283,7 +284,7 @@ async def test_success_returns_the_upstream_data_with_the_headers_real_clients_s
 async def test_scope_is_sent_as_pugongying_numbers(
     fake: FakePugongying, build: Build, scope: Scope, expected: dict[str, str]
 ) -> None:
-    await build("alpha").fetch(OTHER_USER_ID, scope)
+    await build("alpha").fetch(notes_query(OTHER_USER_ID, scope))
     (request,) = fake.received
     assert request.params == {"userId": OTHER_USER_ID, **expected}
     assert request.headers["referer"].endswith(f"/blogger-detail/{OTHER_USER_ID}")
@@ -292,14 +293,14 @@ async def test_scope_is_sent_as_pugongying_numbers(
 async def test_every_attempt_has_its_own_trace_id(fake: FakePugongying, build: Build) -> None:
     source = build("alpha")
     for _ in range(3):
-        await source.fetch(USER_ID, Scope())
+        await source.fetch(notes_query(USER_ID, Scope()))
     trace_ids = {request.headers["x-b3-traceid"] for request in fake.received}
     assert len(trace_ids) == 3
 
 
 async def test_user_agent_is_configurable(fake: FakePugongying, build: Build) -> None:
     agent = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Safari/605.1.15"
-    await build("alpha", user_agent=agent).fetch(USER_ID, Scope())
+    await build("alpha", user_agent=agent).fetch(notes_query(USER_ID, Scope()))
     assert fake.received[0].headers["user-agent"] == agent
 
 
@@ -312,7 +313,7 @@ async def test_session_lost_disables_the_account_and_the_next_one_answers(
 ) -> None:
     source = build("alpha", "beta")
     fake.set_mode(a1("alpha"), mode)
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
 
     assert states(source) == {"alpha": AccountState.DISABLED, "beta": AccountState.ACTIVE}
     alpha = source.accounts()[0]
@@ -353,7 +354,7 @@ async def test_risk_control_cools_the_account_down_and_the_next_one_answers(
 ) -> None:
     source = build("alpha", "beta")
     fake.set_mode(a1("alpha"), mode)
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
 
     alpha, beta = source.accounts()
     assert alpha.state is AccountState.COOLING_DOWN
@@ -377,11 +378,11 @@ async def test_cool_down_ends_when_its_time_has_passed_and_doubles_per_strike(
 ) -> None:
     source = build("alpha", "beta")
     fake.set_mode(a1("alpha"), "code_300013", times=1)
-    await source.fetch(USER_ID, Scope())
+    await source.fetch(notes_query(USER_ID, Scope()))
     assert source.accounts()[0].until == clock.now + 60
 
     for _ in range(3):  # only beta while alpha rests
-        await source.fetch(USER_ID, Scope())
+        await source.fetch(notes_query(USER_ID, Scope()))
     assert len(fake.received_by(a1("alpha"))) == 1
 
     clock.advance(59.9)
@@ -389,8 +390,8 @@ async def test_cool_down_ends_when_its_time_has_passed_and_doubles_per_strike(
     clock.advance(0.1)
     assert states(source)["alpha"] is AccountState.ACTIVE
     assert source.accounts()[0].until is None
-    await source.fetch(USER_ID, Scope())
-    await source.fetch(USER_ID, Scope())
+    await source.fetch(notes_query(USER_ID, Scope()))
+    await source.fetch(notes_query(USER_ID, Scope()))
     assert len(fake.received_by(a1("alpha"))) == 2  # back in the rotation
 
     # Strikes without a success in between double the rest, up to the cap (alpha's success
@@ -407,8 +408,8 @@ async def test_cool_down_ends_when_its_time_has_passed_and_doubles_per_strike(
     assert rests == [60, 120, 240, 240]
 
     # A success resets the strikes: the next rest is the base again.
-    await source.fetch(USER_ID, Scope())
-    await source.fetch(USER_ID, Scope())
+    await source.fetch(notes_query(USER_ID, Scope()))
+    await source.fetch(notes_query(USER_ID, Scope()))
     fake.set_mode(a1("alpha"), "code_300013", times=1)
     fake.set_mode(a1("beta"), "code_300013", times=1)
     await expect(RiskControlled, source)
@@ -439,7 +440,7 @@ async def test_transient_failures_are_retried_with_bounds_then_the_next_account(
 ) -> None:
     source = build("alpha", "beta", retry_attempts=3, timeout_seconds=0.2)
     fake.set_mode(a1("alpha"), mode)
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     assert len(fake.received_by(a1("alpha"))) == 3
     assert len(fake.received_by(a1("beta"))) == 1
     reason = TRANSIENT_MODES[mode]
@@ -466,7 +467,7 @@ async def test_a_transient_failure_then_success_stays_on_the_account(
 ) -> None:
     source = build("alpha", "beta")
     fake.set_mode(a1("alpha"), "http_502", times=1)
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     assert [r.account for r in fake.received] == [a1("alpha"), a1("alpha")]
     assert sink.reasons() == ["http_5xx", None]
 
@@ -506,7 +507,7 @@ async def test_an_unknown_refusal_moves_on_without_retry(
 ) -> None:
     source = build("alpha", "beta")
     fake.set_mode(a1("alpha"), mode)
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     assert len(fake.received_by(a1("alpha"))) == 1
     assert sink.reasons() == [reason, None]
     assert states(source)["alpha"] is AccountState.ACTIVE
@@ -568,13 +569,13 @@ async def test_rotation_is_round_robin_over_active_accounts(
 ) -> None:
     source = build("alpha", "beta", "gamma")
     for _ in range(6):
-        await source.fetch(USER_ID, Scope())
+        await source.fetch(notes_query(USER_ID, Scope()))
     order = [r.account for r in fake.received]
     assert order == [a1(n) for n in ("alpha", "beta", "gamma")] * 2
 
     fake.set_mode(a1("beta"), "code_903")
     for _ in range(5):
-        await source.fetch(USER_ID, Scope())
+        await source.fetch(notes_query(USER_ID, Scope()))
     used = [r.account for r in fake.received[6:]]
     # beta is lost on its turn, gamma answers that fetch, then beta is skipped for good.
     assert used == [a1(n) for n in ("alpha", "beta", "gamma", "alpha", "gamma", "alpha")]
@@ -584,20 +585,20 @@ async def test_pacing_prefers_an_account_with_room_and_otherwise_waits(
     fake: FakePugongying, build: Build
 ) -> None:
     source = build("alpha", "beta", requests_per_second=0.001)  # one per ~17 minutes
-    await source.fetch(USER_ID, Scope())
-    await source.fetch(USER_ID, Scope())
+    await source.fetch(notes_query(USER_ID, Scope()))
+    await source.fetch(notes_query(USER_ID, Scope()))
     assert [r.account for r in fake.received] == [a1("alpha"), a1("beta")]
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(source.fetch(USER_ID, Scope()), timeout=0.05)
+        await asyncio.wait_for(source.fetch(notes_query(USER_ID, Scope())), timeout=0.05)
     assert len(fake.received) == 2
 
 
 async def test_pacing_per_account_override(fake: FakePugongying, build: Build) -> None:
     slow = account("alpha", requests_per_second=0.001)
     source = build(accounts=[slow], requests_per_second=1000.0)
-    await source.fetch(USER_ID, Scope())
+    await source.fetch(notes_query(USER_ID, Scope()))
     with pytest.raises(TimeoutError):
-        await asyncio.wait_for(source.fetch(USER_ID, Scope()), timeout=0.05)
+        await asyncio.wait_for(source.fetch(notes_query(USER_ID, Scope())), timeout=0.05)
     assert len(fake.received) == 1
 
 
@@ -607,7 +608,9 @@ async def test_an_account_lost_while_a_fetch_waits_for_pacing_is_not_used(
     source = build("alpha", requests_per_second=10.0)  # the second fetch waits ~0.1 s
     fake.set_mode(a1("alpha"), "http_401")
     results = await asyncio.gather(
-        source.fetch(USER_ID, Scope()), source.fetch(USER_ID, Scope()), return_exceptions=True
+        source.fetch(notes_query(USER_ID, Scope())),
+        source.fetch(notes_query(USER_ID, Scope())),
+        return_exceptions=True,
     )
     assert [type(result) for result in results] == [SessionLost, SessionLost]
     assert len(fake.received) == 1
@@ -622,7 +625,7 @@ async def test_a_signer_loaded_from_an_import_path_adds_its_headers(
 ) -> None:
     fake.require_signature = True
     source = build("alpha", signer=f"tests.upstreams.fake_pugongying:{name}")
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     (request,) = fake.received
     assert request.mode == "ok"
     assert request.headers["x-s"].startswith("XYW_")
@@ -684,7 +687,7 @@ async def test_a_proxy_carries_the_account_requests(
     proxied = account("alpha", proxy=base_url)
     dead = account("beta", proxy=f"http://user:{MARK}@127.0.0.1:9")
     source = build(accounts=[dead, proxied], base_url="http://pgy.invalid")
-    assert await source.fetch(USER_ID, Scope()) == fixture_data()
+    assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     (request,) = fake.received
     assert request.host == "pgy.invalid"
     assert request.account == a1("alpha")
@@ -790,7 +793,7 @@ async def test_the_async_loopback_helper_serves_too(build: Build) -> None:
     other = FakePugongying()
     async with aserve_on_loopback(other.app) as url:
         source = build("alpha", base_url=url)
-        assert await source.fetch(USER_ID, Scope()) == fixture_data()
+        assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     assert len(other.received) == 1
 
 

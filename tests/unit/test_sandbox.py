@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from pgy_metrics.clock import FixedClock
+from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import Scope
@@ -742,11 +743,11 @@ async def test_fetch_uses_the_shanghai_day() -> None:
     assert isinstance(source, Source)
     assert source.name == "sandbox"
     user_id = user_ids(1)[0]
-    data = await source.fetch(user_id, Scope())
+    data = await source.fetch(notes_query(user_id, Scope()))
     assert data == source.generate(user_id, Scope(), day=DAY)
     assert check_payload(user_id, Scope(), DAY, data) == []
     data["noteNumber"] = -1  # callers own the object: mutating it must not touch the cache
-    assert (await source.fetch(user_id, Scope()))["noteNumber"] != -1
+    assert (await source.fetch(notes_query(user_id, Scope())))["noteNumber"] != -1
     await source.aclose()
 
 

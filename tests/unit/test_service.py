@@ -10,6 +10,7 @@ import pytest
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import DateType, Scope
+from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.service import MetricsService
 from pgy_metrics.sources.base import CollectionError, snapshot_names
 from pgy_metrics.sources.failover import FailoverSource
@@ -44,9 +45,9 @@ async def test_fresh_snapshot_is_served_without_a_source_call(
     clock = FixedClock(START)
     source = CountingSource(payload)
     metrics = service(store, source, clock)
-    first = await metrics.get(USER, Scope())
+    first = await metrics.get(notes_query(USER, Scope()))
     clock.advance(hours=5, minutes=59)
-    second = await metrics.get(USER, Scope())
+    second = await metrics.get(notes_query(USER, Scope()))
     assert len(source.calls) == 1
     assert second.collected_at == first.collected_at == START
     assert json.loads(second.payload) == payload
@@ -57,9 +58,9 @@ async def test_a_new_process_reads_the_fresh_snapshot_from_the_store(
     store: Store, payload: dict[str, object]
 ) -> None:
     clock = FixedClock(START)
-    await service(store, CountingSource(payload), clock).get(USER, Scope())
+    await service(store, CountingSource(payload), clock).get(notes_query(USER, Scope()))
     other_source = CountingSource(payload)
-    snapshot = await service(store, other_source, clock).get(USER, Scope())
+    snapshot = await service(store, other_source, clock).get(notes_query(USER, Scope()))
     assert other_source.calls == []
     assert snapshot.collected_at == START
 
@@ -70,9 +71,9 @@ async def test_stale_snapshot_is_refetched_and_history_kept(
     clock = FixedClock(START)
     source = CountingSource(payload)
     metrics = service(store, source, clock)
-    await metrics.get(USER, Scope())
+    await metrics.get(notes_query(USER, Scope()))
     clock.advance(hours=6)
-    newer = await metrics.get(USER, Scope())
+    newer = await metrics.get(notes_query(USER, Scope()))
     assert len(source.calls) == 2
     assert newer.collected_at == START + timedelta(hours=6)
     history = await store.snapshots.history(USER, Scope())
@@ -85,9 +86,9 @@ async def test_scopes_are_cached_separately(store: Store, payload: dict[str, obj
     source = CountingSource(payload)
     metrics = service(store, source, FixedClock(START))
     for scope in Scope.all():
-        await metrics.get(USER, scope)
+        await metrics.get(notes_query(USER, scope))
     for scope in Scope.all():
-        await metrics.get(USER, scope)
+        await metrics.get(notes_query(USER, scope))
     assert len(source.calls) == 24
 
 
@@ -97,7 +98,7 @@ async def test_100_concurrent_identical_requests_make_one_source_call(
     gate = asyncio.Event()
     source = CountingSource(payload, gate=gate)
     metrics = service(store, source, FixedClock(START), memory_entries=0)
-    waiting = [asyncio.create_task(metrics.get(USER, Scope())) for _ in range(100)]
+    waiting = [asyncio.create_task(metrics.get(notes_query(USER, Scope()))) for _ in range(100)]
     await asyncio.sleep(0)  # every task reaches the flight before the gate opens
     while not source.calls:
         await asyncio.sleep(0.001)
@@ -115,13 +116,13 @@ async def test_a_failed_flight_fails_every_waiter_and_the_next_call_retries(
     source = FailingSource(payload)
     metrics = service(store, source, FixedClock(START))
     results = await asyncio.gather(
-        *(metrics.get(USER, Scope()) for _ in range(10)), return_exceptions=True
+        *(metrics.get(notes_query(USER, Scope())) for _ in range(10)), return_exceptions=True
     )
     assert all(isinstance(r, CollectionError) for r in results)
     assert len(source.calls) == 1
     assert await store.snapshots.latest(USER, Scope()) is None  # nothing half-written
     source.healthy = True
-    snapshot = await metrics.get(USER, Scope())
+    snapshot = await metrics.get(notes_query(USER, Scope()))
     assert json.loads(snapshot.payload) == payload
 
 
@@ -131,8 +132,8 @@ async def test_a_cancelled_waiter_does_not_cancel_the_shared_fetch(
     gate = asyncio.Event()
     source = CountingSource(payload, gate=gate)
     metrics = service(store, source, FixedClock(START))
-    impatient = asyncio.create_task(metrics.get(USER, Scope()))
-    patient = asyncio.create_task(metrics.get(USER, Scope()))
+    impatient = asyncio.create_task(metrics.get(notes_query(USER, Scope())))
+    patient = asyncio.create_task(metrics.get(notes_query(USER, Scope())))
     while not source.calls:
         await asyncio.sleep(0.001)
     impatient.cancel()
@@ -161,20 +162,22 @@ async def test_a_snapshot_of_another_source_is_never_served_and_the_configured_o
 ) -> None:
     clock = FixedClock(START)
     sandbox = CountingSource(payload, name="sandbox")
-    synthetic = await service(store, sandbox, clock).get(USER, Scope())
+    synthetic = await service(store, sandbox, clock).get(notes_query(USER, Scope()))
     clock.advance(minutes=5)  # well within the TTL: only the source makes it unusable
     real = CountingSource(payload, name="pugongying")
     switched = service(store, real, clock)
-    served = await switched.serve(USER, Scope())
+    served = await switched.serve(notes_query(USER, Scope()))
     assert len(real.calls) == 1
     assert (served.snapshot.source, served.cached) == ("pugongying", False)
     assert served.snapshot.id != synthetic.id
-    again = await switched.serve(USER, Scope())  # its own snapshot is a cached hit, from memory
+    again = await switched.serve(
+        notes_query(USER, Scope())
+    )  # its own snapshot is a cached hit, from memory
     assert (again.snapshot.id, again.cached, len(real.calls)) == (served.snapshot.id, True, 1)
-    assert switched.cached(USER, Scope()) == served.snapshot
+    assert switched.cached(notes_query(USER, Scope())) == served.snapshot
     # Back on the sandbox: its own (older, still fresh) snapshot, not Pugongying's newer one.
     back = CountingSource(payload, name="sandbox")
-    restored = await service(store, back, clock).get(USER, Scope())
+    restored = await service(store, back, clock).get(notes_query(USER, Scope()))
     assert back.calls == [] and restored.id == synthetic.id
 
 
@@ -182,10 +185,12 @@ async def test_when_the_configured_source_fails_another_sources_snapshot_is_not_
     store: Store, payload: dict[str, object]
 ) -> None:
     clock = FixedClock(START)
-    await service(store, CountingSource(payload, name="sandbox"), clock).get(USER, Scope())
+    await service(store, CountingSource(payload, name="sandbox"), clock).get(
+        notes_query(USER, Scope())
+    )
     failing = FailingSource(payload)
     with pytest.raises(CollectionError):
-        await service(store, failing, clock).get(USER, Scope())
+        await service(store, failing, clock).get(notes_query(USER, Scope()))
     assert len(failing.calls) == 1
 
 
@@ -195,16 +200,22 @@ async def test_a_failover_chain_serves_the_snapshots_of_each_of_its_members(
     clock = FixedClock(START)
     other_user = "5d21ab6b000000001201567e"
     day_90 = Scope(date_type=DateType.DAY_90)
-    await service(store, CountingSource(payload, name="sandbox"), clock).get(USER, Scope())
-    await service(store, CountingSource(payload, name="justoneapi"), clock).get(other_user, Scope())
-    await service(store, CountingSource(payload, name="replay"), clock).get(USER, day_90)
+    await service(store, CountingSource(payload, name="sandbox"), clock).get(
+        notes_query(USER, Scope())
+    )
+    await service(store, CountingSource(payload, name="justoneapi"), clock).get(
+        notes_query(other_user, Scope())
+    )
+    await service(store, CountingSource(payload, name="replay"), clock).get(
+        notes_query(USER, day_90)
+    )
     members = [CountingSource(payload, name="justoneapi"), CountingSource(payload, name="sandbox")]
     chain = service(store, FailoverSource(members), clock)  # type: ignore[arg-type]
     assert chain.snapshot_sources == {"justoneapi", "sandbox"}
-    assert (await chain.get(USER, Scope())).source == "sandbox"
-    assert (await chain.get(other_user, Scope())).source == "justoneapi"
+    assert (await chain.get(notes_query(USER, Scope()))).source == "sandbox"
+    assert (await chain.get(notes_query(other_user, Scope()))).source == "justoneapi"
     assert all(member.calls == [] for member in members)
-    replayed_scope = await chain.get(USER, day_90)  # replay is not a member: collected
+    replayed_scope = await chain.get(notes_query(USER, day_90))  # replay is not a member: collected
     assert replayed_scope.source == "justoneapi" and len(members[0].calls) == 1
 
 

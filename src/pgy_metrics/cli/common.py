@@ -1,13 +1,12 @@
 """Shared pieces of CLI commands: settings from env + options, a store opened for one command.
 
-The server and store modules are imported inside the functions, so that a command that needs
+The service and store modules are imported inside the functions, so that a command that needs
 neither (``pgy --version``, ``pgy fetch``, ``pgy batch``, ``pgy report``) starts without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,23 +21,9 @@ def load_settings(**overrides: Any) -> Settings:
     return Settings(**{key: value for key, value in overrides.items() if value is not None})
 
 
-@asynccontextmanager
-async def open_issuer(settings: Settings) -> AsyncIterator[TokenIssuer]:
-    """A migrated store and a token issuer, closed when the command is done."""
-    from pgy_metrics.clock import SystemClock
-    from pgy_metrics.service.billing import Billing
-    from pgy_metrics.service.tokens import TokenHasher, TokenIssuer, load_pepper
-    from pgy_metrics.store.database import Store
+def open_issuer(settings: Settings) -> AbstractAsyncContextManager[TokenIssuer]:
+    """A migrated store and a token issuer, closed when the command is done (the service
+    layer's ``open_administration``: the CLI composes nothing of its own)."""
+    from pgy_metrics.service.runtime import open_administration
 
-    store = Store(settings.resolved_database_url)
-    try:
-        await store.migrate()
-        clock = SystemClock()
-        yield TokenIssuer(
-            store=store,
-            hasher=TokenHasher(load_pepper(settings)),
-            clock=clock,
-            billing=Billing(settings=settings, clock=clock),
-        )
-    finally:
-        await store.aclose()
+    return open_administration(settings)

@@ -1,18 +1,283 @@
-"""Paths of the endpoints the contract defines, and what makes a usable base URL."""
+"""The endpoints of the API as data: one spec each, in one registry.
 
+Every layer reads what it needs from here: the gate parses and prices a call by its spec, the
+store keys snapshots by endpoint name + scope key, sources map a spec to their upstream request,
+the client builds a request from it, and OpenAPI and the docs describe it. Adding an endpoint is
+adding a spec (and each source's mapping), not editing every layer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 from urllib.parse import urlsplit
 
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.models import NotesRateData
+from pgy_metrics.contract.params import ParamError, Scope, parse_enum, parse_user_id
+
+API_PREFIX = "/api/xiaohongshu-pgy"
+"""Where the hosted API mounts the Pugongying paths; ours does the same."""
+
 NOTES_RATE_PATH = "/api/xiaohongshu-pgy/api/solar/kol/dataV3/notesRate/v1"
-"""The one endpoint of the hosted API that this project implements, byte for byte."""
+"""The notes-rate endpoint of the hosted API, served byte for byte."""
 
 UPSTREAM_NOTES_RATE_PATH = "/api/solar/kol/dataV3/notesRate"
-"""The Pugongying path the data originally comes from."""
+"""The Pugongying path the notes-rate data originally comes from."""
 
 NOTES_RATE = "notes_rate"
-"""The endpoint's name in plans, prices and the ledger."""
+"""The notes-rate endpoint's name in plans, prices, snapshots and the ledger."""
 
-ENDPOINTS: dict[str, str] = {NOTES_RATE: NOTES_RATE_PATH}
-"""Every endpoint by name: what a token's plan may allow."""
+
+@dataclass(frozen=True, eq=False)
+class EnumParam:
+    """One optional query parameter with a closed set of values and a default."""
+
+    name: str
+    """The API's name (``business``); Pugongying uses the same name with a number."""
+    enum: type[StrEnum]
+    """Members with ``upstream`` (Pugongying's number) and ``label`` (Chinese) properties."""
+    default: StrEnum
+    description: str
+    description_zh: str
+
+    def parse(self, value: str | None) -> StrEnum:
+        """The member named ``value``; absent or empty is the default; else ``ParamError``."""
+        return parse_enum(self.enum, value, param=self.name, default=self.default)
+
+    @property
+    def values(self) -> tuple[StrEnum, ...]:
+        return tuple(self.enum)
+
+
+@dataclass(frozen=True, eq=False)
+class EndpointSpec:
+    """Everything the layers need to know of one endpoint. Compared by identity."""
+
+    name: str
+    """Short stable name: plans' allowed endpoints, prices, snapshots and ledger rows use it."""
+    path: str
+    """The hosted API's path, which ours serves too."""
+    title: str
+    title_zh: str
+    summary: str
+    summary_zh: str
+    params: tuple[EnumParam, ...] = ()
+    """Optional parameters besides ``token`` and ``userId``, in the order of the scope key."""
+    data_model: Any = None
+    """The pydantic model of a successful answer's ``data`` (typed client), or None for raw."""
+    ttl_seconds: int = 6 * 3600
+    """How long a snapshot answers for the same creator and parameters before a new collection."""
+    operation_id: str = ""
+    single_valued: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        names = [param.name for param in self.params]
+        if len(set(names)) != len(names) or {"token", "userId"} & set(names):
+            raise ValueError(f"endpoint {self.name}: parameter names must be unique")
+        object.__setattr__(self, "single_valued", frozenset(("token", "userId", *names)))
+        if not self.operation_id:
+            object.__setattr__(self, "operation_id", f"{self.name}_v1")
+
+    @property
+    def price_key(self) -> str:
+        """The key of this endpoint in the price tables (settings and plans)."""
+        return self.name
+
+    @property
+    def permission(self) -> str:
+        """The name a token's plan must allow (code 600 otherwise)."""
+        return self.name
+
+    def parse(self, params: Mapping[str, str | None]) -> Query:
+        """A query from API parameters (``userId`` and this endpoint's own), defaults applied.
+
+        Raises ``ParamError`` naming the first bad parameter and its allowed values.
+        """
+        user_id = parse_user_id(params.get("userId"))
+        return Query(self, user_id, tuple(p.parse(params.get(p.name)) for p in self.params))
+
+    def query(self, user_id: str, **values: str | StrEnum) -> Query:
+        """A query from Python: parameters by their API name, the rest defaulted."""
+        unknown = set(values) - {p.name for p in self.params}
+        if unknown:
+            allowed = ", ".join(p.name for p in self.params) or "none"
+            raise ParamError(
+                sorted(unknown)[0],
+                f"{self.name} has no parameter {', '.join(sorted(unknown))}; it has: {allowed}.",
+            )
+        return self.parse({"userId": user_id, **{k: str(v) for k, v in values.items()}})
+
+    def from_scope_key(self, user_id: str, scope_key: str) -> Query:
+        """The query a stored snapshot (endpoint name + scope key) was collected for."""
+        parts = scope_key.split(".") if self.params else []
+        if len(parts) != len(self.params) or (not self.params and scope_key != NO_PARAMS):
+            raise ParamError("scope", f"not a scope key of {self.name}: {scope_key!r}.")
+        values = tuple(p.parse(v) for p, v in zip(self.params, parts, strict=True))
+        return Query(self, user_id, values)
+
+    def scopes(self, user_id: str) -> Iterator[Query]:
+        """Every combination of this endpoint's parameters for one creator, in a fixed order."""
+        for values in itertools.product(*(p.values for p in self.params)):
+            yield Query(self, user_id, tuple(values))
+
+
+NO_PARAMS = "-"
+"""The scope key of an endpoint without parameters (a key is never empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One call's identity: endpoint, creator and parameter values (defaults applied)."""
+
+    endpoint: EndpointSpec
+    user_id: str
+    values: tuple[StrEnum, ...]
+
+    @property
+    def scope_key(self) -> str:
+        """Stable text of the parameter values, e.g. ``DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL``
+        (for notes-rate the same as ``Scope.key``); ``-`` for an endpoint without parameters."""
+        return ".".join(self.values) if self.values else NO_PARAMS
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What identifies the data: endpoint name, creator, scope key."""
+        return (self.endpoint.name, self.user_id, self.scope_key)
+
+    def api_params(self) -> dict[str, str]:
+        """Our (and the hosted) API's query parameters, every one sent explicitly."""
+        params = {"userId": self.user_id}
+        named = zip(self.endpoint.params, self.values, strict=True)
+        params.update((p.name, v.value) for p, v in named)
+        return params
+
+    def upstream_params(self) -> dict[str, int]:
+        """Pugongying's numbers for the parameters (``userId`` is the source's business)."""
+        return {
+            p.name: _upstream(v) for p, v in zip(self.endpoint.params, self.values, strict=True)
+        }
+
+    @property
+    def label(self) -> str:
+        """The Chinese labels of the values, as the Pugongying page shows the filters."""
+        return " / ".join(_label(v) for v in self.values) or self.endpoint.title_zh
+
+    @property
+    def scope(self) -> Scope:
+        """The notes-rate scope of this query (only for the notes-rate endpoint)."""
+        if self.endpoint.name != NOTES_RATE:
+            raise ValueError(f"{self.endpoint.name} has no notes-rate scope")
+        return Scope.from_key(self.scope_key)
+
+    def describe(self) -> str:
+        """For logs and messages: ``notes_rate <userId> <scope key>``."""
+        return f"{self.endpoint.name} {self.user_id} {self.scope_key}"
+
+
+def _upstream(value: StrEnum) -> int:
+    number = getattr(value, "upstream", None)
+    if not isinstance(number, int):
+        raise TypeError(f"{type(value).__name__} has no upstream number")
+    return number
+
+
+def _label(value: StrEnum) -> str:
+    return str(getattr(value, "label", value.value))
+
+
+class Registry(Mapping[str, EndpointSpec]):
+    """The endpoints by name (iteration order = registration order) and by hosted path."""
+
+    def __init__(self, specs: Sequence[EndpointSpec]) -> None:
+        self._by_name: dict[str, EndpointSpec] = {}
+        self._by_path: dict[str, EndpointSpec] = {}
+        for spec in specs:
+            if spec.name in self._by_name or spec.path in self._by_path:
+                raise ValueError(f"endpoint {spec.name} ({spec.path}) is registered twice")
+            self._by_name[spec.name] = spec
+            self._by_path[spec.path] = spec
+
+    def __getitem__(self, name: str) -> EndpointSpec:
+        return self._by_name[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def by_path(self, path: str) -> EndpointSpec | None:
+        return self._by_path.get(path)
+
+    def specs(self) -> tuple[EndpointSpec, ...]:
+        return tuple(self._by_name.values())
+
+    def extended(self, *specs: EndpointSpec) -> Registry:
+        """This registry plus ``specs`` (tests and embedders add endpoints this way)."""
+        return Registry([*self._by_name.values(), *specs])
+
+
+NOTES_RATE_SPEC = EndpointSpec(
+    name=NOTES_RATE,
+    path=NOTES_RATE_PATH,
+    title="Note Performance Metrics",
+    title_zh="笔记数据",
+    summary=(
+        "Medians of impressions, reads and interactions, rates, traffic sources and recent notes "
+        "of one creator in one scope (daily or sponsored notes, format, 30 or 90 days, all or "
+        "organic traffic)."
+    ),
+    summary_zh="博主某一范围内笔记的曝光、阅读、互动中位数，互动率、流量来源与近期笔记。",
+    params=(
+        EnumParam(
+            "business",
+            Business,
+            Business.DAILY_NOTE,
+            "Daily (日常) or sponsored (合作) notes.",
+            "日常笔记或合作笔记。",
+        ),
+        EnumParam(
+            "noteType",
+            NoteType,
+            NoteType.PHOTO_TEXT_AND_VIDEO,
+            "Note format: photo-text and video, photo-text only, or video only.",
+            "笔记类型：图文+视频、图文或视频。",
+        ),
+        EnumParam(
+            "dateType",
+            DateType,
+            DateType.DAY_30,
+            "Notes published in the last 30 or 90 days.",
+            "近30天或近90天发布的笔记。",
+        ),
+        EnumParam(
+            "advertiseSwitch",
+            AdvertiseSwitch,
+            AdvertiseSwitch.ALL,
+            "All traffic, or organic traffic only (paid boost excluded).",
+            "全流量或仅自然流量。",
+        ),
+    ),
+    data_model=NotesRateData,
+    ttl_seconds=6 * 3600,
+)
+"""Note Performance Metrics: the first endpoint, and the model of the others."""
+
+ENDPOINTS = Registry([NOTES_RATE_SPEC])
+"""Every endpoint this project serves, by name."""
+
+
+def notes_query(user_id: str, scope: Scope) -> Query:
+    """The notes-rate query of a creator and scope (the typed scope callers already hold)."""
+    return Query(
+        NOTES_RATE_SPEC,
+        user_id,
+        (scope.business, scope.note_type, scope.date_type, scope.advertise_switch),
+    )
 
 
 def base_url_problem(base_url: str) -> str | None:

@@ -1,80 +1,32 @@
-"""``create_app(settings)``: the FastAPI application, built per call (no import-time state)."""
+"""``create_app(settings)``: the FastAPI application, built per call (no import-time state).
+
+The app is the edge: the composition of the objects it serves with is the service layer's
+(``build_runtime``), the endpoints answer through the gate (``EndpointsLayer``), and the
+routes here are the admin API, status, metrics, probes and the index page.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from pgy_metrics import __version__
-from pgy_metrics.clock import Clock, SystemClock
-from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
-from pgy_metrics.server.routes import admin, index, metrics, notes_rate, probes, status
+from pgy_metrics.clock import Clock
+from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
+from pgy_metrics.server.answers import SuccessEncoder
+from pgy_metrics.server.openapi import add_endpoints
+from pgy_metrics.server.routes import admin, endpoints, index, metrics, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
-from pgy_metrics.service.billing import Billing
-from pgy_metrics.service.config import FileConfig, build_sources
-from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
-from pgy_metrics.service.health import HealthRecorder
-from pgy_metrics.service.limits import RateLimiter
-from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.service.config import FileConfig
+from pgy_metrics.service.runtime import build_runtime
 from pgy_metrics.service.settings import Settings
-from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.sources.base import Source
-from pgy_metrics.sources.registry import SourceOptions, build_source
-from pgy_metrics.store.database import Store
-
-log = logging.getLogger("pgy_metrics.server")
-
-
-@dataclass
-class Runtime:
-    """The objects one app instance serves with; kept on ``app.state.runtime``."""
-
-    settings: Settings
-    store: Store
-    service: MetricsService
-    authenticator: Authenticator
-    issuer: TokenIssuer
-    clock: Clock
-    billing: Billing
-    limiter: RateLimiter
-    health: HealthRecorder
-    answer_codes: Counter[int] = field(default_factory=Counter)
-    """Answers of the notes-rate endpoint by business code (for /metrics)."""
-
-    async def reap(self) -> int:
-        """Release reservations of dead processes and forget expired idempotency keys."""
-        now = self.clock.now()
-        settings = self.settings
-        released = await self.store.ledger.reap(
-            older_than=now - timedelta(seconds=settings.reservation_timeout_seconds)
-        )
-        await self.store.ledger.purge_idempotency(
-            expired_before=now - timedelta(hours=settings.idempotency_retention_hours)
-        )
-        await self.store.health.purge(
-            before_minute=int(now.timestamp() // 60) - HEALTH_RETENTION_MINUTES
-        )
-        if released:
-            log.warning("reaper released %d reservation(s) left by a stopped process", released)
-        return released
-
-    async def reap_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.reaper_interval_seconds)
-            try:
-                await self.reap()
-            except Exception:
-                log.exception("the reaper failed; it tries again next interval")
 
 
 def create_app(
@@ -83,48 +35,21 @@ def create_app(
     source: Source | None = None,
     clock: Clock | None = None,
     config: FileConfig | None = None,
+    endpoints_registry: Registry = ENDPOINTS,
 ) -> FastAPI:
     """Build the server. ``source`` and ``clock`` are injectable for tests and embedding;
-    ``config`` (a settings file) supplies the ordered upstream sources."""
-    clock = clock or SystemClock()
-    store = Store(settings.resolved_database_url)
-    hasher = TokenHasher(load_pepper(settings))
-    billing = Billing(settings=settings, clock=clock)
-    health = HealthRecorder(
-        store=store,
+    ``config`` (a settings file) supplies the ordered upstream sources; ``endpoints_registry``
+    the endpoints served (tests and embedders may add their own)."""
+    runtime = build_runtime(
+        settings,
+        encode=SuccessEncoder(settings.zone, entries=settings.snapshot_memory_entries),
+        source=source,
         clock=clock,
-        endpoint=NOTES_RATE,
-        window_minutes=settings.health_window_minutes,
+        config=config,
+        endpoints=endpoints_registry,
     )
-    runtime = Runtime(
-        settings=settings,
-        store=store,
-        service=MetricsService(
-            store=store,
-            source=source
-            or (build_sources(config, clock=clock, outcomes=health) if config else None)
-            or build_source(
-                settings.source,
-                SourceOptions(
-                    clock=clock,
-                    replay_dir=settings.replay_dir,
-                    sandbox_seed=settings.sandbox_seed,
-                ),
-            ),
-            clock=clock,
-            ttl=settings.cache_ttl,
-            memory_entries=settings.snapshot_memory_entries,
-            health=health,
-        ),
-        authenticator=Authenticator(
-            store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
-        ),
-        issuer=TokenIssuer(store=store, hasher=hasher, clock=clock, billing=billing),
-        clock=clock,
-        billing=billing,
-        limiter=RateLimiter(redis_url=settings.redis_url),
-        health=health,
-    )
+    store = runtime.store
+    health = runtime.health
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -145,8 +70,7 @@ def create_app(
                     await task
             with contextlib.suppress(Exception):
                 await health.flush()  # what was counted since the last flush
-            await runtime.service.aclose()
-            await store.aclose()
+            await runtime.aclose()
 
     app = FastAPI(
         title="pgy-metrics",
@@ -157,7 +81,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.metrics_registry, latency = build_registry(runtime)
     health.latency = latency
-    app.add_middleware(notes_rate.NotesRateEndpoint, runtime=runtime)
+    app.add_middleware(endpoints.EndpointsLayer, runtime=runtime)
     app.include_router(index.router)
     app.include_router(probes.router)
     app.include_router(status.router)
@@ -170,8 +94,7 @@ def create_app(
             schema = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schema.setdefault("paths", {})[NOTES_RATE_PATH] = {"get": notes_rate.OPENAPI_OPERATION}
-            app.openapi_schema = schema
+            app.openapi_schema = add_endpoints(schema, runtime.endpoints)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

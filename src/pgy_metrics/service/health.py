@@ -116,19 +116,27 @@ class HealthRecorder:
         if self.latency is not None:
             self.latency.labels(source=outcome.source).observe(outcome.latency_seconds)
 
-    def record_source(self, source: str, *, ok: bool, latency_seconds: float | None = None) -> None:
+    def record_source(
+        self,
+        source: str,
+        *,
+        ok: bool,
+        latency_seconds: float | None = None,
+        endpoint: str | None = None,
+    ) -> None:
         """Whether a source produced data for one collection (and how long it took)."""
-        self._count(source, SOURCE_LEVEL, ok)
+        self._count(source, SOURCE_LEVEL, ok, endpoint)
         if self.latency is not None and latency_seconds is not None:
             self.latency.labels(source=source).observe(latency_seconds)
 
-    def record_endpoint(self, *, ok: bool) -> None:
-        """Whether the endpoint's collection produced data at all."""
-        self._count(ENDPOINT_LEVEL, SOURCE_LEVEL, ok)
+    def record_endpoint(self, *, ok: bool, endpoint: str | None = None) -> None:
+        """Whether an endpoint's collection produced data at all (``endpoint``: its name; the
+        recorder's own endpoint by default)."""
+        self._count(ENDPOINT_LEVEL, SOURCE_LEVEL, ok, endpoint)
 
-    def _count(self, source: str, account: str, ok: bool) -> None:
+    def _count(self, source: str, account: str, ok: bool, endpoint: str | None = None) -> None:
         minute = int(self.clock.now().timestamp() // 60)
-        self._pending[((minute, self.endpoint, source, account), ok)] += 1
+        self._pending[((minute, endpoint or self.endpoint, source, account), ok)] += 1
 
     @property
     def pending(self) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pgy_metrics.clock import Clock
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import EndpointSpec, Query
 from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.sources.base import (
     AttributedSource,
@@ -30,11 +30,11 @@ from pgy_metrics.sources.base import (
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.snapshots import Snapshot
 
-DEFAULT_TTL = timedelta(hours=6)
 DEFAULT_MEMORY_ENTRIES = 10_000
 """Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
 
-FlightKey = tuple[str, str]
+FlightKey = tuple[str, str, str]
+"""``Query.key``: endpoint name, creator, scope key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,9 @@ class Served:
 
 
 class MetricsService:
-    """``get(user_id, scope)``: a snapshot younger than the TTL and written by one of the
-    configured sources, collected at most once at a time.
+    """``get(query)``: a snapshot younger than its endpoint's freshness (``ttl_seconds`` of the
+    spec, or the operator's ``ttl`` for every endpoint) and written by one of the configured
+    sources, collected at most once at a time.
 
     Freshness is decided against the store (shared by every server process); the in-memory map
     only remembers the newest snapshot this process has seen, which snapshots' immutability
@@ -61,11 +62,11 @@ class MetricsService:
         store: Store,
         source: Source,
         clock: Clock,
-        ttl: timedelta = DEFAULT_TTL,
+        ttl: timedelta | None = None,
         memory_entries: int = DEFAULT_MEMORY_ENTRIES,
         health: HealthRecorder | None = None,
     ) -> None:
-        if ttl <= timedelta(0):
+        if ttl is not None and ttl <= timedelta(0):
             raise ValueError("ttl must be positive")
         self._store = store
         self._source = source
@@ -98,31 +99,35 @@ class MetricsService:
         answer may not: where it came from is unknown)."""
         return source in self._serves
 
-    async def get(self, user_id: str, scope: Scope) -> Snapshot:
-        """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
-        return (await self.serve(user_id, scope)).snapshot
+    def ttl(self, endpoint: EndpointSpec) -> timedelta:
+        """How long a snapshot of ``endpoint`` answers before a new collection."""
+        return self._ttl or timedelta(seconds=endpoint.ttl_seconds)
 
-    def cached(self, user_id: str, scope: Scope) -> Snapshot | None:
+    async def get(self, query: Query) -> Snapshot:
+        """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
+        return (await self.serve(query)).snapshot
+
+    def cached(self, query: Query) -> Snapshot | None:
         """A fresh snapshot this process holds in memory, without any I/O; else None."""
-        remembered = self._memory.get((user_id, scope.key))
+        remembered = self._memory.get(query.key)
         if (
             remembered is not None
             and remembered.source in self._serves
-            and self._is_fresh(remembered)
+            and self._is_fresh(remembered, query.endpoint)
         ):
             self.cache_hits += 1
             return remembered
         return None
 
-    async def serve(self, user_id: str, scope: Scope) -> Served:
+    async def serve(self, query: Query) -> Served:
         """Like ``get``, also saying whether the snapshot was cached (cached answers may be
         priced differently)."""
-        key = (user_id, scope.key)
+        key = query.key
         remembered = self._memory.get(key)
         if (
             remembered is not None
             and remembered.source in self._serves
-            and self._is_fresh(remembered)
+            and self._is_fresh(remembered, query.endpoint)
         ):
             self._memory.move_to_end(key)
             self.cache_hits += 1
@@ -130,7 +135,7 @@ class MetricsService:
         flight = self._flights.get(key)
         started = self._clock.now()
         if flight is None:
-            flight = asyncio.ensure_future(self._load(user_id, scope))
+            flight = asyncio.ensure_future(self._load(query))
             self._flights[key] = flight
             flight.add_done_callback(lambda done: self._land(key, done))
         else:
@@ -144,20 +149,22 @@ class MetricsService:
         if not flight.cancelled():
             flight.exception()  # mark retrieved even if every waiter went away
 
-    async def _load(self, user_id: str, scope: Scope) -> Snapshot:
-        stored = await self._store.snapshots.latest(user_id, scope, sources=self._serves)
-        if stored is not None and self._is_fresh(stored):
+    async def _load(self, query: Query) -> Snapshot:
+        stored = await self._store.snapshots.latest(
+            query.user_id, query.scope, sources=self._serves
+        )
+        if stored is not None and self._is_fresh(stored, query.endpoint):
             self.cache_hits += 1
-            self._remember(stored)
+            self._remember(query, stored)
             return stored
         self.source_calls += 1
         started = time.perf_counter()
         try:
-            answered, data = await self._collect(user_id, scope)
+            answered, data = await self._collect(query)
         except CollectionError:
-            self._count(ok=False, seconds=time.perf_counter() - started)
+            self._count(query, ok=False, seconds=time.perf_counter() - started)
             raise
-        self._count(ok=True, seconds=time.perf_counter() - started)
+        self._count(query, ok=True, seconds=time.perf_counter() - started)
         if not isinstance(data, dict):
             raise MalformedPayload(
                 "The upstream answer had no data object.", source=self._source.name
@@ -170,35 +177,38 @@ class MetricsService:
             ) from error
         snapshot = await self._store.snapshots.add(
             Snapshot(
-                user_id=user_id,
-                scope=scope,
+                user_id=query.user_id,
+                scope=query.scope,
                 collected_at=self._clock.now(),
                 source=answered,
                 payload=payload,
             )
         )
-        self._remember(snapshot)
+        self._remember(query, snapshot)
         return snapshot
 
-    async def _collect(self, user_id: str, scope: Scope) -> tuple[str, dict[str, object]]:
+    async def _collect(self, query: Query) -> tuple[str, dict[str, object]]:
         if isinstance(self._source, AttributedSource):
-            return await self._source.fetch_attributed(user_id, scope)
-        return self._source.name, await self._source.fetch(user_id, scope)
+            return await self._source.fetch_attributed(query)
+        return self._source.name, await self._source.fetch(query)
 
-    def _count(self, *, ok: bool, seconds: float) -> None:
+    def _count(self, query: Query, *, ok: bool, seconds: float) -> None:
         """Health: the endpoint's collection, and the source's when it is a single one (failover
         counts its members itself)."""
         if self._health is None:
             return
-        self._health.record_endpoint(ok=ok)
+        endpoint = query.endpoint.name
+        self._health.record_endpoint(ok=ok, endpoint=endpoint)
         if not isinstance(self._source, AttributedSource):
-            self._health.record_source(self._source.name, ok=ok, latency_seconds=seconds)
+            self._health.record_source(
+                self._source.name, ok=ok, latency_seconds=seconds, endpoint=endpoint
+            )
 
-    def _is_fresh(self, snapshot: Snapshot) -> bool:
-        return self._clock.now() - snapshot.collected_at < self._ttl
+    def _is_fresh(self, snapshot: Snapshot, endpoint: EndpointSpec) -> bool:
+        return self._clock.now() - snapshot.collected_at < self.ttl(endpoint)
 
-    def _remember(self, snapshot: Snapshot) -> None:
-        key = (snapshot.user_id, snapshot.scope.key)
+    def _remember(self, query: Query, snapshot: Snapshot) -> None:
+        key = query.key
         self._memory[key] = snapshot
         self._memory.move_to_end(key)
         while len(self._memory) > self._memory_entries:

@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     sandbox_seed: int = 0
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
-    cache_ttl_seconds: float = Field(default=6 * 3600, gt=0)
-    """A snapshot younger than this is served without asking the source again."""
+    cache_ttl_seconds: float | None = Field(default=None, gt=0)
+    """A snapshot younger than this is served without asking the source again; by default each
+    endpoint's own freshness (``EndpointSpec.ttl_seconds``: 6 hours for notes rate)."""
     snapshot_memory_entries: int = Field(default=10_000, ge=0)
     token_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a process trusts a token look-up; a revocation elsewhere takes this long."""
@@ -125,7 +126,10 @@ class Settings(BaseSettings):
         return self.database_url or default_sqlite_url(self.data_dir)
 
     @property
-    def cache_ttl(self) -> timedelta:
+    def cache_ttl(self) -> timedelta | None:
+        """The operator's freshness for every endpoint, or None for each endpoint's own."""
+        if self.cache_ttl_seconds is None:
+            return None
         return timedelta(seconds=self.cache_ttl_seconds)
 
     @property

@@ -1,6 +1,7 @@
 """The source interface and its error tree.
 
-A source fetches the upstream ``data`` object of one creator + scope, or raises a
+A source fetches the upstream ``data`` object of one query (endpoint, creator and parameters), or
+raises a
 ``CollectionError``. The server maps every ``CollectionError`` to business code 301; anything else
 escaping a source is a bug and becomes 500.
 """
@@ -11,7 +12,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import Query
 
 
 class CollectionError(Exception):
@@ -36,6 +37,17 @@ class MalformedPayload(CollectionError):
 
 class NotRecorded(CollectionError):
     """A replay folder holds no recording for this creator + scope."""
+
+
+class EndpointNotCollected(CollectionError):
+    """This source has no mapping for the query's endpoint (code 301, never a 500): a source
+    collects the endpoints it knows, and another source of a failover chain may know it."""
+
+    def __init__(self, query: Query, *, source: str) -> None:
+        super().__init__(
+            f"The {source} source does not collect the {query.endpoint.name} endpoint.",
+            source=source,
+        )
 
 
 class SessionLost(UpstreamUnavailable):
@@ -99,8 +111,9 @@ class Source(Protocol):
     name: str
     """Short name recorded with every snapshot (``sandbox``, ``replay``, ``pugongying``...)."""
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        """Return the upstream ``data`` object for the creator and scope, or raise."""
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        """Return the upstream ``data`` object for the query, or raise ``CollectionError``
+        (``EndpointNotCollected`` for an endpoint the source has no mapping for)."""
         ...
 
     async def aclose(self) -> None:
@@ -119,7 +132,7 @@ class AttributedSource(Protocol):
         """Every name ``fetch_attributed`` may answer with."""
         ...
 
-    async def fetch_attributed(self, user_id: str, scope: Scope) -> tuple[str, dict[str, Any]]:
+    async def fetch_attributed(self, query: Query) -> tuple[str, dict[str, Any]]:
         """``(name of the source that answered, data)``, or raise."""
         ...
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import Query
 from pgy_metrics.sources.base import CollectionError, Source, SourceUnavailable
 
 DEFAULT_COOLDOWN_SECONDS = 60.0
@@ -59,10 +59,10 @@ class FailoverSource:
         ``fetch_attributed`` answers with)."""
         return frozenset(source.name for source in self.sources)
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        return (await self.fetch_attributed(user_id, scope))[1]
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        return (await self.fetch_attributed(query))[1]
 
-    async def fetch_attributed(self, user_id: str, scope: Scope) -> tuple[str, dict[str, Any]]:
+    async def fetch_attributed(self, query: Query) -> tuple[str, dict[str, Any]]:
         now = self._monotonic()
         ready = [s for s in self.sources if self._ready(s.name, now)]
         if not ready:  # all resting: try the one that has rested longest relative to its end
@@ -70,7 +70,7 @@ class FailoverSource:
         failures: list[CollectionError] = []
         for source in ready:
             try:
-                data = await source.fetch(user_id, scope)
+                data = await source.fetch(query)
             except CollectionError as error:
                 self._on_result(source.name, False)
                 failures.append(error)

@@ -47,8 +47,12 @@ from pydantic import SecretStr
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import (
+    NOTES_RATE_PATH,
+    EndpointSpec,
+    Query,
+    base_url_problem,
+)
 from pgy_metrics.sources.base import (
     CollectionError,
     MalformedPayload,
@@ -153,8 +157,12 @@ class JustOneApiConfig:
 
     @property
     def endpoint_url(self) -> str:
-        """The full URL of the endpoint, without the token (safe to show)."""
+        """The full URL of the notes-rate endpoint, without the token (safe to show)."""
         return self.base_url + NOTES_RATE_PATH
+
+    def url_of(self, endpoint: EndpointSpec) -> str:
+        """The relay's URL of an endpoint: the hosted path under the configured base URL."""
+        return self.base_url + endpoint.path
 
 
 def _require(condition: bool, message: str) -> None:
@@ -468,8 +476,12 @@ class JustOneApiSource:
         """
         return self._unavailable_reason
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        params = {"userId": user_id, **scope.api_params()}
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        """The relay serves every endpoint of the family under the same token and envelope, so
+        any query is relayed as is: its hosted path, every parameter sent explicitly (the
+        hosted defaults could change; our scope must not)."""
+        url = self.config.url_of(query.endpoint)
+        params = query.api_params()
         attempts = 0
         final: _Failure | None = None
         try:
@@ -483,7 +495,7 @@ class JustOneApiSource:
             ):
                 with attempt:
                     attempts += 1
-                    data = await self._attempt(params)
+                    data = await self._attempt(url, params)
         except _RetryableAttempt as exhausted:
             final = exhausted.failure
         if final is not None:  # raised here, outside ``except``: nothing chained to our error
@@ -496,9 +508,9 @@ class JustOneApiSource:
 
     # --- one attempt ----------------------------------------------------------------------------
 
-    async def _attempt(self, params: dict[str, str]) -> dict[str, Any]:
+    async def _attempt(self, url: str, params: dict[str, str]) -> dict[str, Any]:
         started = self._monotonic()
-        result = await self._exchange(params)
+        result = await self._exchange(url, params)
         latency = max(self._monotonic() - started, 0.0)
         if isinstance(result, dict):
             self._record(ok=True, reason=None, latency=latency)
@@ -525,12 +537,12 @@ class JustOneApiSource:
             f"Collecting from the justoneapi relay failed: {result.detail}.", source=self.name
         )
 
-    async def _exchange(self, params: dict[str, str]) -> dict[str, Any] | _Failure:
+    async def _exchange(self, url: str, params: dict[str, str]) -> dict[str, Any] | _Failure:
         failure: _Failure | None = None
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self.config.timeout_seconds):  # the whole attempt
-                response = await self._client.get(self.config.endpoint_url, params=params)
+                response = await self._client.get(url, params=params)
         except (httpx.TimeoutException, TimeoutError):
             failure = _Failure(
                 UpstreamUnavailable,

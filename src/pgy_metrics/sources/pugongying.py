@@ -57,12 +57,17 @@ import stamina
 from aiolimiter import AsyncLimiter
 from pydantic import SecretStr
 
-from pgy_metrics.contract.endpoints import UPSTREAM_NOTES_RATE_PATH, base_url_problem
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import (
+    NOTES_RATE,
+    UPSTREAM_NOTES_RATE_PATH,
+    Query,
+    base_url_problem,
+)
 from pgy_metrics.sources.base import (
     AccountState,
     AccountStatus,
     CollectionError,
+    EndpointNotCollected,
     MalformedPayload,
     Outcome,
     OutcomeSink,
@@ -99,6 +104,29 @@ DEFAULT_BASE_URL = "https://pgy.xiaohongshu.com"
 WEB_ORIGIN = "https://pgy.xiaohongshu.com"
 """The site whose page makes the call: the Referer points here whatever ``base_url`` is."""
 REFERER_PATH = "/solar/pre-trade/blogger-detail/"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    """How one of our endpoints is asked of Pugongying: its path (``{userId}`` is filled in when
+    the creator id is part of the path, else it is sent as the ``userId`` parameter); the
+    endpoint's parameters are sent as Pugongying's numbers (``Query.upstream_params``)."""
+
+    path: str
+
+    def url(self, base_url: str, query: Query) -> str:
+        return base_url + self.path.replace("{userId}", query.user_id)
+
+    def params(self, query: Query) -> dict[str, str]:
+        params = {} if "{userId}" in self.path else {"userId": query.user_id}
+        params.update({name: str(value) for name, value in query.upstream_params().items()})
+        return params
+
+
+UPSTREAM_REQUESTS: dict[str, UpstreamRequest] = {
+    NOTES_RATE: UpstreamRequest(UPSTREAM_NOTES_RATE_PATH),
+}
+"""Each endpoint this source collects, by endpoint name; any other is ``EndpointNotCollected``."""
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -455,6 +483,15 @@ class _AccountFailed(Exception):
         self.detail = detail
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One fetch's request: what was asked, and the URL and parameters to send for it."""
+
+    query: Query
+    url: str
+    params: dict[str, str]
+
+
 @dataclass(slots=True, eq=False)
 class _Slot:
     """One account's place in the pool: its pacing, its client and where it stands."""
@@ -496,7 +533,6 @@ class PugongyingSource:
         self._outcomes = outcomes
         self._monotonic = monotonic
         self._signer: RequestSigner = load_signer(config.signer)
-        self._url = f"{config.base_url}{UPSTREAM_NOTES_RATE_PATH}"
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._slots: list[_Slot] = []
         for account in config.accounts:
@@ -538,15 +574,18 @@ class PugongyingSource:
             for slot in self._slots
         ]
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        params = {"userId": user_id}
-        params.update({name: str(value) for name, value in scope.upstream_params().items()})
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        request = UPSTREAM_REQUESTS.get(query.endpoint.name)
+        if request is None:
+            raise EndpointNotCollected(query, source=self.name)
+        call = _Call(query, request.url(self._config.base_url, query), request.params(query))
+        user_id = query.user_id
         tried: set[str] = set()
         failures: list[str] = []
         while (slot := self._choose(tried)) is not None:
             tried.add(slot.account.name)
             try:
-                return await self._collect_with(slot, user_id, scope, params)
+                return await self._collect_with(slot, call)
             except _AccountFailed as failure:
                 if failure.reason is not None:
                     failures.append(failure.reason)
@@ -620,9 +659,7 @@ class PugongyingSource:
 
     # -- one account ----------------------------------------------------------------------------
 
-    async def _collect_with(
-        self, slot: _Slot, user_id: str, scope: Scope, params: dict[str, str]
-    ) -> dict[str, Any]:
+    async def _collect_with(self, slot: _Slot, call: _Call) -> dict[str, Any]:
         config = self._config
         try:
             async for attempt in stamina.retry_context(
@@ -634,14 +671,13 @@ class PugongyingSource:
                 wait_jitter=config.retry_wait_jitter_seconds,
             ):
                 with attempt:
-                    return await self._attempt(slot, user_id, scope, params)
+                    return await self._attempt(slot, call)
         except _Transient as failure:
             raise _AccountFailed(failure.reason, failure.detail) from None
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
-    async def _attempt(
-        self, slot: _Slot, user_id: str, scope: Scope, params: dict[str, str]
-    ) -> dict[str, Any]:
+    async def _attempt(self, slot: _Slot, call: _Call) -> dict[str, Any]:
+        user_id = call.query.user_id
         await slot.limiter.acquire()
         if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
             # Another fetch disabled or rested it while this one waited for pacing.
@@ -656,7 +692,7 @@ class PugongyingSource:
             "Cookie": account.cookie_header(),
         }
         try:
-            headers.update(await sign(self._signer, "GET", self._url, params, headers))
+            headers.update(await sign(self._signer, "GET", call.url, call.params, headers))
         except Exception as error:
             self._record(slot, ok=False, reason="signer_error", latency=0.0)
             logger.warning(
@@ -669,7 +705,7 @@ class PugongyingSource:
 
         started = time.perf_counter()
         try:
-            response = await slot.client.get(self._url, params=params, headers=headers)
+            response = await slot.client.get(call.url, params=call.params, headers=headers)
         except httpx.TimeoutException:
             verdict = Verdict(VerdictKind.TRANSIENT, "timeout", "timed out")
         except httpx.TransportError as error:
@@ -683,10 +719,9 @@ class PugongyingSource:
             slot, ok=verdict.kind is VerdictKind.OK, reason=verdict.reason, latency=latency
         )
         logger.debug(
-            "pugongying account=%s creator=%s scope=%s -> %s (%s) in %.3f s",
+            "pugongying account=%s %s -> %s (%s) in %.3f s",
             account.name,
-            user_id,
-            scope.key,
+            call.query.describe(),
             verdict.kind.value,
             verdict.detail,
             latency,

@@ -1,9 +1,14 @@
 """Replay: serve recorded payloads from a folder (tests, demos, reproducing a user's bug).
 
-File naming scheme, one file per creator + scope::
+File naming scheme, one file per creator + endpoint + scope::
 
-    <replay_dir>/<userId>/<BUSINESS>.<NOTE_TYPE>.<DATE_TYPE>.<ADVERTISE_SWITCH>.json
+    <replay_dir>/<userId>/<BUSINESS>.<NOTE_TYPE>.<DATE_TYPE>.<ADVERTISE_SWITCH>.json   (notes rate)
     e.g. recordings/5d21ab6b000000001201567d/DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL.json
+    <replay_dir>/<userId>/<endpoint>.<scope key>.json                                 (the others)
+    e.g. recordings/5d21ab6b000000001201567d/data_summary.DAILY_NOTE.json, ...fans_profile.-.json
+
+The notes-rate files keep the name they had before there were other endpoints, so existing
+folders still replay; the scope key of an endpoint without parameters is ``-``.
 
 A file holds either a whole answer of the hosted API (``{"code": 0, "data": {...}, ...}``, as saved
 from curl) or the bare ``data`` object. A creator or scope with no file is a collection failure
@@ -17,13 +22,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.endpoints import NOTES_RATE, Query
 from pgy_metrics.sources.base import MalformedPayload, NotRecorded
 
 
-def recording_path(replay_dir: Path, user_id: str, scope: Scope) -> Path:
-    """Where the recording of one creator + scope lives (the documented naming scheme)."""
-    return replay_dir / user_id / f"{scope.key}.json"
+def recording_name(query: Query) -> str:
+    """The file name of a query's recording, relative to the replay folder."""
+    if query.endpoint.name == NOTES_RATE:
+        return f"{query.user_id}/{query.scope_key}.json"
+    return f"{query.user_id}/{query.endpoint.name}.{query.scope_key}.json"
+
+
+def recording_path(replay_dir: Path, query: Query) -> Path:
+    """Where the recording of one query lives (the documented naming scheme)."""
+    return replay_dir / recording_name(query)
 
 
 class ReplaySource:
@@ -36,14 +48,14 @@ class ReplaySource:
             raise ValueError(f"replay directory {str(replay_dir)!r} does not exist")
         self._dir = replay_dir
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        path = recording_path(self._dir, user_id, scope)
-        relative = f"{user_id}/{scope.key}.json"
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        relative = recording_name(query)
         try:
-            text = await asyncio.to_thread(path.read_bytes)
+            text = await asyncio.to_thread((self._dir / relative).read_bytes)
         except FileNotFoundError:
             raise NotRecorded(
-                f"No recording for creator {user_id} in scope {scope.key}: "
+                f"No recording for creator {query.user_id} of {query.endpoint.name} in scope "
+                f"{query.scope_key}: "
                 f"the replay folder has no file {relative}.",
                 source=self.name,
             ) from None

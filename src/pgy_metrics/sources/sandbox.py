@@ -39,17 +39,19 @@ import math
 import random
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
 from typing import Any
 
 from pgy_metrics.clock import Clock
+from pgy_metrics.contract.endpoints import NOTES_RATE, Query
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
+from pgy_metrics.sources.base import EndpointNotCollected
 
-__all__ = ["CreatorProfile", "SandboxSource", "creator_profile"]
+__all__ = ["GENERATORS", "CreatorProfile", "SandboxSource", "creator_profile"]
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hosted API's day. A fixed offset: China has had no daylight saving time since 1991, and this
@@ -589,9 +591,15 @@ class SandboxSource:
         self._seed = seed
         self._cache: OrderedDict[tuple[str, date], _CreatorDay] = OrderedDict()
 
-    async def fetch(self, user_id: str, scope: Scope) -> dict[str, Any]:
-        """The synthetic ``data`` object for the creator and scope, as of today in Shanghai."""
-        return self.generate(user_id, scope, day=self.today())
+    async def fetch(self, query: Query) -> dict[str, Any]:
+        """The synthetic ``data`` object for the query, as of today in Shanghai.
+
+        Each endpoint has its generator in ``GENERATORS``, all built on the same creator-day, so
+        the endpoints of one synthetic creator agree with each other as the real ones do."""
+        generate = GENERATORS.get(query.endpoint.name)
+        if generate is None:
+            raise EndpointNotCollected(query, source=self.name)
+        return generate(self, query, self.today())
 
     async def aclose(self) -> None:
         """Nothing to release; the cache is plain memory."""
@@ -980,3 +988,13 @@ def _empty_payload(creator: _CreatorDay, trade_names: list[str] | None) -> dict[
         "mEngagementNum": 0,
         "mFollowCnt": 0,
     }
+
+
+def _notes_rate(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    return source.generate(query.user_id, query.scope, day=day)
+
+
+Generator = Callable[[SandboxSource, Query, date], dict[str, Any]]
+
+GENERATORS: dict[str, Generator] = {NOTES_RATE: _notes_rate}
+"""The synthetic ``data`` of each endpoint the sandbox generates, by endpoint name."""

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
-from functools import cached_property
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.envelope import encode_envelope, format_record_time
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.store.models import SnapshotRow
 
@@ -27,33 +24,6 @@ class Snapshot:
     payload: str
     """The ``data`` object as JSON text, exactly as the source returned it."""
     id: int | None = None
-
-    @cached_property
-    def payload_bytes(self) -> bytes:
-        """The payload encoded once, so cached answers splice bytes without re-encoding."""
-        return self.payload.encode()
-
-    @cached_property
-    def source_bytes(self) -> bytes:
-        return self.source.encode()
-
-    def answer_prefix(self, zone: tzinfo) -> bytes:
-        """A success envelope up to the request id's value, built once per snapshot and zone.
-
-        Every answer from this snapshot is this prefix + the request id + ``"}``.
-        """
-        cache: dict[tzinfo, bytes] = self.__dict__.setdefault("_answer_prefixes", {})
-        prefix = cache.get(zone)
-        if prefix is None:
-            envelope = encode_envelope(
-                code=BusinessCode.SUCCESS,
-                message=None,
-                data_json=self.payload_bytes,
-                record_time=format_record_time(self.collected_at, zone),
-                request_id="",
-            )
-            prefix = cache[zone] = envelope[: -len(b'"}')]
-        return prefix
 
 
 class SnapshotRepository:

@@ -28,7 +28,7 @@ from pgy_metrics.service.usage import BalanceView, TokenView, UsageRow, parse_da
 from pgy_metrics.store.tokens import PLAN_CHANGES, BillingPlan, TokenNameTaken, TokenRecord
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.app import Runtime
+    from pgy_metrics.service.runtime import Runtime
 
 log = logging.getLogger("pgy_metrics.server.admin")
 

@@ -20,7 +20,7 @@ from pgy_metrics.server.routes.status import account_states
 from pgy_metrics.sources.base import AccountState
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.app import Runtime
+    from pgy_metrics.service.runtime import Runtime
 
 router = APIRouter()
 
@@ -36,7 +36,7 @@ class RuntimeCollector(Collector):
         answers = CounterMetricFamily(
             "pgy_requests", "Answers of the notes-rate endpoint by business code", labels=["code"]
         )
-        for code, count in sorted(runtime.answer_codes.items()):
+        for code, count in sorted(runtime.gate.codes.items()):
             answers.add_metric([str(code)], count)
         yield answers
         service = runtime.service

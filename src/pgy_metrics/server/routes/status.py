@@ -19,7 +19,7 @@ from pgy_metrics.service.health import MIN_CALLS, THRESHOLDS, Health, Label
 from pgy_metrics.sources.base import AccountStatus
 
 if TYPE_CHECKING:
-    from pgy_metrics.server.app import Runtime
+    from pgy_metrics.service.runtime import Runtime
 
 router = APIRouter()
 

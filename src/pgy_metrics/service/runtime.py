@@ -1,0 +1,163 @@
+"""The composition root: settings and a source configuration in, the objects a process serves
+with out. The server builds one ``Runtime``; the CLI's administrative commands open only what
+they need (``open_administration``). Nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pgy_metrics.clock import Clock, SystemClock
+from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
+from pgy_metrics.service.billing import Billing
+from pgy_metrics.service.config import FileConfig, build_sources
+from pgy_metrics.service.gate import Encoder, Gate
+from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
+from pgy_metrics.service.health import HealthRecorder
+from pgy_metrics.service.limits import RateLimiter
+from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
+from pgy_metrics.sources.base import Source
+from pgy_metrics.sources.registry import SourceOptions, build_source
+from pgy_metrics.store.database import Store
+
+log = logging.getLogger("pgy_metrics.service")
+
+
+@dataclass
+class Runtime:
+    """The objects one server process serves with."""
+
+    settings: Settings
+    store: Store
+    service: MetricsService
+    authenticator: Authenticator
+    issuer: TokenIssuer
+    clock: Clock
+    billing: Billing
+    limiter: RateLimiter
+    health: HealthRecorder
+    gate: Gate
+    endpoints: Registry
+
+    async def reap(self) -> int:
+        """Release reservations of dead processes and forget expired idempotency keys."""
+        now = self.clock.now()
+        settings = self.settings
+        released = await self.store.ledger.reap(
+            older_than=now - timedelta(seconds=settings.reservation_timeout_seconds)
+        )
+        await self.store.ledger.purge_idempotency(
+            expired_before=now - timedelta(hours=settings.idempotency_retention_hours)
+        )
+        await self.store.health.purge(
+            before_minute=int(now.timestamp() // 60) - HEALTH_RETENTION_MINUTES
+        )
+        if released:
+            log.warning("reaper released %d reservation(s) left by a stopped process", released)
+        return released
+
+    async def reap_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.reaper_interval_seconds)
+            try:
+                await self.reap()
+            except Exception:
+                log.exception("the reaper failed; it tries again next interval")
+
+    async def aclose(self) -> None:
+        await self.service.aclose()
+        await self.store.aclose()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    encode: Encoder,
+    source: Source | None = None,
+    clock: Clock | None = None,
+    config: FileConfig | None = None,
+    endpoints: Registry = ENDPOINTS,
+) -> Runtime:
+    """Everything a server process needs. ``source`` and ``clock`` are injectable for tests and
+    embedding; ``config`` (a settings file) supplies the ordered upstream sources; ``encode``
+    is the edge's encoder of success answers (what idempotent replays store)."""
+    clock = clock or SystemClock()
+    store = Store(settings.resolved_database_url)
+    hasher = TokenHasher(load_pepper(settings))
+    billing = Billing(settings=settings, clock=clock)
+    health = HealthRecorder(
+        store=store,
+        clock=clock,
+        endpoint=NOTES_RATE,
+        window_minutes=settings.health_window_minutes,
+    )
+    if source is None and config is not None:
+        source = build_sources(config, clock=clock, outcomes=health)
+    if source is None:
+        source = build_source(
+            settings.source,
+            SourceOptions(
+                clock=clock,
+                replay_dir=settings.replay_dir,
+                sandbox_seed=settings.sandbox_seed,
+            ),
+        )
+    service = MetricsService(
+        store=store,
+        source=source,
+        clock=clock,
+        ttl=settings.cache_ttl,
+        memory_entries=settings.snapshot_memory_entries,
+        health=health,
+    )
+    authenticator = Authenticator(
+        store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
+    )
+    limiter = RateLimiter(redis_url=settings.redis_url)
+    return Runtime(
+        settings=settings,
+        store=store,
+        service=service,
+        authenticator=authenticator,
+        issuer=TokenIssuer(store=store, hasher=hasher, clock=clock, billing=billing),
+        clock=clock,
+        billing=billing,
+        limiter=limiter,
+        health=health,
+        gate=Gate(
+            settings=settings,
+            store=store,
+            service=service,
+            authenticator=authenticator,
+            billing=billing,
+            limiter=limiter,
+            clock=clock,
+            encode=encode,
+        ),
+        endpoints=endpoints,
+    )
+
+
+@asynccontextmanager
+async def open_administration(settings: Settings) -> AsyncIterator[TokenIssuer]:
+    """A migrated store and a token issuer for one administrative command (``pgy tokens``,
+    ``pgy usage``), closed when it is done; no source, limiter or health is built."""
+    store = Store(settings.resolved_database_url)
+    try:
+        await store.migrate()
+        clock = SystemClock()
+        yield TokenIssuer(
+            store=store,
+            hasher=TokenHasher(load_pepper(settings)),
+            clock=clock,
+            billing=Billing(settings=settings, clock=clock),
+        )
+    finally:
+        await store.aclose()
