@@ -21,7 +21,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from pydantic import ValidationError
 
@@ -40,10 +40,6 @@ from pgy_metrics.client.checkpoint import Checkpoint, CheckpointRow, ItemState
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
-
-if TYPE_CHECKING:
-    from pgy_metrics.client._async import AsyncClient
-    from pgy_metrics.client._sync import Client
 
 DEFAULT_CONCURRENCY: Final = 8
 """Calls in flight at once."""
@@ -461,12 +457,40 @@ class AsyncBatch(AsyncClosing):
         await self._items.aclose()
 
 
+class NotesRateCaller(Protocol):
+    """What ``Batch`` needs of a client (``Client`` is one): a blocking notes-rate call."""
+
+    def notes_rate(
+        self,
+        user_id: str,
+        *,
+        scope: Scope | None = None,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], None] | None = None,
+    ) -> NotesRateResult: ...
+
+
+class AsyncNotesRateCaller(Protocol):
+    """What ``async_batch`` needs of a client (``AsyncClient`` is one)."""
+
+    async def notes_rate(
+        self,
+        user_id: str,
+        *,
+        scope: Scope | None = None,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> NotesRateResult: ...
+
+
 class Batch(Closing):
     """The blocking twin of ``AsyncBatch``: the same scheduler on a private event loop, each call
     sent by the blocking client on a pool of ``concurrency`` threads. Iterate it from a thread
     that is not running an event loop."""
 
-    def __init__(self, client: Client, user_ids: Iterable[str], options: BatchOptions) -> None:
+    def __init__(
+        self, client: NotesRateCaller, user_ids: Iterable[str], options: BatchOptions
+    ) -> None:
         self.options = options
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="pgy-batch")
         self._runner = asyncio.Runner()
@@ -514,7 +538,9 @@ class Batch(Closing):
             self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def async_batch(client: AsyncClient, user_ids: Iterable[str], options: BatchOptions) -> AsyncBatch:
+def async_batch(
+    client: AsyncNotesRateCaller, user_ids: Iterable[str], options: BatchOptions
+) -> AsyncBatch:
     pacer = RatePacer(options.rate) if options.rate is not None else None
 
     async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
