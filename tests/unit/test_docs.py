@@ -68,3 +68,22 @@ def test_every_code_fence_of_the_docs_is_whole() -> None:
         if fences % 2:
             problems.append(f"{path.relative_to(ROOT)}: a code block is never closed")
     assert problems == [], "broken code fences:\n" + "\n".join(problems)
+
+
+def test_the_api_page_lists_every_registered_endpoint_with_its_parameters() -> None:
+    """docs/api.md follows the endpoint registry: each path, and each parameter's default and
+    values, as the spec says (a spec changed without its page fails here)."""
+    from pgy_metrics.contract.endpoints import ENDPOINTS
+
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    for spec in ENDPOINTS.values():
+        assert f"GET {spec.path}" in page, spec.name
+        for param in spec.params:
+            row = next(
+                (line for line in page.splitlines() if line.startswith(f"| `{param.name}` |")),
+                None,
+            )
+            assert row is not None, (spec.name, param.name)
+            assert f"| `{param.default.value}` |" in row, (spec.name, param.name)
+            for value in param.values:
+                assert f"`{value.value}`" in row, (spec.name, param.name, value)
