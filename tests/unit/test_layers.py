@@ -23,6 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),
     "sheets": frozenset(),
     "figures": frozenset(),
+    "extras": frozenset(),
 }
 """Layer -> the project packages it may import (``cli`` may import any of them)."""
 

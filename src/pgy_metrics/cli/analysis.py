@@ -78,9 +78,14 @@ def load_pool(source: str | None) -> tuple[Tables, str, bool | None]:
     """The tables, a label for the report, and whether the data is synthetic: True if any row
     came from the sandbox, None (unknown) if some row does not say where it came from."""
     from pgy_metrics.analytics.tables import load
-    from pgy_metrics.service.settings import Settings
 
-    target = source or Settings().resolved_database_url
+    if source is None:
+        # The store's settings come with the server extra; ``--from FILE`` needs only analytics.
+        from pgy_metrics.service.settings import Settings
+
+        target = Settings().resolved_database_url
+    else:
+        target = source
     if source is not None and "://" not in source and not Path(source).exists():
         raise fail(f"--from {source}: no such file")
     tables = load(target)

@@ -1,10 +1,17 @@
 """Entry point of ``pgy``: errors become a line on stderr and an exit status from one table
-(``cli.messages``: 2 usage or settings, 1 runtime failure, 130 interrupted), never a traceback."""
+(``cli.messages``: 2 usage or settings, 1 runtime failure, 130 interrupted), never a traceback.
+
+This module and the command modules import only the plain install's libraries at the top (typer,
+rich, pydantic, httpx): each command imports the server, the store or analytics inside its body,
+so ``pgy --help``, ``pgy fetch`` and ``pgy batch`` work without the extras, and a command whose
+extra is missing says which one to install (``pgy_metrics.extras``).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -13,6 +20,7 @@ from pydantic import ValidationError
 from pgy_metrics import __version__
 from pgy_metrics.cli import analysis, batch, config, demo, fetch, serve, tokens, usage
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
+from pgy_metrics.extras import missing_extra
 
 app = typer.Typer(
     name="pgy",
@@ -79,10 +87,34 @@ def main() -> None:
             error(settings_problem(each))
         sys.exit(USAGE_EXIT)
     except Exception as problem:
+        if isinstance(problem, ImportError):
+            # A library of an extra that is not installed: what to install, not a traceback.
+            missing = missing_extra(command_name(sys.argv[1:]), problem)
+            if missing is not None:
+                error(missing)
+                sys.exit(USAGE_EXIT)
         if os.environ.get("PGY_DEBUG"):
             raise
         error(describe(problem))
         sys.exit(FAILED_EXIT)
+
+
+def command_name(args: Sequence[str]) -> str:
+    """The command that ``args`` ran, as the user typed it: ``pgy token create`` for
+    ``token create --name shop`` (the words that walk down the command tree; options skipped)."""
+    import typer.main
+
+    command: Any = typer.main.get_command(app)
+    words = ["pgy"]
+    for arg in args:
+        if arg.startswith("-"):
+            continue  # the root's and groups' options take no value
+        commands = getattr(command, "commands", None)
+        if not commands or arg not in commands:
+            break
+        command = commands[arg]
+        words.append(arg)
+    return " ".join(words)
 
 
 def describe(problem: Exception) -> str:

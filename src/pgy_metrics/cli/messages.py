@@ -20,7 +20,8 @@ FAILED_EXIT = 1
 feasible plan, a name that does not exist)."""
 USAGE_EXIT = 2
 """A usage mistake or bad settings: an option, argument, input file, settings file or ``PGY_*``
-variable the user must fix. Click's own usage errors exit 2 as well."""
+variable the user must fix, or an extra the command needs that is not installed. Click's own
+usage errors exit 2 as well."""
 INTERRUPTED_EXIT = 130
 """Stopped by Ctrl-C (SIGINT), as shells report it: 128 + 2."""
 

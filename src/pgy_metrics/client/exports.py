@@ -4,7 +4,8 @@
 one at a time (a batch writes as results complete), and no writer keeps a growing buffer, so memory
 stays flat for 100,000 creators:
 
-- JSONL and CSV are written line by line and flushed as they go;
+- JSONL and CSV are written line by line and flushed as they go (the plain install; XLSX and
+  Parquet import xlsxwriter and polars when their writer is opened: the analytics extra);
 - XLSX uses xlsxwriter's ``constant_memory`` mode (each row goes to a temp file once the next row
   starts) and continues on a new sheet when one sheet is full (Excel's 1,048,576 row limit);
 - Parquet buffers at most ``PARQUET_CHUNK_ROWS`` rows, writes each full chunk to a part file in a
@@ -355,6 +356,9 @@ class ParquetWriter(ExportWriter):
     suffix = ".parquet"
 
     def __init__(self, path: Path, *, chunk_rows: int = PARQUET_CHUNK_ROWS) -> None:
+        # polars is the analytics extra: without it, fail here, not after a whole batch.
+        import polars  # noqa: F401
+
         super().__init__(path)
         self._chunk_rows = chunk_rows
         self._buffer: list[dict[str, Value]] = []
