@@ -30,14 +30,13 @@ block), and text taken from the relay's answers is scrubbed of the token before 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import httpx
@@ -48,6 +47,7 @@ from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
+from pgy_metrics.contract.http import parse_retry_after
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.base import (
     CollectionError,
@@ -246,26 +246,6 @@ _RETRYABLE_STATUSES: Final = frozenset({408, 429})
 """Besides every 5xx: HTTP statuses worth asking again (a gateway's timeout or rate limit)."""
 
 
-def _retry_after_seconds(value: str | None, *, now: Callable[[], datetime]) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None when absent or bad."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - now()).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
 class _Scrubber:
     """Removes the token from text that came from the relay, and shortens it to one line."""
 
@@ -291,7 +271,7 @@ def _classify(
             f"http_{status}",
             f"it answered HTTP {status}",
             retryable=True,
-            retry_after=_retry_after_seconds(response.headers.get("retry-after"), now=now),
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now=now()),
         )
     body = response.content
     document: Any = None
@@ -335,7 +315,7 @@ def _classify(
         policy.detail,
         retryable=policy.retryable,
         retry_after=(
-            _retry_after_seconds(response.headers.get("retry-after"), now=now)
+            parse_retry_after(response.headers.get("retry-after"), now=now())
             if policy.retryable
             else None
         ),

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.http import idempotency_key_problem
 from pgy_metrics.contract.params import USER_ID_EXAMPLE, ParamError, parse_user_id
 from pgy_metrics.contract.params import Scope as MetricsScope
 from pgy_metrics.server import answers
@@ -186,12 +187,9 @@ class NotesRateEndpoint:
 
         key = _header(scope, b"idempotency-key")
         if key is not None:
-            if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-                return self._failure(
-                    BusinessCode.INVALID_PARAMS,
-                    f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters long.",
-                    request_id,
-                )
+            problem = idempotency_key_problem(key)
+            if problem is not None:
+                return self._failure(BusinessCode.INVALID_PARAMS, problem, request_id)
             settled = await self._claim(record.id, key, user_id, metrics_scope, request_id)
             if settled is not None:
                 return settled
@@ -395,7 +393,6 @@ class NotesRateEndpoint:
         )
 
 
-MAX_IDEMPOTENCY_KEY = 200
 IDEMPOTENCY_POLL_SECONDS = 0.02
 """How often a repeat looks whether the first request with its key has finished."""
 
