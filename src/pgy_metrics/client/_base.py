@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -41,14 +40,10 @@ from pgy_metrics.contract.http import idempotency_key_problem, parse_retry_after
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
+from pgy_metrics.query_token import scrub
 
 E = TypeVar("E", bound=StrEnum)
 
-PROBE_EXTENSION = "pgy_probe"
-"""Request extension marking an ``env="auto"`` probe: it is sent without the token."""
-
-_REDACTED = "***"
-_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"'<>]*", re.IGNORECASE)
 _EXCERPT_CHARS = 120
 
 
@@ -322,7 +317,7 @@ class BaseClient:
 
     def _scrub(self, text: str) -> str:
         """Text safe to show: the token and any ``token=...`` removed."""
-        return _TOKEN_IN_TEXT.sub(r"\1" + _REDACTED, text.replace(self._token, _REDACTED))
+        return scrub(text, self._token)
 
     def _transport_error(self, error: httpx.TransportError, base_url: str) -> APIConnectionError:
         """Our error for an httpx failure: what happened and where (the base URL, which never
