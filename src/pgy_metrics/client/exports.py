@@ -98,6 +98,25 @@ def _source(value: str | None) -> str | None:
     return value or None
 
 
+def _answer_fields(
+    user_id: str,
+    scope: Scope,
+    raw: Mapping[str, Any],
+    collected_at: str | datetime | None,
+    source: str | None,
+) -> dict[str, Value]:
+    """Which answer a row holds: creator, scope, collection time and source (every format)."""
+    return {
+        "user_id": parse_user_id(user_id),
+        "business": scope.business.value,
+        "note_type": scope.note_type.value,
+        "date_type": scope.date_type.value,
+        "advertise_switch": scope.advertise_switch.value,
+        "collected_at": _collected_at(collected_at, raw),
+        "source": source,
+    }
+
+
 def tidy_row(
     user_id: str,
     scope: Scope,
@@ -109,15 +128,7 @@ def tidy_row(
     """One tidy row (keys ``COLUMNS``, in order) for a successful answer; ``source`` None
     (unknown) leaves the column empty."""
     raw = _envelope_dict(envelope)
-    row: dict[str, Value] = {
-        "user_id": parse_user_id(user_id),
-        "business": scope.business.value,
-        "note_type": scope.note_type.value,
-        "date_type": scope.date_type.value,
-        "advertise_switch": scope.advertise_switch.value,
-        "collected_at": _collected_at(collected_at, raw),
-        "source": _source(source),
-    }
+    row = _answer_fields(user_id, scope, raw, collected_at, _source(source))
     metrics = flatten_scope(raw["data"])
     for column in METRIC_COLUMNS:
         row[column] = _checked(column, metrics[column])
@@ -220,16 +231,7 @@ class JsonlWriter(ExportWriter):
         source: str | None,
     ) -> None:
         raw = _envelope_dict(envelope)
-        record = {
-            "user_id": parse_user_id(user_id),
-            "business": scope.business.value,
-            "note_type": scope.note_type.value,
-            "date_type": scope.date_type.value,
-            "advertise_switch": scope.advertise_switch.value,
-            "collected_at": _collected_at(collected_at, raw),
-            "source": source,
-            "envelope": raw,
-        }
+        record = {**_answer_fields(user_id, scope, raw, collected_at, source), "envelope": raw}
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
 
@@ -237,11 +239,31 @@ class JsonlWriter(ExportWriter):
         self._file.close()
 
 
+class _TidyWriter(ExportWriter):
+    """Base of the tidy formats (CSV, XLSX, Parquet): each answer becomes one ``tidy_row``, and
+    each format only says how it stores a row."""
+
+    def _write(
+        self,
+        user_id: str,
+        scope: Scope,
+        envelope: Mapping[str, Any] | Envelope,
+        collected_at: str | datetime | None,
+        source: str | None,
+    ) -> None:
+        self._write_row(
+            tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+        )
+
+    def _write_row(self, row: dict[str, Value]) -> None:
+        raise NotImplementedError
+
+
 def _csv_text(value: Value) -> Value:
     return "" if value is None else value
 
 
-class CsvWriter(ExportWriter):
+class CsvWriter(_TidyWriter):
     """UTF-8 with a BOM (so Excel reads the Chinese text), the ``COLUMNS`` header, empty fields
     for missing values."""
 
@@ -254,15 +276,7 @@ class CsvWriter(ExportWriter):
         self._csv.writerow(COLUMNS)
         self._file.flush()
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+    def _write_row(self, row: dict[str, Value]) -> None:
         self._csv.writerow([_csv_text(row[column]) for column in COLUMNS])
         self._file.flush()
 
@@ -283,7 +297,7 @@ XLSX_FORMATS = {
 XLSX_COLUMN_WIDTH = 14
 
 
-class XlsxWriter(ExportWriter):
+class XlsxWriter(_TidyWriter):
     """xlsxwriter in ``constant_memory`` mode: two header rows, frozen; typed cells; missing
     values left as empty cells."""
 
@@ -319,15 +333,7 @@ class XlsxWriter(ExportWriter):
         self._sheet = sheet
         self._row = XLSX_HEADER_ROWS
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+    def _write_row(self, row: dict[str, Value]) -> None:
         if self._row >= self._max_rows:
             self._new_sheet()
         for index, column in enumerate(COLUMNS):
@@ -349,7 +355,7 @@ PARQUET_CHUNK_ROWS = 10_000
 """Rows held in memory before they go to a part file (one row group each)."""
 
 
-class ParquetWriter(ExportWriter):
+class ParquetWriter(_TidyWriter):
     """Bounded chunks to part files, merged by polars' streaming engine at ``close()``."""
 
     suffix = ".parquet"
@@ -365,17 +371,8 @@ class ParquetWriter(ExportWriter):
     def buffered_rows(self) -> int:
         return len(self._buffer)
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        self._buffer.append(
-            tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
-        )
+    def _write_row(self, row: dict[str, Value]) -> None:
+        self._buffer.append(row)
         if len(self._buffer) >= self._chunk_rows:
             self._flush()
 
