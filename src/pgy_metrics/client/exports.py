@@ -128,7 +128,12 @@ def tidy_row(
     """One tidy row (keys ``COLUMNS``, in order) for a successful answer; ``source`` None
     (unknown) leaves the column empty."""
     raw = _envelope_dict(envelope)
-    row = _answer_fields(user_id, scope, raw, collected_at, _source(source))
+    return _tidy(_answer_fields(user_id, scope, raw, collected_at, _source(source)), raw)
+
+
+def _tidy(answer: dict[str, Value], raw: Mapping[str, Any]) -> dict[str, Value]:
+    """``answer`` (its identifying fields) followed by the metric columns of its ``data``."""
+    row = dict(answer)
     metrics = flatten_scope(raw["data"])
     for column in METRIC_COLUMNS:
         row[column] = _checked(column, metrics[column])
@@ -179,7 +184,8 @@ class ExportWriter(Closing):
         ``source`` is where the data came from (``X-Pgy-Source``), None when not known."""
         if self.closed:
             raise ExportError(f"the export {self.path} is closed")
-        self._write(user_id, scope, envelope, collected_at, _source(source))
+        raw = _envelope_dict(envelope)
+        self._write(_answer_fields(user_id, scope, raw, collected_at, _source(source)), raw)
         self.rows_written += 1
 
     def write_result(self, result: NotesRateResult) -> None:
@@ -199,14 +205,9 @@ class ExportWriter(Closing):
             self.closed = True
             self._close()
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        """Store one answer: its identifying fields (``user_id``...``source``) and its
+        envelope, already checked to be a success."""
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -222,16 +223,8 @@ class JsonlWriter(ExportWriter):
         super().__init__(path)
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        raw = _envelope_dict(envelope)
-        record = {**_answer_fields(user_id, scope, raw, collected_at, source), "envelope": raw}
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        record = {**answer, "envelope": raw}
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
 
@@ -240,20 +233,11 @@ class JsonlWriter(ExportWriter):
 
 
 class _TidyWriter(ExportWriter):
-    """Base of the tidy formats (CSV, XLSX, Parquet): each answer becomes one ``tidy_row``, and
-    each format only says how it stores a row."""
+    """Base of the tidy formats (CSV, XLSX, Parquet): each answer becomes one row of
+    ``COLUMNS``, and each format only says how it stores a row."""
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        self._write_row(
-            tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
-        )
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        self._write_row(_tidy(answer, raw))
 
     def _write_row(self, row: dict[str, Value]) -> None:
         raise NotImplementedError
