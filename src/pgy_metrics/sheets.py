@@ -10,16 +10,19 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ID_HEADERS",
+    "TEXT_PREVIEW",
     "Row",
     "RowProblem",
     "UnreadableWorkbook",
     "csv_rows",
+    "id_column",
     "normalise_header",
     "xlsx_rows",
 ]
@@ -27,6 +30,9 @@ __all__ = [
 Row = tuple[int, list[str]]
 """(1-based line or sheet row, the cells as text)."""
 
+
+TEXT_PREVIEW = 200
+"""Characters of a row's text kept in its ``RowProblem``."""
 
 QUOTED_PREFIX = 20
 """Characters of a row's text that, found quoted in its reason, mean the reason shows it."""
@@ -96,3 +102,32 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
 def normalise_header(header: str) -> str:
     """Header names compared ignoring case, spaces, ``_`` and ``-`` (``User ID`` = ``user_id``)."""
     return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
+
+
+ID_HEADERS: tuple[str, ...] = (
+    "userId",
+    "user_id",
+    "博主ID",
+    "达人ID",
+    "id",
+    "kol_id",
+    "blogger_id",
+    "url",
+    "主页链接",
+)
+"""Accepted names of the creator-id column, in order of preference (an id column may hold profile
+URLs), compared by ``normalise_header``: the same for ``pgy batch`` inputs and ``pgy plan``
+candidates, so one creator list serves both."""
+
+_ID_RANK = {normalise_header(name): rank for rank, name in enumerate(ID_HEADERS)}
+
+
+def id_column(header: Sequence[str]) -> int | None:
+    """Index of the creator-id column in ``header`` (the most preferred of ``ID_HEADERS``, then
+    the leftmost), or None when it has none."""
+    ranked = [
+        (_ID_RANK[normalise_header(cell)], index)
+        for index, cell in enumerate(header)
+        if normalise_header(cell) in _ID_RANK
+    ]
+    return min(ranked)[1] if ranked else None

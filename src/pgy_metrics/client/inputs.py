@@ -21,18 +21,20 @@ A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
+    ID_HEADERS,
+    TEXT_PREVIEW,
     Row,
     RowProblem,
     UnreadableWorkbook,
     csv_rows,
-    normalise_header,
+    id_column,
     xlsx_rows,
 )
 
@@ -46,21 +48,7 @@ __all__ = [
     "read_user_ids",
 ]
 
-ID_HEADERS: tuple[str, ...] = (
-    "userId",
-    "user_id",
-    "博主ID",
-    "达人ID",
-    "id",
-    "kol_id",
-    "blogger_id",
-    "url",
-    "主页链接",
-)
-"""Accepted names of the id column, in order of preference (an id column may hold URLs)."""
-
 COMMENT = "#"
-_TEXT_PREVIEW = 200
 
 
 class InputFileError(PgyError, ValueError):
@@ -122,7 +110,7 @@ def _accept(line: int, text: str) -> str | InputProblem:
     try:
         return parse_user_ref(text)
     except ParamError as error:
-        return InputProblem(line, text[:_TEXT_PREVIEW], error.message)
+        return InputProblem(line, text[:TEXT_PREVIEW], error.message)
 
 
 def _from_text(source: Path) -> Iterator[str | InputProblem]:
@@ -159,18 +147,6 @@ def _xlsx_rows(source: Path) -> Iterator[Row]:
         raise InputFileError(str(error)) from None
 
 
-_ACCEPTED = {normalise_header(name): rank for rank, name in enumerate(ID_HEADERS)}
-
-
-def _id_column(header: Sequence[str]) -> int | None:
-    ranked = [
-        (_ACCEPTED[normalise_header(cell)], index)
-        for index, cell in enumerate(header)
-        if normalise_header(cell) in _ACCEPTED
-    ]
-    return min(ranked)[1] if ranked else None
-
-
 def _looks_like_id(text: str) -> bool:
     try:
         parse_user_ref(text)
@@ -184,7 +160,7 @@ def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProble
     if first is None:
         return
     number, header = first
-    column = _id_column(header)
+    column = id_column(header)
     if column is None:
         filled = [cell for cell in header if cell.strip()]
         if len(filled) == 1 and _looks_like_id(filled[0]):
@@ -200,7 +176,7 @@ def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProble
     for number, cells in rows:
         text = cells[column].strip() if column < len(cells) else ""
         if not text:
-            shown = ",".join(cells)[:_TEXT_PREVIEW]
+            shown = ",".join(cells)[:TEXT_PREVIEW]
             yield InputProblem(number, shown, "the user id cell is empty")
             continue
         yield _accept(number, text)
