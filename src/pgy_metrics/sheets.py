@@ -20,10 +20,11 @@ __all__ = [
     "TEXT_PREVIEW",
     "Row",
     "RowProblem",
-    "UnreadableWorkbook",
+    "UnreadableTable",
     "csv_rows",
     "id_column",
     "normalise_header",
+    "table_rows",
     "xlsx_rows",
 ]
 
@@ -59,8 +60,9 @@ class RowProblem:
         return f"line {self.line}: {self.describe()}"
 
 
-class UnreadableWorkbook(ValueError):
-    """The file is not an .xlsx workbook openpyxl can read; the message says why."""
+class UnreadableTable(ValueError):
+    """The file cannot be read as a table (missing, not UTF-8, not a workbook); the message names
+    it and says why."""
 
 
 def csv_rows(source: Path) -> Iterator[Row]:
@@ -88,7 +90,7 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
-        raise UnreadableWorkbook(f"{source} is not a readable .xlsx workbook: {error}") from None
+        raise UnreadableTable(f"{source} is not a readable .xlsx workbook: {error}") from None
     try:
         sheet = book.worksheets[0]
         for cells in sheet.iter_rows():
@@ -97,6 +99,20 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
                 yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
     finally:
         book.close()
+
+
+def table_rows(source: Path) -> Iterator[Row]:
+    """The rows with any text of a ``.xlsx`` file, or else of a CSV file, each with its line or
+    sheet row. Raises ``UnreadableTable`` (when iterated) for a file that cannot be read."""
+    read = xlsx_rows if source.suffix.lower() == ".xlsx" else csv_rows
+    try:
+        for number, cells in read(source):
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except OSError as error:
+        raise UnreadableTable(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UnreadableTable(f"{source} is not UTF-8 text") from None
 
 
 def normalise_header(header: str) -> str:

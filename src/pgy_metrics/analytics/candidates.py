@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +38,11 @@ from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
     ID_HEADERS,
     TEXT_PREVIEW,
-    Row,
     RowProblem,
-    UnreadableWorkbook,
-    csv_rows,
+    UnreadableTable,
     id_column,
     normalise_header,
-    xlsx_rows,
+    table_rows,
 )
 
 __all__ = [
@@ -106,12 +104,9 @@ def read_candidates(path: str | Path, *, require_price: bool = True) -> Candidat
     if suffix not in (".csv", ".xlsx"):
         raise CandidatesError(f"{source}: candidates must be a .csv or .xlsx file")
     try:
-        rows = list(_csv_rows(source) if suffix == ".csv" else _xlsx_rows(source))
-    except OSError as error:
-        raise CandidatesError(f"cannot read {source}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise CandidatesError(f"{source} is not UTF-8 text") from None
-    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+        rows = list(table_rows(source))
+    except UnreadableTable as error:
+        raise CandidatesError(str(error)) from None
     if not rows:
         raise CandidatesError(f"{source} is empty: expected a header row and one row per creator")
     _, header = rows[0]
@@ -201,17 +196,6 @@ def _record(
         "tier": _cell(cells, columns, "tier") or None,
         "content_tag": _cell(cells, columns, "content_tag") or None,
     }
-
-
-def _csv_rows(source: Path) -> Iterator[Row]:
-    return csv_rows(source)
-
-
-def _xlsx_rows(source: Path) -> Iterator[Row]:
-    try:
-        yield from xlsx_rows(source)
-    except UnreadableWorkbook as error:
-        raise CandidatesError(str(error)) from None
 
 
 # --- rules ----------------------------------------------------------------------------------------

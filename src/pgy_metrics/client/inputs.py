@@ -21,7 +21,7 @@ A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,10 +32,9 @@ from pgy_metrics.sheets import (
     TEXT_PREVIEW,
     Row,
     RowProblem,
-    UnreadableWorkbook,
-    csv_rows,
+    UnreadableTable,
     id_column,
-    xlsx_rows,
+    table_rows,
 )
 
 __all__ = [
@@ -94,12 +93,12 @@ def iter_user_ids(path: str | Path) -> Iterator[str | InputProblem]:
     source = Path(path)
     suffix = source.suffix.lower()
     try:
-        if suffix == ".csv":
-            yield from _from_table(_collect(_csv_rows(source)), source)
-        elif suffix == ".xlsx":
-            yield from _from_table(_collect(_xlsx_rows(source)), source)
+        if suffix in (".csv", ".xlsx"):
+            yield from _from_table(table_rows(source), source)
         else:
             yield from _from_text(source)
+    except UnreadableTable as error:
+        raise InputFileError(str(error)) from None
     except OSError as error:
         raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -127,24 +126,6 @@ def _strip_comment(line: str) -> str:
     if line.lstrip().startswith(COMMENT):
         return ""
     return re.split(r"\s#", line, maxsplit=1)[0]
-
-
-def _collect(rows: Iterable[Row]) -> Iterator[Row]:
-    """Non-empty rows only (fully blank rows are ignorable, like blank lines)."""
-    for number, cells in rows:
-        if any(cell.strip() for cell in cells):
-            yield number, cells
-
-
-def _csv_rows(source: Path) -> Iterator[Row]:
-    return csv_rows(source)
-
-
-def _xlsx_rows(source: Path) -> Iterator[Row]:
-    try:
-        yield from xlsx_rows(source)
-    except UnreadableWorkbook as error:
-        raise InputFileError(str(error)) from None
 
 
 def _looks_like_id(text: str) -> bool:
