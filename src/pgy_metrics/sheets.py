@@ -10,23 +10,30 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "ID_HEADERS",
+    "TEXT_PREVIEW",
     "Row",
     "RowProblem",
-    "UnreadableWorkbook",
+    "UnreadableTable",
     "csv_rows",
+    "id_column",
     "normalise_header",
+    "table_rows",
     "xlsx_rows",
 ]
 
 Row = tuple[int, list[str]]
 """(1-based line or sheet row, the cells as text)."""
 
+
+TEXT_PREVIEW = 200
+"""Characters of a row's text kept in its ``RowProblem``."""
 
 QUOTED_PREFIX = 20
 """Characters of a row's text that, found quoted in its reason, mean the reason shows it."""
@@ -53,8 +60,9 @@ class RowProblem:
         return f"line {self.line}: {self.describe()}"
 
 
-class UnreadableWorkbook(ValueError):
-    """The file is not an .xlsx workbook openpyxl can read; the message says why."""
+class UnreadableTable(ValueError):
+    """The file cannot be read as a table (missing, not UTF-8, not a workbook); the message names
+    it and says why."""
 
 
 def csv_rows(source: Path) -> Iterator[Row]:
@@ -82,7 +90,7 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
     try:
         book = load_workbook(source, read_only=True, data_only=True)
     except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
-        raise UnreadableWorkbook(f"{source} is not a readable .xlsx workbook: {error}") from None
+        raise UnreadableTable(f"{source} is not a readable .xlsx workbook: {error}") from None
     try:
         sheet = book.worksheets[0]
         for cells in sheet.iter_rows():
@@ -93,6 +101,49 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
         book.close()
 
 
+def table_rows(source: Path) -> Iterator[Row]:
+    """The rows with any text of a ``.xlsx`` file, or else of a CSV file, each with its line or
+    sheet row. Raises ``UnreadableTable`` (when iterated) for a file that cannot be read."""
+    read = xlsx_rows if source.suffix.lower() == ".xlsx" else csv_rows
+    try:
+        for number, cells in read(source):
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except OSError as error:
+        raise UnreadableTable(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise UnreadableTable(f"{source} is not UTF-8 text") from None
+
+
 def normalise_header(header: str) -> str:
     """Header names compared ignoring case, spaces, ``_`` and ``-`` (``User ID`` = ``user_id``)."""
     return re.sub(r"[\s_\-]", "", header.strip().strip("\ufeff")).lower()
+
+
+ID_HEADERS: tuple[str, ...] = (
+    "userId",
+    "user_id",
+    "博主ID",
+    "达人ID",
+    "id",
+    "kol_id",
+    "blogger_id",
+    "url",
+    "主页链接",
+)
+"""Accepted names of the creator-id column, in order of preference (an id column may hold profile
+URLs), compared by ``normalise_header``: the same for ``pgy batch`` inputs and ``pgy plan``
+candidates, so one creator list serves both."""
+
+_ID_RANK = {normalise_header(name): rank for rank, name in enumerate(ID_HEADERS)}
+
+
+def id_column(header: Sequence[str]) -> int | None:
+    """Index of the creator-id column in ``header`` (the most preferred of ``ID_HEADERS``, then
+    the leftmost), or None when it has none."""
+    ranked = [
+        (_ID_RANK[normalise_header(cell)], index)
+        for index, cell in enumerate(header)
+        if normalise_header(cell) in _ID_RANK
+    ]
+    return min(ranked)[1] if ranked else None

@@ -89,6 +89,16 @@ def test_xlsx_rows_are_numbered_by_sheet_row(tmp_path: Path) -> None:
     assert [p.line for p in result.problems] == [5]
 
 
+@pytest.mark.parametrize("header", ["kol_id", "主页链接", "达人ID", "userId"])
+def test_the_id_column_has_the_names_batch_inputs_accept(tmp_path: Path, header: str) -> None:
+    # one list (sheets.ID_HEADERS) for `pgy batch` inputs and `pgy plan` candidates; the most
+    # preferred name wins over `url`, which itself wins over 主页链接
+    path = tmp_path / "c.csv"
+    path.write_text(f"notes,url,{header},price_photo\nx,{B},{A},100\n", encoding="utf-8")
+    frame = read_candidates(path).frame
+    assert frame["user_id"].to_list() == [A if header != "主页链接" else B]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -38,7 +38,7 @@ from pgy_metrics.client import (
     UnknownCodeError,
 )
 from pgy_metrics.client import _constants as C
-from pgy_metrics.client._base import BaseClient, retry_after_seconds
+from pgy_metrics.client._base import BaseClient
 from pgy_metrics.contract import NOTES_RATE_PATH, Business, DateType, NoteType, Scope
 from tests.conftest import FIXTURE_3_NOTES
 
@@ -388,11 +388,15 @@ def test_the_backoff_hook_waits_what_retry_after_says() -> None:
         client.close()
 
 
-def test_retry_after_accepts_seconds_and_dates() -> None:
-    assert retry_after_seconds("1") == 1.0
-    assert retry_after_seconds(None) is None
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+@pytest.mark.parametrize("header", ["inf", "nan", "-5", "1e9"])
+def test_an_unusable_retry_after_means_the_default_wait(
+    twin: Callable[..., Twin], header: str
+) -> None:
+    # The client's own parser once took "inf" for a wait (and raised at once): it shares
+    # contract.http.parse_retry_after with the relay source now (tests/unit/test_contract_http.py).
+    script = Script(hosted(302, headers={"Retry-After": header}), hosted(0))
+    result = twin(script).notes_rate(USER)
+    assert result.retries_taken == 1
 
 
 def test_timeout_is_not_retried_against_an_unknown_server(twin: Callable[..., Twin]) -> None:

@@ -245,3 +245,15 @@ def test_one_rule_for_base_urls(base_url: str, fragment: str | None) -> None:
     else:
         assert problem is not None and fragment in problem
         assert "abc" not in problem and "u:p" not in problem
+
+
+def test_scope_params_may_have_the_names_the_user_typed() -> None:
+    # the CLI's options, in the order of Scope.PARAMS: values read and errors named by them
+    names = ("--business", "--note-type", "--date-type", "--advertise-switch")
+    assert Scope.from_params({"--date-type": "DAY_90"}, names=names) == Scope(
+        date_type=DateType.DAY_90
+    )
+    with pytest.raises(ParamError) as caught:
+        Scope.from_params({"--note-type": "video", "noteType": "VIDEO"}, names=names)
+    assert caught.value.param == "--note-type"
+    assert caught.value.message.startswith("--note-type must be one of PHOTO_TEXT_AND_VIDEO")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pgy_metrics.analytics.candidates import CandidatesError, read_candidates
 from pgy_metrics.client.inputs import (
     ID_HEADERS,
     InputFileError,
@@ -218,3 +219,25 @@ def test_unreadable_files_raise_input_file_errors(tmp_path: Path) -> None:
     latin.write_bytes(b"\xff\xfe\xfa\n")
     with pytest.raises(InputFileError, match="UTF-8"):
         read_user_ids(latin)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        ("missing.csv", None, "cannot read"),
+        ("latin.csv", b"user_id\n\xff\xfe\xfa\n", "is not UTF-8 text"),
+        ("broken.xlsx", b"not a zip", r"is not a readable \.xlsx workbook"),
+    ],
+)
+def test_batch_inputs_and_plan_candidates_refuse_a_broken_table_alike(
+    tmp_path: Path, name: str, content: bytes | None, said: str
+) -> None:
+    # one reader (sheets.table_rows) behind both, so the same file gets the same message
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputFileError, match=said) as as_input:
+        read_user_ids(path)
+    with pytest.raises(CandidatesError, match=said) as as_candidates:
+        read_candidates(path)
+    assert str(as_input.value) == str(as_candidates.value)

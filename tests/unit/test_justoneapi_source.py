@@ -10,8 +10,6 @@ import json
 import logging
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -36,7 +34,6 @@ from pgy_metrics.sources.justoneapi import (
     JustOneApiSource,
     RelayRateLimited,
     _Failure,
-    _retry_after_seconds,
     _RetryableAttempt,
 )
 from tests.upstreams.fake_hosted_api import FakeHostedApi
@@ -243,6 +240,18 @@ async def test_retry_after_beyond_the_bounds_stops_retrying_at_once(
     assert caught.value.retry_after == 120.0
 
 
+@pytest.mark.parametrize("header", ["-4", "nan", "inf"])
+async def test_an_unusable_retry_after_falls_back_to_the_backoff(
+    source: JustOneApiSource, fake: FakeHostedApi, header: str
+) -> None:
+    # contract.http.parse_retry_after, shared with the client, refuses it (unit-tested there)
+    fake.always("code_302", retry_after=header)
+    with pytest.raises(RelayRateLimited) as caught:
+        await source.fetch(USER, Scope())
+    assert fake.calls == ATTEMPTS
+    assert caught.value.retry_after is None
+
+
 @pytest.mark.parametrize(
     ("mode", "error_class"), [("http_429", RelayRateLimited), ("http_503", UpstreamUnavailable)]
 )
@@ -280,21 +289,6 @@ async def test_the_backoff_hook_uses_retry_after_within_the_bounds(
     assert source._backoff(retryable(2.0)) == 2.0
     assert source._backoff(retryable(2.5)) is False  # beyond wait_max_seconds: give up
     assert source._backoff(ValueError("not ours")) is False
-
-
-def test_retry_after_parses_seconds_and_http_dates() -> None:
-    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-    def now() -> datetime:
-        return moment
-
-    assert _retry_after_seconds("3", now=now) == 3.0
-    assert _retry_after_seconds(" 1.5 ", now=now) == 1.5
-    assert _retry_after_seconds("-4", now=now) == 0.0
-    later = format_datetime(moment + timedelta(seconds=30), usegmt=True)
-    assert _retry_after_seconds(later, now=now) == 30.0
-    for bad in (None, "", "soon", "nan", "inf"):
-        assert _retry_after_seconds(bad, now=now) is None
 
 
 async def test_timeouts_are_retried_then_unavailable(

@@ -15,15 +15,16 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "pgy_metrics"
 
 ALLOWED: dict[str, frozenset[str]] = {
     "contract": frozenset({"contract"}),
-    "sources": frozenset({"sources", "contract", "clock"}),
+    "sources": frozenset({"sources", "contract", "clock", "query_token"}),
     "store": frozenset({"store", "contract"}),
     "service": frozenset({"service", "sources", "store", "contract", "clock"}),
     "server": frozenset({"server", "service", "sources", "store", "contract", "clock"}),
-    "client": frozenset({"client", "contract", "sheets"}),
+    "client": frozenset({"client", "contract", "sheets", "query_token"}),
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),
     "sheets": frozenset(),
     "figures": frozenset(),
     "extras": frozenset(),
+    "query_token": frozenset(),
 }
 """Layer -> the project packages it may import (``cli`` may import any of them)."""
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
+from pgy_metrics.contract.http import IDEMPOTENCY_KEY_MAX_CHARS, idempotency_key_problem
 from pgy_metrics.server import create_app
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.money import Refusal, ledger, reservations, usage
@@ -233,6 +234,18 @@ async def test_idempotency_key_replays_the_first_answer_without_a_second_charge(
     # keys belong to their token: another token's same key is another request
     second = await server.token("second", balance=1)
     assert (await server.call(second, headers={"Idempotency-Key": "order-1"})).json()["code"] == 0
+
+
+async def test_an_idempotency_key_longer_than_the_contract_allows_is_refused(
+    server: Server,
+) -> None:
+    token = await server.token("verbose", balance=10)
+    longest = "k" * IDEMPOTENCY_KEY_MAX_CHARS
+    assert (await server.call(token, headers={"Idempotency-Key": longest})).json()["code"] == 0
+    refused = await server.call(token, headers={"Idempotency-Key": longest + "k"})
+    assert refused.json()["code"] == 400
+    assert refused.json()["message"] == idempotency_key_problem(longest + "k")
+    assert await server.balance("verbose") == 9
 
 
 async def test_idempotency_key_expires_after_the_retention_window(server: Server) -> None:

@@ -5,7 +5,8 @@ matched ignoring case, spaces, ``_`` and ``-``):
 
 | column | required | meaning |
 |---|---|---|
-| ``user_id`` | yes | creator id (24 lowercase hex) or a Pugongying / Xiaohongshu profile URL |
+| ``user_id`` | yes | creator id (24 lowercase hex) or a Pugongying / Xiaohongshu profile URL; |
+| | | the column may have any name of ``sheets.ID_HEADERS``, as in ``pgy batch`` inputs |
 | ``price_photo`` | one of the two | price of one photo-text note; empty = format not offered |
 | ``price_video`` | one of the two | price of one video note; empty = format not offered |
 | ``followers`` | no | follower count (whole number >= 0), used for tiers |
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,13 @@ from pydantic import ValidationError
 from pgy_metrics.analytics.planner import PlanError, PlanRules
 from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
-    Row,
+    ID_HEADERS,
+    TEXT_PREVIEW,
     RowProblem,
-    UnreadableWorkbook,
-    csv_rows,
+    UnreadableTable,
+    id_column,
     normalise_header,
-    xlsx_rows,
+    table_rows,
 )
 
 __all__ = [
@@ -69,11 +71,6 @@ CANDIDATE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
 
 CANDIDATE_COLUMNS: tuple[str, ...] = tuple(c for c in CANDIDATE_SCHEMA if c != "line")
 """Columns a candidates file may have (``user_id`` and at least one price required)."""
-
-ID_ALIASES: tuple[str, ...] = ("user_id", "userid", "url", "博主id", "达人id")
-"""Header names accepted for the id column (normalised: lowercase, no spaces, ``_`` or ``-``)."""
-
-_PREVIEW = 200
 
 
 class CandidatesError(PlanError):
@@ -107,12 +104,9 @@ def read_candidates(path: str | Path, *, require_price: bool = True) -> Candidat
     if suffix not in (".csv", ".xlsx"):
         raise CandidatesError(f"{source}: candidates must be a .csv or .xlsx file")
     try:
-        rows = list(_csv_rows(source) if suffix == ".csv" else _xlsx_rows(source))
-    except OSError as error:
-        raise CandidatesError(f"cannot read {source}: {error.strerror or error}") from None
-    except UnicodeDecodeError:
-        raise CandidatesError(f"{source} is not UTF-8 text") from None
-    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+        rows = list(table_rows(source))
+    except UnreadableTable as error:
+        raise CandidatesError(str(error)) from None
     if not rows:
         raise CandidatesError(f"{source} is empty: expected a header row and one row per creator")
     _, header = rows[0]
@@ -124,11 +118,11 @@ def read_candidates(path: str | Path, *, require_price: bool = True) -> Candidat
         try:
             record = _record(cells, columns, require_price=require_price)
         except ValueError as error:
-            problems.append(CandidateProblem(line, ",".join(cells)[:_PREVIEW], str(error)))
+            problems.append(CandidateProblem(line, ",".join(cells)[:TEXT_PREVIEW], str(error)))
             continue
         if record["user_id"] in seen:
             reason = f"creator {record['user_id']} already listed on line {seen[record['user_id']]}"
-            problems.append(CandidateProblem(line, ",".join(cells)[:_PREVIEW], reason))
+            problems.append(CandidateProblem(line, ",".join(cells)[:TEXT_PREVIEW], reason))
             continue
         seen[record["user_id"]] = line
         records.append({**record, "line": line})
@@ -138,17 +132,17 @@ def read_candidates(path: str | Path, *, require_price: bool = True) -> Candidat
 
 def _columns(header: Sequence[str], source: Path, *, require_price: bool) -> dict[str, int]:
     """Column name -> index, for the columns this reader knows (others are ignored)."""
-    wanted = {normalise_header(name): name for name in CANDIDATE_COLUMNS}
-    wanted.update({normalise_header(alias): "user_id" for alias in ID_ALIASES})
-    columns: dict[str, int] = {}
+    user_id = id_column(header)
+    if user_id is None:
+        raise CandidatesError(
+            f"{source}: no user_id column in the header; accepted names: {', '.join(ID_HEADERS)}"
+        )
+    columns = {"user_id": user_id}
+    wanted = {normalise_header(name): name for name in CANDIDATE_COLUMNS if name != "user_id"}
     for index, cell in enumerate(header):
         name = wanted.get(normalise_header(cell))
         if name is not None and name not in columns:
             columns[name] = index
-    if "user_id" not in columns:
-        raise CandidatesError(
-            f"{source}: no user_id column in the header; accepted names: {', '.join(ID_ALIASES)}"
-        )
     if require_price and "price_photo" not in columns and "price_video" not in columns:
         raise CandidatesError(f"{source}: the header needs price_photo and/or price_video")
     return columns
@@ -202,17 +196,6 @@ def _record(
         "tier": _cell(cells, columns, "tier") or None,
         "content_tag": _cell(cells, columns, "content_tag") or None,
     }
-
-
-def _csv_rows(source: Path) -> Iterator[Row]:
-    return csv_rows(source)
-
-
-def _xlsx_rows(source: Path) -> Iterator[Row]:
-    try:
-        yield from xlsx_rows(source)
-    except UnreadableWorkbook as error:
-        raise CandidatesError(str(error)) from None
 
 
 # --- rules ----------------------------------------------------------------------------------------

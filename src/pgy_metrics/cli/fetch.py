@@ -15,7 +15,7 @@ from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.client import PgyError
 from pgy_metrics.contract.columns import COLUMN_KINDS, LABELS_ZH, ColumnKind
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
-from pgy_metrics.contract.params import ParamError, Scope, parse_enum, parse_user_ref
+from pgy_metrics.contract.params import ParamError, Scope, parse_user_ref
 from pgy_metrics.contract.units import flatten_scope
 from pgy_metrics.figures import FigureKind, format_figure
 
@@ -35,6 +35,10 @@ METRIC_KINDS = {
     ColumnKind.INTEGER: FigureKind.INTEGER,
     ColumnKind.FRACTION: FigureKind.FRACTION,
 }
+
+
+FILTER_OPTIONS = ("--business", "--note-type", "--date-type", "--advertise-switch")
+"""The options of the four scope filters, in the order of ``Scope.PARAMS``."""
 
 
 def fetch(
@@ -69,12 +73,8 @@ def fetch(
     env: str | None = env_option(),
 ) -> None:
     """Fetch one creator's note performance metrics in one scope."""
-    filters = {
-        "--business": business,
-        "--note-type": note_type,
-        "--date-type": date_type,
-        "--advertise-switch": advertise_switch,
-    }
+    values = (business, note_type, date_type, advertise_switch)
+    filters = dict(zip(FILTER_OPTIONS, values, strict=True))
     try:
         creator = parse_user_ref(user_id, param="USER_ID")
         chosen = _scope(scope, filters)
@@ -125,23 +125,4 @@ def _scope(key: str | None, filters: dict[str, str | None]) -> Scope:
             return Scope.from_key(key)
         except ParamError as problem:
             raise ParamError("--scope", f"--scope: {problem.message}") from None
-    return Scope(
-        business=parse_enum(
-            Business, filters["--business"], param="--business", default=Business.DAILY_NOTE
-        ),
-        note_type=parse_enum(
-            NoteType,
-            filters["--note-type"],
-            param="--note-type",
-            default=NoteType.PHOTO_TEXT_AND_VIDEO,
-        ),
-        date_type=parse_enum(
-            DateType, filters["--date-type"], param="--date-type", default=DateType.DAY_30
-        ),
-        advertise_switch=parse_enum(
-            AdvertiseSwitch,
-            filters["--advertise-switch"],
-            param="--advertise-switch",
-            default=AdvertiseSwitch.ALL,
-        ),
-    )
+    return Scope.from_params(filters, names=FILTER_OPTIONS)

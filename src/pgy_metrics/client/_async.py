@@ -10,7 +10,6 @@ import stamina
 
 from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import (
-    PROBE_EXTENSION,
     BaseClient,
     Call,
     NotesRateResult,
@@ -23,34 +22,7 @@ from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptio
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
-
-
-class _TokenTransport(httpx.AsyncBaseTransport):
-    """Adds ``token`` to the query string below httpx, so its logs, requests and errors never
-    see it. Probes of ``env="auto"`` go without it."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, token: str) -> None:
-        self._inner = inner
-        self._token = token
-
-    def __repr__(self) -> str:
-        return f"<_TokenTransport inner={type(self._inner).__name__} token=***>"
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.extensions.get(PROBE_EXTENSION):
-            return await self._inner.handle_async_request(request)
-        params = [("token", self._token), *request.url.params.multi_items()]
-        wire = httpx.Request(
-            request.method,
-            request.url.copy_with(params=params),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self._inner.handle_async_request(wire)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
+from pgy_metrics.query_token import WITHOUT_TOKEN, AsyncQueryTokenTransport
 
 
 class AsyncClient(BaseClient, AsyncClosing):
@@ -91,7 +63,7 @@ class AsyncClient(BaseClient, AsyncClosing):
             transport if transport is not None else httpx.AsyncHTTPTransport(retries=0, proxy=proxy)
         )
         self._http = httpx.AsyncClient(
-            transport=_TokenTransport(inner, self._token),
+            transport=AsyncQueryTokenTransport(inner, self._token),
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
@@ -187,7 +159,7 @@ class AsyncClient(BaseClient, AsyncClosing):
                 response = await self._http.get(
                     self.probe_url(candidate),
                     timeout=C.AUTO_PROBE_TIMEOUT,
-                    extensions={PROBE_EXTENSION: True},
+                    extensions={WITHOUT_TOKEN: True},
                 )
             except httpx.TransportError:
                 continue

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -39,17 +36,14 @@ from pgy_metrics.client._exceptions import (
 )
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.http import idempotency_key_problem, parse_retry_after
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
+from pgy_metrics.query_token import scrub
 
 E = TypeVar("E", bound=StrEnum)
 
-PROBE_EXTENSION = "pgy_probe"
-"""Request extension marking an ``env="auto"`` probe: it is sent without the token."""
-
-_REDACTED = "***"
-_TOKEN_IN_TEXT = re.compile(r"(token=)[^&\s\"'<>]*", re.IGNORECASE)
 _EXCERPT_CHARS = 120
 
 
@@ -116,26 +110,6 @@ def _parse_filter(enum: type[E], value: E | str | None, param: str, default: E) 
             pass
     shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
     raise InvalidParams(f"{param} must be one of {allowed}; got {shown}.", param=param)
-
-
-def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
-    """``Retry-After`` in seconds (delta-seconds or an HTTP date); None if absent or unreadable."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(seconds, 0.0)
 
 
 def checked_base_url(base_url: str) -> str:
@@ -336,15 +310,14 @@ class BaseClient:
             )
         if idempotency_key is None:
             idempotency_key = uuid.uuid4().hex
-        elif not isinstance(idempotency_key, str) or not 1 <= len(idempotency_key) <= 200:
-            raise InvalidParams(
-                "idempotency_key must be a str of 1 to 200 characters.", param="idempotency_key"
-            )
+        problem = idempotency_key_problem(idempotency_key, name="idempotency_key")
+        if problem is not None:
+            raise InvalidParams(problem, param="idempotency_key")
         return Call(user_id=checked_user, scope=scope, idempotency_key=idempotency_key)
 
     def _scrub(self, text: str) -> str:
         """Text safe to show: the token and any ``token=...`` removed."""
-        return _TOKEN_IN_TEXT.sub(r"\1" + _REDACTED, text.replace(self._token, _REDACTED))
+        return scrub(text, self._token)
 
     def _transport_error(self, error: httpx.TransportError, base_url: str) -> APIConnectionError:
         """Our error for an httpx failure: what happened and where (the base URL, which never
@@ -419,7 +392,7 @@ class BaseClient:
         if code != 0:
             message = body.get("message")
             text = self._scrub(message) if isinstance(message, str) and message else None
-            retry_after = retry_after_seconds(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise error_for_code(code, text, request_id=request_id, retry_after=retry_after)
         data = body.get("data")
         if not isinstance(data, dict):

@@ -10,7 +10,6 @@ import stamina
 
 from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import (
-    PROBE_EXTENSION,
     BaseClient,
     Call,
     NotesRateResult,
@@ -23,34 +22,7 @@ from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions
 from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
-
-
-class _TokenTransport(httpx.BaseTransport):
-    """Adds ``token`` to the query string below httpx, so its logs, requests and errors never
-    see it. Probes of ``env="auto"`` go without it."""
-
-    def __init__(self, inner: httpx.BaseTransport, token: str) -> None:
-        self._inner = inner
-        self._token = token
-
-    def __repr__(self) -> str:
-        return f"<_TokenTransport inner={type(self._inner).__name__} token=***>"
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        if request.extensions.get(PROBE_EXTENSION):
-            return self._inner.handle_request(request)
-        params = [("token", self._token), *request.url.params.multi_items()]
-        wire = httpx.Request(
-            request.method,
-            request.url.copy_with(params=params),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return self._inner.handle_request(wire)
-
-    def close(self) -> None:
-        self._inner.close()
+from pgy_metrics.query_token import WITHOUT_TOKEN, QueryTokenTransport
 
 
 class Client(BaseClient, Closing):
@@ -89,7 +61,7 @@ class Client(BaseClient, Closing):
         )
         inner = transport if transport is not None else httpx.HTTPTransport(retries=0, proxy=proxy)
         self._http = httpx.Client(
-            transport=_TokenTransport(inner, self._token),
+            transport=QueryTokenTransport(inner, self._token),
             timeout=httpx.Timeout(self.timeout),
             follow_redirects=False,
             trust_env=False,
@@ -184,7 +156,7 @@ class Client(BaseClient, Closing):
                 response = self._http.get(
                     self.probe_url(candidate),
                     timeout=C.AUTO_PROBE_TIMEOUT,
-                    extensions={PROBE_EXTENSION: True},
+                    extensions={WITHOUT_TOKEN: True},
                 )
             except httpx.TransportError:
                 continue

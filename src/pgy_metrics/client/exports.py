@@ -99,6 +99,25 @@ def _source(value: str | None) -> str | None:
     return value or None
 
 
+def _answer_fields(
+    user_id: str,
+    scope: Scope,
+    raw: Mapping[str, Any],
+    collected_at: str | datetime | None,
+    source: str | None,
+) -> dict[str, Value]:
+    """Which answer a row holds: creator, scope, collection time and source (every format)."""
+    return {
+        "user_id": parse_user_id(user_id),
+        "business": scope.business.value,
+        "note_type": scope.note_type.value,
+        "date_type": scope.date_type.value,
+        "advertise_switch": scope.advertise_switch.value,
+        "collected_at": _collected_at(collected_at, raw),
+        "source": source,
+    }
+
+
 def tidy_row(
     user_id: str,
     scope: Scope,
@@ -110,15 +129,12 @@ def tidy_row(
     """One tidy row (keys ``COLUMNS``, in order) for a successful answer; ``source`` None
     (unknown) leaves the column empty."""
     raw = _envelope_dict(envelope)
-    row: dict[str, Value] = {
-        "user_id": parse_user_id(user_id),
-        "business": scope.business.value,
-        "note_type": scope.note_type.value,
-        "date_type": scope.date_type.value,
-        "advertise_switch": scope.advertise_switch.value,
-        "collected_at": _collected_at(collected_at, raw),
-        "source": _source(source),
-    }
+    return _tidy(_answer_fields(user_id, scope, raw, collected_at, _source(source)), raw)
+
+
+def _tidy(answer: dict[str, Value], raw: Mapping[str, Any]) -> dict[str, Value]:
+    """``answer`` (its identifying fields) followed by the metric columns of its ``data``."""
+    row = dict(answer)
     metrics = flatten_scope(raw["data"])
     for column in METRIC_COLUMNS:
         row[column] = _checked(column, metrics[column])
@@ -169,7 +185,8 @@ class ExportWriter(Closing):
         ``source`` is where the data came from (``X-Pgy-Source``), None when not known."""
         if self.closed:
             raise ExportError(f"the export {self.path} is closed")
-        self._write(user_id, scope, envelope, collected_at, _source(source))
+        raw = _envelope_dict(envelope)
+        self._write(_answer_fields(user_id, scope, raw, collected_at, _source(source)), raw)
         self.rows_written += 1
 
     def write_result(self, result: NotesRateResult) -> None:
@@ -189,14 +206,9 @@ class ExportWriter(Closing):
             self.closed = True
             self._close()
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        """Store one answer: its identifying fields (``user_id``...``source``) and its
+        envelope, already checked to be a success."""
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -212,25 +224,8 @@ class JsonlWriter(ExportWriter):
         super().__init__(path)
         self._file: IO[str] = path.open("w", encoding="utf-8", newline="\n")
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        raw = _envelope_dict(envelope)
-        record = {
-            "user_id": parse_user_id(user_id),
-            "business": scope.business.value,
-            "note_type": scope.note_type.value,
-            "date_type": scope.date_type.value,
-            "advertise_switch": scope.advertise_switch.value,
-            "collected_at": _collected_at(collected_at, raw),
-            "source": source,
-            "envelope": raw,
-        }
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        record = {**answer, "envelope": raw}
         self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._file.flush()
 
@@ -238,11 +233,22 @@ class JsonlWriter(ExportWriter):
         self._file.close()
 
 
+class _TidyWriter(ExportWriter):
+    """Base of the tidy formats (CSV, XLSX, Parquet): each answer becomes one row of
+    ``COLUMNS``, and each format only says how it stores a row."""
+
+    def _write(self, answer: dict[str, Value], raw: dict[str, Any]) -> None:
+        self._write_row(_tidy(answer, raw))
+
+    def _write_row(self, row: dict[str, Value]) -> None:
+        raise NotImplementedError
+
+
 def _csv_text(value: Value) -> Value:
     return "" if value is None else value
 
 
-class CsvWriter(ExportWriter):
+class CsvWriter(_TidyWriter):
     """UTF-8 with a BOM (so Excel reads the Chinese text), the ``COLUMNS`` header, empty fields
     for missing values."""
 
@@ -255,15 +261,7 @@ class CsvWriter(ExportWriter):
         self._csv.writerow(COLUMNS)
         self._file.flush()
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+    def _write_row(self, row: dict[str, Value]) -> None:
         self._csv.writerow([_csv_text(row[column]) for column in COLUMNS])
         self._file.flush()
 
@@ -284,7 +282,7 @@ XLSX_FORMATS = {
 XLSX_COLUMN_WIDTH = 14
 
 
-class XlsxWriter(ExportWriter):
+class XlsxWriter(_TidyWriter):
     """xlsxwriter in ``constant_memory`` mode: two header rows, frozen; typed cells; missing
     values left as empty cells."""
 
@@ -320,15 +318,7 @@ class XlsxWriter(ExportWriter):
         self._sheet = sheet
         self._row = XLSX_HEADER_ROWS
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        row = tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
+    def _write_row(self, row: dict[str, Value]) -> None:
         if self._row >= self._max_rows:
             self._new_sheet()
         for index, column in enumerate(COLUMNS):
@@ -350,7 +340,7 @@ PARQUET_CHUNK_ROWS = 10_000
 """Rows held in memory before they go to a part file (one row group each)."""
 
 
-class ParquetWriter(ExportWriter):
+class ParquetWriter(_TidyWriter):
     """Bounded chunks to part files, merged by polars' streaming engine at ``close()``."""
 
     suffix = ".parquet"
@@ -369,17 +359,8 @@ class ParquetWriter(ExportWriter):
     def buffered_rows(self) -> int:
         return len(self._buffer)
 
-    def _write(
-        self,
-        user_id: str,
-        scope: Scope,
-        envelope: Mapping[str, Any] | Envelope,
-        collected_at: str | datetime | None,
-        source: str | None,
-    ) -> None:
-        self._buffer.append(
-            tidy_row(user_id, scope, envelope, collected_at=collected_at, source=source)
-        )
+    def _write_row(self, row: dict[str, Value]) -> None:
+        self._buffer.append(row)
         if len(self._buffer) >= self._chunk_rows:
             self._flush()
 

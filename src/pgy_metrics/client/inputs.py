@@ -21,19 +21,20 @@ A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
+    ID_HEADERS,
+    TEXT_PREVIEW,
     Row,
     RowProblem,
-    UnreadableWorkbook,
-    csv_rows,
-    normalise_header,
-    xlsx_rows,
+    UnreadableTable,
+    id_column,
+    table_rows,
 )
 
 __all__ = [
@@ -46,21 +47,7 @@ __all__ = [
     "read_user_ids",
 ]
 
-ID_HEADERS: tuple[str, ...] = (
-    "userId",
-    "user_id",
-    "博主ID",
-    "达人ID",
-    "id",
-    "kol_id",
-    "blogger_id",
-    "url",
-    "主页链接",
-)
-"""Accepted names of the id column, in order of preference (an id column may hold URLs)."""
-
 COMMENT = "#"
-_TEXT_PREVIEW = 200
 
 
 class InputFileError(PgyError, ValueError):
@@ -106,12 +93,12 @@ def iter_user_ids(path: str | Path) -> Iterator[str | InputProblem]:
     source = Path(path)
     suffix = source.suffix.lower()
     try:
-        if suffix == ".csv":
-            yield from _from_table(_collect(_csv_rows(source)), source)
-        elif suffix == ".xlsx":
-            yield from _from_table(_collect(_xlsx_rows(source)), source)
+        if suffix in (".csv", ".xlsx"):
+            yield from _from_table(table_rows(source), source)
         else:
             yield from _from_text(source)
+    except UnreadableTable as error:
+        raise InputFileError(str(error)) from None
     except OSError as error:
         raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -122,7 +109,7 @@ def _accept(line: int, text: str) -> str | InputProblem:
     try:
         return parse_user_ref(text)
     except ParamError as error:
-        return InputProblem(line, text[:_TEXT_PREVIEW], error.message)
+        return InputProblem(line, text[:TEXT_PREVIEW], error.message)
 
 
 def _from_text(source: Path) -> Iterator[str | InputProblem]:
@@ -141,36 +128,6 @@ def _strip_comment(line: str) -> str:
     return re.split(r"\s#", line, maxsplit=1)[0]
 
 
-def _collect(rows: Iterable[Row]) -> Iterator[Row]:
-    """Non-empty rows only (fully blank rows are ignorable, like blank lines)."""
-    for number, cells in rows:
-        if any(cell.strip() for cell in cells):
-            yield number, cells
-
-
-def _csv_rows(source: Path) -> Iterator[Row]:
-    return csv_rows(source)
-
-
-def _xlsx_rows(source: Path) -> Iterator[Row]:
-    try:
-        yield from xlsx_rows(source)
-    except UnreadableWorkbook as error:
-        raise InputFileError(str(error)) from None
-
-
-_ACCEPTED = {normalise_header(name): rank for rank, name in enumerate(ID_HEADERS)}
-
-
-def _id_column(header: Sequence[str]) -> int | None:
-    ranked = [
-        (_ACCEPTED[normalise_header(cell)], index)
-        for index, cell in enumerate(header)
-        if normalise_header(cell) in _ACCEPTED
-    ]
-    return min(ranked)[1] if ranked else None
-
-
 def _looks_like_id(text: str) -> bool:
     try:
         parse_user_ref(text)
@@ -184,7 +141,7 @@ def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProble
     if first is None:
         return
     number, header = first
-    column = _id_column(header)
+    column = id_column(header)
     if column is None:
         filled = [cell for cell in header if cell.strip()]
         if len(filled) == 1 and _looks_like_id(filled[0]):
@@ -200,7 +157,7 @@ def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProble
     for number, cells in rows:
         text = cells[column].strip() if column < len(cells) else ""
         if not text:
-            shown = ",".join(cells)[:_TEXT_PREVIEW]
+            shown = ",".join(cells)[:TEXT_PREVIEW]
             yield InputProblem(number, shown, "the user id cell is empty")
             continue
         yield _accept(number, text)

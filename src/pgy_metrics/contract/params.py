@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar, TypeVar
@@ -120,25 +120,32 @@ class Scope:
         return cls.from_params(dict(zip(cls.PARAMS, parts, strict=True)))
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str | None]) -> Scope:
-        """Build a scope from API query parameters, applying the contract's defaults."""
+    def from_params(
+        cls, params: Mapping[str, str | None], *, names: Sequence[str] = PARAMS
+    ) -> Scope:
+        """Build a scope from API query parameters, applying the contract's defaults.
+
+        ``names`` are the four parameters' names in the order of ``PARAMS``: a caller whose user
+        typed others (the CLI's ``--note-type``) passes them, so errors name what was typed.
+        """
+        business, note_type, date_type, advertise_switch = names
         return cls(
             business=parse_enum(
-                Business, params.get("business"), param="business", default=Business.DAILY_NOTE
+                Business, params.get(business), param=business, default=Business.DAILY_NOTE
             ),
             note_type=parse_enum(
                 NoteType,
-                params.get("noteType"),
-                param="noteType",
+                params.get(note_type),
+                param=note_type,
                 default=NoteType.PHOTO_TEXT_AND_VIDEO,
             ),
             date_type=parse_enum(
-                DateType, params.get("dateType"), param="dateType", default=DateType.DAY_30
+                DateType, params.get(date_type), param=date_type, default=DateType.DAY_30
             ),
             advertise_switch=parse_enum(
                 AdvertiseSwitch,
-                params.get("advertiseSwitch"),
-                param="advertiseSwitch",
+                params.get(advertise_switch),
+                param=advertise_switch,
                 default=AdvertiseSwitch.ALL,
             ),
         )

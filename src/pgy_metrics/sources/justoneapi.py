@@ -20,24 +20,22 @@ Retries are bounded by ``JustOneApiConfig.attempts`` with exponential backoff be
 ``wait_max_seconds``; a longer one ends the retries at once (asking again sooner is pointless) and
 the error carries it as ``retry_after``.
 
-Secrets: the relay token travels in the query string, and httpx puts the URL in its log lines
-(``HTTP Request: GET <url>``), in ``Request``/``Response`` objects and in some exception texts.
-So the token is added by ``_TokenTransport`` *below* the client: every URL httpx logs, stores or
-quotes lacks it. httpx exceptions are never chained to ours (we raise outside the ``except``
+Secrets: the relay token travels in the query string, added below httpx by
+``query_token.AsyncQueryTokenTransport`` (shared with the client), so every URL httpx logs, stores
+or quotes lacks it. httpx exceptions are never chained to ours (we raise outside the ``except``
 block), and text taken from the relay's answers is scrubbed of the token before it is shown.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import httpx
@@ -53,6 +51,8 @@ from pgy_metrics.contract.endpoints import (
     Query,
     base_url_problem,
 )
+from pgy_metrics.contract.http import parse_retry_after
+from pgy_metrics.query_token import AsyncQueryTokenTransport, scrub
 from pgy_metrics.sources.base import (
     CollectionError,
     MalformedPayload,
@@ -99,7 +99,6 @@ DEFAULT_WAIT_JITTER_SECONDS: Final = 0.5
 RELAY_MESSAGE_MAX_CHARS: Final = 160
 """How much of the relay's own ``message`` we quote in a reason (it is the relay's text)."""
 
-_REDACTED: Final = "***"
 _USER_AGENT: Final = f"pgy-metrics/{__version__} (justoneapi source)"
 
 
@@ -254,26 +253,6 @@ _RETRYABLE_STATUSES: Final = frozenset({408, 429})
 """Besides every 5xx: HTTP statuses worth asking again (a gateway's timeout or rate limit)."""
 
 
-def _retry_after_seconds(value: str | None, *, now: Callable[[], datetime]) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), or None when absent or bad."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        seconds = (moment - now()).total_seconds()
-    if not math.isfinite(seconds):
-        return None
-    return max(seconds, 0.0)
-
-
 class _Scrubber:
     """Removes the token from text that came from the relay, and shortens it to one line."""
 
@@ -281,11 +260,10 @@ class _Scrubber:
         self._token = token
 
     def __call__(self, text: str, *, limit: int = RELAY_MESSAGE_MAX_CHARS) -> str:
-        value = self._token.get_secret_value()
-        cleaned = " ".join(text.replace(value, _REDACTED).split())
+        cleaned = " ".join(scrub(text, self._token).split())
         if len(cleaned) > limit:
             cleaned = cleaned[: limit - 3] + "..."
-        return cleaned.replace(value, _REDACTED)  # whitespace folding could have joined one
+        return scrub(cleaned, self._token)  # whitespace folding could have joined one
 
 
 def _classify(
@@ -299,7 +277,7 @@ def _classify(
             f"http_{status}",
             f"it answered HTTP {status}",
             retryable=True,
-            retry_after=_retry_after_seconds(response.headers.get("retry-after"), now=now),
+            retry_after=parse_retry_after(response.headers.get("retry-after"), now=now()),
         )
     body = response.content
     document: Any = None
@@ -343,7 +321,7 @@ def _classify(
         policy.detail,
         retryable=policy.retryable,
         retry_after=(
-            _retry_after_seconds(response.headers.get("retry-after"), now=now)
+            parse_retry_after(response.headers.get("retry-after"), now=now())
             if policy.retryable
             else None
         ),
@@ -398,38 +376,6 @@ def _json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else type(value).__name__
 
 
-# --- transport --------------------------------------------------------------------------------
-
-
-class _TokenTransport(httpx.AsyncBaseTransport):
-    """Adds ``token`` to the query string just before the wire, below httpx's logging.
-
-    The client, its logs, its ``Request``/``Response`` objects and its exceptions only ever see
-    the URL without the token.
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, token: SecretStr) -> None:
-        self._inner = inner
-        self._token = token
-
-    def __repr__(self) -> str:
-        return f"<_TokenTransport inner={type(self._inner).__name__} token={_REDACTED}>"
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        params = [("token", self._token.get_secret_value()), *request.url.params.multi_items()]
-        wire = httpx.Request(
-            request.method,
-            request.url.copy_with(params=params),
-            headers=request.headers,
-            stream=request.stream,
-            extensions=request.extensions,
-        )
-        return await self._inner.handle_async_request(wire)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 # --- the source -------------------------------------------------------------------------------
 
 
@@ -458,7 +404,7 @@ class JustOneApiSource:
         self._scrub = _Scrubber(config.token)
         inner = transport if transport is not None else httpx.AsyncHTTPTransport(retries=0)
         self._client = httpx.AsyncClient(
-            transport=_TokenTransport(inner, config.token),
+            transport=AsyncQueryTokenTransport(inner, config.token),
             timeout=httpx.Timeout(config.timeout_seconds),
             follow_redirects=False,
             trust_env=False,
