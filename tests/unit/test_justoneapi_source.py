@@ -247,7 +247,7 @@ async def test_an_unusable_retry_after_falls_back_to_the_backoff(
     # contract.http.parse_retry_after, shared with the client, refuses it (unit-tested there)
     fake.always("code_302", retry_after=header)
     with pytest.raises(RelayRateLimited) as caught:
-        await source.fetch(USER, Scope())
+        await source.fetch(notes_query(USER, Scope()))
     assert fake.calls == ATTEMPTS
     assert caught.value.retry_after is None
 
