@@ -5,7 +5,7 @@ answers and decides retries without doing any I/O. See ``docs/client.md``.
 """
 
 from pgy_metrics.client._async import AsyncClient
-from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._base import EndpointResult, NotesRateResult
 from pgy_metrics.client._exceptions import (
     CODE_TO_ERROR,
     APIConnectionError,
@@ -52,6 +52,7 @@ __all__ = [
     "CollectionFailed",
     "ConfigurationError",
     "DailyQuotaExceeded",
+    "EndpointResult",
     "InsufficientBalance",
     "InvalidParams",
     "InvalidToken",

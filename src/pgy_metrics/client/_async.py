@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import stamina
@@ -12,6 +13,7 @@ from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import (
     BaseClient,
     Call,
+    EndpointResult,
     NotesRateResult,
     attach_retries,
     monotonic,
@@ -19,10 +21,12 @@ from pgy_metrics.client._base import (
 from pgy_metrics.client._closing import AsyncClosing
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptions, async_batch
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.query_token import WITHOUT_TOKEN, AsyncQueryTokenTransport
+
+R = TypeVar("R")
 
 
 class AsyncClient(BaseClient, AsyncClosing):
@@ -47,6 +51,7 @@ class AsyncClient(BaseClient, AsyncClosing):
         clock: Callable[[], float] = monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
         proxy: str | None = None,
+        endpoints: Registry = ENDPOINTS,
     ) -> None:
         super().__init__(
             token=token,
@@ -58,6 +63,7 @@ class AsyncClient(BaseClient, AsyncClosing):
             auto_candidates=auto_candidates,
             auto_cache_seconds=auto_cache_seconds,
             clock=clock,
+            endpoints=endpoints,
         )
         inner = (
             transport if transport is not None else httpx.AsyncHTTPTransport(retries=0, proxy=proxy)
@@ -95,6 +101,30 @@ class AsyncClient(BaseClient, AsyncClosing):
             advertise_switch=advertise_switch,
             idempotency_key=idempotency_key,
         )
+        return await self._run(call, self._parse, before_attempt)
+
+    async def call(
+        self,
+        endpoint: str,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+        **params: str,
+    ) -> EndpointResult:
+        """Any registered endpoint by name, its parameters by their API names (the contract's
+        defaults for any not given), e.g. ``call("notes_rate", uid, dateType="DAY_90")``.
+        ``data`` comes back untouched; raises an ``APIError`` subclass for any code but 0."""
+        call = self._prepare_call(endpoint, user_id, params, idempotency_key)
+        return await self._run(call, self._parse_any, before_attempt)
+
+    async def _run(
+        self,
+        call: Call,
+        parse: Callable[[Call, httpx.Response, int], R],
+        before_attempt: Callable[[], Awaitable[None]] | None,
+    ) -> R:
+        """Send ``call`` with the retry policy; every attempt reuses its Idempotency-Key."""
         base_url = await self._ensure_base_url()
         retries = 0
         try:
@@ -103,7 +133,8 @@ class AsyncClient(BaseClient, AsyncClosing):
                     retries = attempt.num - 1
                     if before_attempt is not None:
                         await before_attempt()
-                    return await self._attempt(base_url, call, retries)
+                    response = await self._send(base_url, call)
+                    return parse(call, response, retries)
         except PgyError as error:
             attach_retries(error, retries)
             raise
@@ -135,14 +166,14 @@ class AsyncClient(BaseClient, AsyncClosing):
         )
         return async_batch(self, user_ids, options)
 
-    async def _attempt(self, base_url: str, call: Call, retries: int) -> NotesRateResult:
+    async def _send(self, base_url: str, call: Call) -> httpx.Response:
         try:
             response = await self._http.get(
-                base_url + NOTES_RATE_PATH, params=call.params, headers=call.headers
+                base_url + call.path, params=call.params, headers=call.headers
             )
         except httpx.TransportError as error:
             raise self._transport_error(error, base_url) from error
-        return self._parse(call, response, retries)
+        return response
 
     async def _ensure_base_url(self) -> str:
         if self._base_url is not None:

@@ -34,7 +34,14 @@ from pgy_metrics.client._exceptions import (
     ServerError,
     error_for_code,
 )
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH, base_url_problem
+from pgy_metrics.contract.endpoints import (
+    ENDPOINTS,
+    NOTES_RATE_PATH,
+    Query,
+    Registry,
+    base_url_problem,
+    notes_query,
+)
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.http import idempotency_key_problem, parse_retry_after
 from pgy_metrics.contract.models import NotesRateData
@@ -76,17 +83,53 @@ class NotesRateResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EndpointResult:
+    """A successful answer (code 0) of any endpoint, ``data`` as received (``call``)."""
+
+    endpoint: str
+    user_id: str
+    params: dict[str, str]
+    """Every query parameter sent but the token (defaults applied, so the scope is explicit)."""
+    data: dict[str, Any]
+    """The JSON object exactly as received (keys, order and types)."""
+    record_time: str | None
+    request_id: str | None
+    source: str | None
+    retries_taken: int
+    replayed: bool
+    idempotency_key: str
+    envelope: dict[str, Any] = field(repr=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the server said the data is made up (``X-Pgy-Source: sandbox``)."""
+        return self.source == SYNTHETIC_SOURCE
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     """One logical call: its retries reuse its Idempotency-Key, so the server charges it once."""
 
-    user_id: str
-    scope: Scope
+    query: Query
     idempotency_key: str
+
+    @property
+    def user_id(self) -> str:
+        return self.query.user_id
+
+    @property
+    def scope(self) -> Scope:
+        """The notes-rate scope (notes-rate calls only)."""
+        return self.query.scope
+
+    @property
+    def path(self) -> str:
+        return self.query.endpoint.path
 
     @property
     def params(self) -> dict[str, str]:
         """Query parameters without the token (the transport adds it on the wire)."""
-        return {"userId": self.user_id, **self.scope.api_params()}
+        return self.query.api_params()
 
     @property
     def headers(self) -> dict[str, str]:
@@ -144,8 +187,10 @@ class BaseClient:
         auto_candidates: tuple[str, ...],
         auto_cache_seconds: float,
         clock: Callable[[], float],
+        endpoints: Registry = ENDPOINTS,
     ) -> None:
         self._token = self._resolve_token(token)
+        self._endpoints = endpoints
         if not timeout > 0:
             raise ConfigurationError(f"timeout must be > 0 seconds; got {timeout!r}")
         if not isinstance(max_retries, int) or max_retries < 0:
@@ -308,12 +353,46 @@ class BaseClient:
                     AdvertiseSwitch, advertise_switch, "advertise_switch", AdvertiseSwitch.ALL
                 ),
             )
+        return Call(notes_query(checked_user, scope), self._checked_key(idempotency_key))
+
+    def _prepare_call(
+        self,
+        endpoint: str,
+        user_id: str,
+        params: Mapping[str, object],
+        idempotency_key: str | None,
+    ) -> Call:
+        """A call of any registered endpoint by name, its parameters by their API names
+        (``dateType="DAY_90"``); validated before anything is sent (``InvalidParams``)."""
+        spec = self._endpoints.get(endpoint) if isinstance(endpoint, str) else None
+        if spec is None:
+            raise InvalidParams(
+                f"endpoint must be one of {', '.join(self._endpoints)}; got {endpoint!r}.",
+                param="endpoint",
+            )
+        if not isinstance(user_id, str):
+            raise InvalidParams(
+                f"user_id must be a str of 24 lowercase hex characters; "
+                f"got {type(user_id).__name__}.",
+                param="user_id",
+            )
+        try:
+            query = spec.query(
+                parse_user_id(user_id, param="user_id"),
+                **{name: str(value) for name, value in params.items()},
+            )
+        except ParamError as error:
+            raise InvalidParams(error.message, param=error.param) from None
+        return Call(query, self._checked_key(idempotency_key))
+
+    @staticmethod
+    def _checked_key(idempotency_key: str | None) -> str:
         if idempotency_key is None:
-            idempotency_key = uuid.uuid4().hex
+            return uuid.uuid4().hex
         problem = idempotency_key_problem(idempotency_key, name="idempotency_key")
         if problem is not None:
             raise InvalidParams(problem, param="idempotency_key")
-        return Call(user_id=checked_user, scope=scope, idempotency_key=idempotency_key)
+        return idempotency_key
 
     def _scrub(self, text: str) -> str:
         """Text safe to show: the token and any ``token=...`` removed."""
@@ -371,8 +450,10 @@ class BaseClient:
             request_id = body.get("requestId")
             self._observe(response, request_id if isinstance(request_id, str) else None)
 
-    def _parse(self, call: Call, response: httpx.Response, retries_taken: int) -> NotesRateResult:
-        """The result of a code-0 answer, or the error of any other answer."""
+    def _envelope(
+        self, response: httpx.Response
+    ) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+        """``(envelope, data, request id)`` of a code-0 answer, or the error of any other."""
         if not response.content.strip():
             raise self._protocol_error(response, "with an empty body")
         try:
@@ -402,6 +483,11 @@ class BaseClient:
                 request_id=request_id,
                 code=0,
             )
+        return body, data, request_id
+
+    def _parse(self, call: Call, response: httpx.Response, retries_taken: int) -> NotesRateResult:
+        """The typed result of a code-0 notes-rate answer, or the error of any other answer."""
+        body, data, request_id = self._envelope(response)
         try:
             typed = NotesRateData.from_raw(data)
         except ValidationError as error:
@@ -418,6 +504,26 @@ class BaseClient:
             user_id=call.user_id,
             scope=call.scope,
             data=typed,
+            record_time=record_time if isinstance(record_time, str) else None,
+            request_id=request_id,
+            source=response.headers.get(C.SOURCE_HEADER),
+            retries_taken=retries_taken,
+            replayed=response.headers.get(C.REPLAYED_HEADER, "").lower() == "true",
+            idempotency_key=call.idempotency_key,
+            envelope=body,
+        )
+
+    def _parse_any(
+        self, call: Call, response: httpx.Response, retries_taken: int
+    ) -> EndpointResult:
+        """The result of a code-0 answer of any endpoint (``data`` untouched), or the error."""
+        body, data, request_id = self._envelope(response)
+        record_time = body.get("recordTime")
+        return EndpointResult(
+            endpoint=call.query.endpoint.name,
+            user_id=call.user_id,
+            params=call.params,
+            data=data,
             record_time=record_time if isinstance(record_time, str) else None,
             request_id=request_id,
             source=response.headers.get(C.SOURCE_HEADER),

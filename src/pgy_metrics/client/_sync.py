@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import stamina
@@ -12,6 +13,7 @@ from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import (
     BaseClient,
     Call,
+    EndpointResult,
     NotesRateResult,
     attach_retries,
     monotonic,
@@ -19,10 +21,12 @@ from pgy_metrics.client._base import (
 from pgy_metrics.client._closing import Closing
 from pgy_metrics.client._exceptions import PgyError
 from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions
-from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.query_token import WITHOUT_TOKEN, QueryTokenTransport
+
+R = TypeVar("R")
 
 
 class Client(BaseClient, Closing):
@@ -47,6 +51,7 @@ class Client(BaseClient, Closing):
         clock: Callable[[], float] = monotonic,
         transport: httpx.BaseTransport | None = None,
         proxy: str | None = None,
+        endpoints: Registry = ENDPOINTS,
     ) -> None:
         super().__init__(
             token=token,
@@ -58,6 +63,7 @@ class Client(BaseClient, Closing):
             auto_candidates=auto_candidates,
             auto_cache_seconds=auto_cache_seconds,
             clock=clock,
+            endpoints=endpoints,
         )
         inner = transport if transport is not None else httpx.HTTPTransport(retries=0, proxy=proxy)
         self._http = httpx.Client(
@@ -93,6 +99,30 @@ class Client(BaseClient, Closing):
             advertise_switch=advertise_switch,
             idempotency_key=idempotency_key,
         )
+        return self._run(call, self._parse, before_attempt)
+
+    def call(
+        self,
+        endpoint: str,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], None] | None = None,
+        **params: str,
+    ) -> EndpointResult:
+        """Any registered endpoint by name, its parameters by their API names (the contract's
+        defaults for any not given), e.g. ``call("notes_rate", uid, dateType="DAY_90")``.
+        ``data`` comes back untouched; raises an ``APIError`` subclass for any code but 0."""
+        call = self._prepare_call(endpoint, user_id, params, idempotency_key)
+        return self._run(call, self._parse_any, before_attempt)
+
+    def _run(
+        self,
+        call: Call,
+        parse: Callable[[Call, httpx.Response, int], R],
+        before_attempt: Callable[[], None] | None,
+    ) -> R:
+        """Send ``call`` with the retry policy; every attempt reuses its Idempotency-Key."""
         base_url = self._ensure_base_url()
         retries = 0
         try:
@@ -101,7 +131,8 @@ class Client(BaseClient, Closing):
                     retries = attempt.num - 1
                     if before_attempt is not None:
                         before_attempt()
-                    return self._attempt(base_url, call, retries)
+                    response = self._send(base_url, call)
+                    return parse(call, response, retries)
         except PgyError as error:
             attach_retries(error, retries)
             raise
@@ -132,14 +163,14 @@ class Client(BaseClient, Closing):
         )
         return Batch(self, user_ids, options)
 
-    def _attempt(self, base_url: str, call: Call, retries: int) -> NotesRateResult:
+    def _send(self, base_url: str, call: Call) -> httpx.Response:
         try:
             response = self._http.get(
-                base_url + NOTES_RATE_PATH, params=call.params, headers=call.headers
+                base_url + call.path, params=call.params, headers=call.headers
             )
         except httpx.TransportError as error:
             raise self._transport_error(error, base_url) from error
-        return self._parse(call, response, retries)
+        return response
 
     def _ensure_base_url(self) -> str:
         if self._base_url is not None:
