@@ -21,7 +21,7 @@ from pgy_metrics.contract.endpoints import NOTES_RATE, NOTES_RATE_PATH
 from pgy_metrics.server.routes import admin, index, metrics, notes_rate, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.service.billing import Billing
-from pgy_metrics.service.config import FileConfig, build_sources
+from pgy_metrics.service.config import FileConfig, configured_source
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
 from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.service.limits import RateLimiter
@@ -29,7 +29,6 @@ from pgy_metrics.service.metrics import MetricsService
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.sources.base import Source
-from pgy_metrics.sources.registry import SourceOptions, build_source
 from pgy_metrics.store.database import Store
 
 log = logging.getLogger("pgy_metrics.server")
@@ -101,16 +100,7 @@ def create_app(
         store=store,
         service=MetricsService(
             store=store,
-            source=source
-            or (build_sources(config, clock=clock, outcomes=health) if config else None)
-            or build_source(
-                settings.source,
-                SourceOptions(
-                    clock=clock,
-                    replay_dir=settings.replay_dir,
-                    sandbox_seed=settings.sandbox_seed,
-                ),
-            ),
+            source=source or configured_source(settings, config, clock=clock, outcomes=health),
             clock=clock,
             ttl=settings.cache_ttl,
             memory_entries=settings.snapshot_memory_entries,

@@ -42,14 +42,25 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
+from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec
 
-__all__ = ["CreatorProfile", "SandboxSource", "creator_profile"]
+__all__ = [
+    "DEFAULT_SEED",
+    "KIND",
+    "CreatorProfile",
+    "SandboxSource",
+    "SandboxSpec",
+    "creator_profile",
+]
+
+DEFAULT_SEED = 0
+"""The synthetic world everyone gets unless they ask for another (``PGY_SANDBOX_SEED``)."""
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hosted API's day. A fixed offset: China has had no daylight saving time since 1991, and this
@@ -584,7 +595,7 @@ class SandboxSource:
 
     name = SYNTHETIC_SOURCE
 
-    def __init__(self, *, clock: Clock, seed: int = 0) -> None:
+    def __init__(self, *, clock: Clock, seed: int = DEFAULT_SEED) -> None:
         self._clock = clock
         self._seed = seed
         self._cache: OrderedDict[tuple[str, date], _CreatorDay] = OrderedDict()
@@ -980,3 +991,17 @@ def _empty_payload(creator: _CreatorDay, trade_names: list[str] | None) -> dict[
         "mEngagementNum": 0,
         "mFollowCnt": 0,
     }
+
+
+class SandboxSpec(SourceSpec):
+    """``[[sources]] type = "sandbox"``; ``pgy serve --source sandbox`` builds the same spec."""
+
+    type: Literal["sandbox"] = "sandbox"
+    seed: int = DEFAULT_SEED
+
+
+def _build(spec: SandboxSpec, context: BuildContext) -> SandboxSource:
+    return SandboxSource(clock=context.clock, seed=spec.seed)
+
+
+KIND = SourceKind(SandboxSpec, _build)
