@@ -50,6 +50,7 @@ __all__ = [
     "FileConfig",
     "configured_source",
     "load",
+    "setting_spec",
     "settings_from",
 ]
 
