@@ -7,11 +7,23 @@ from pathlib import Path
 import pytest
 
 from pgy_metrics.clock import SystemClock
-from pgy_metrics.service.config import ConfigError, build_sources, load, settings_from
+from pgy_metrics.service.config import (
+    ConfigError,
+    FileConfig,
+    configured_source,
+    load,
+    settings_from,
+)
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.sources.base import Source
 from pgy_metrics.sources.failover import FailoverSource
 from pgy_metrics.sources.justoneapi import JustOneApiSource
 
 SECRET = "relay-token-that-must-not-leak-123"
+
+
+def build_sources(config: FileConfig) -> Source:
+    return configured_source(Settings(), config, clock=SystemClock(), outcomes=None)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -68,7 +80,7 @@ def test_a_secret_is_read_from_a_file_or_the_environment_never_inline(
     config = load(
         write(tmp_path, f'[[sources]]\ntype = "justoneapi"\ntoken_file = "{token_file}"\n')
     )
-    source = build_sources(config, clock=SystemClock(), outcomes=None)
+    source = build_sources(config)
     assert isinstance(source, JustOneApiSource)
     assert SECRET not in repr(config) and SECRET not in repr(source)
     monkeypatch.setenv("RELAY_TOKEN", SECRET)
@@ -97,7 +109,7 @@ seed = 7
 """,
         )
     )
-    source = build_sources(config, clock=SystemClock(), outcomes=None)
+    source = build_sources(config)
     assert isinstance(source, FailoverSource)
     assert [s.name for s in source.sources] == ["justoneapi", "sandbox"]
     with pytest.raises(ConfigError, match="each type may appear once"):
@@ -127,7 +139,7 @@ name = "brand"
 cookies_file = "{cookies}"
 """
     config = load(write(tmp_path, good))
-    source = build_sources(config, clock=SystemClock(), outcomes=None)
+    source = build_sources(config)
     assert source is not None and source.name == "pugongying"
     assert SECRET not in repr(config) and SECRET not in repr(source)
     bad = f"""

@@ -17,7 +17,9 @@ from pgy_metrics.analytics.candidates import load_rules, read_candidates
 from pgy_metrics.client.inputs import read_user_ids
 from pgy_metrics.contract.endpoints import notes_query
 from pgy_metrics.contract.params import Scope, parse_user_id
-from pgy_metrics.service.config import ConfigError, JustOneApiSpec, PugongyingSpec, load
+from pgy_metrics.service.config import ConfigError, load
+from pgy_metrics.sources.justoneapi import JustOneApiSpec
+from pgy_metrics.sources.pugongying import PugongyingSpec
 from pgy_metrics.sources.replay import ReplaySource, recording_path
 from tests.conftest import FIXTURES
 
@@ -89,4 +91,4 @@ def test_settings_file_takes_every_secret_from_the_environment(
     assert isinstance(relay, JustOneApiSpec)
     assert [account.cookies_env for account in pugongying.accounts] == ["PUGONGYING_COOKIES"]
     assert relay.token_env == "JUSTONEAPI_TOKEN"
-    assert relay.build().token.get_secret_value() == "relay-token-value"
+    assert relay.config.token.get_secret_value() == "relay-token-value"

@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pgy_metrics.analytics.indicators import INDICATORS
+from pgy_metrics.contract.errors import SettingsFileError
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -49,14 +50,8 @@ __all__ = [
 ]
 
 
-class AnalyticsSettingsError(ValueError):
+class AnalyticsSettingsError(SettingsFileError):
     """The settings file has problems; ``problems`` lists each with the key it is about."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        listed = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"{path} has {len(problems)} problem(s):\n{listed}")
 
 
 class _Section(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from pgy_metrics import __version__
 from pgy_metrics.cli import analysis, batch, config, demo, fetch, serve, tokens, usage
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
+from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.extras import missing_extra
 
 app = typer.Typer(
@@ -85,6 +86,11 @@ def main() -> None:
         # Settings come from PGY_* variables and options: a bad one is the user's to fix.
         for each in problem.errors():
             error(settings_problem(each))
+        sys.exit(USAGE_EXIT)
+    except ConfigError as problem:
+        # The whole family (a settings file, a source's or the analytics settings, a client
+        # built with a bad token or URL): settings a person must fix, whichever layer found it.
+        error(str(problem))
         sys.exit(USAGE_EXIT)
     except Exception as problem:
         if isinstance(problem, ImportError):

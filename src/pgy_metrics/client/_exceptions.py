@@ -8,6 +8,7 @@ that came from a server are scrubbed of the token before they are stored.
 from __future__ import annotations
 
 from pgy_metrics.contract.codes import BusinessCode
+from pgy_metrics.contract.errors import ConfigError
 
 
 class PgyError(Exception):
@@ -17,8 +18,12 @@ class PgyError(Exception):
     """Retries made before this error was raised (0 when the first attempt was final)."""
 
 
-class ConfigurationError(PgyError, ValueError):
-    """The client cannot be built as asked: no token, unknown ``env``, unusable ``base_url``."""
+class ConfigurationError(PgyError, ConfigError):
+    """The client cannot be built as asked: no token, unknown ``env``, unusable ``base_url``.
+
+    A ``PgyError`` (so ``except PgyError`` catches everything the client raises) and a
+    ``contract.errors.ConfigError`` (so it is a ``ValueError``, and ``pgy`` exits 2 on it as on
+    every other setting a person must fix)."""
 
 
 class PlainHTTPWarning(UserWarning):

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
 from pgy_metrics.service.billing import Billing
-from pgy_metrics.service.config import FileConfig, build_sources
+from pgy_metrics.service.config import FileConfig, configured_source
 from pgy_metrics.service.gate import Encoder, Gate
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
 from pgy_metrics.service.health import HealthRecorder
@@ -24,7 +24,6 @@ from pgy_metrics.service.metrics import MetricsService
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.sources.base import Source
-from pgy_metrics.sources.registry import SourceOptions, build_source
 from pgy_metrics.store.database import Store
 
 log = logging.getLogger("pgy_metrics.service")
@@ -98,17 +97,8 @@ def build_runtime(
         endpoint=NOTES_RATE,
         window_minutes=settings.health_window_minutes,
     )
-    if source is None and config is not None:
-        source = build_sources(config, clock=clock, outcomes=health)
     if source is None:
-        source = build_source(
-            settings.source,
-            SourceOptions(
-                clock=clock,
-                replay_dir=settings.replay_dir,
-                sandbox_seed=settings.sandbox_seed,
-            ),
-        )
+        source = configured_source(settings, config, clock=clock, outcomes=health)
     service = MetricsService(
         store=store,
         source=source,

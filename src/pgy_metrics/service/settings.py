@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     """``postgresql+psycopg://...`` to scale out; default SQLite under ``data_dir``."""
     source: SourceName = "sandbox"
     replay_dir: Path | None = None
-    sandbox_seed: int = 0
+    sandbox_seed: int | None = None
+    """Another synthetic world for the sandbox source; None keeps the sandbox's own default."""
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     cache_ttl_seconds: float | None = Field(default=None, gt=0)

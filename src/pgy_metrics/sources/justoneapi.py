@@ -36,11 +36,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, Final, Literal
 
 import httpx
 import stamina
-from pydantic import SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock, SystemClock
@@ -51,6 +52,7 @@ from pgy_metrics.contract.endpoints import (
     Query,
     base_url_problem,
 )
+from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.contract.http import parse_retry_after
 from pgy_metrics.query_token import AsyncQueryTokenTransport, scrub
 from pgy_metrics.sources.base import (
@@ -61,6 +63,7 @@ from pgy_metrics.sources.base import (
     SourceUnavailable,
     UpstreamUnavailable,
 )
+from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec, read_secret
 
 __all__ = [
     "DEFAULT_ATTEMPTS",
@@ -69,9 +72,11 @@ __all__ = [
     "DEFAULT_WAIT_INITIAL_SECONDS",
     "DEFAULT_WAIT_JITTER_SECONDS",
     "DEFAULT_WAIT_MAX_SECONDS",
+    "KIND",
     "SOURCE_NAME",
     "JustOneApiConfig",
     "JustOneApiSource",
+    "JustOneApiSpec",
     "RelayRateLimited",
 ]
 
@@ -166,14 +171,47 @@ class JustOneApiConfig:
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise ValueError(message)
+        raise ConfigError(message)
 
 
 def _checked_base_url(base_url: str) -> str:
     problem = base_url_problem(base_url)
     if problem is not None:
-        raise ValueError(f"justoneapi {problem}")
+        raise ConfigError(f"justoneapi {problem}")
     return base_url.rstrip("/")
+
+
+class JustOneApiSpec(SourceSpec):
+    """``[[sources]] type = "justoneapi"``: the config's fields, the token named by
+    ``token_env`` or ``token_file`` (read once, here, never written in the file)."""
+
+    type: Literal["justoneapi"] = "justoneapi"
+    token_env: str | None = None
+    token_file: Path | None = None
+    base_url: str = DEFAULT_BASE_URL
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
+    attempts: int = Field(default=DEFAULT_ATTEMPTS, ge=1, le=10)
+    wait_initial_seconds: float = Field(default=DEFAULT_WAIT_INITIAL_SECONDS, ge=0)
+    wait_max_seconds: float = Field(default=DEFAULT_WAIT_MAX_SECONDS, ge=0)
+    wait_jitter_seconds: float = Field(default=DEFAULT_WAIT_JITTER_SECONDS, ge=0)
+    _config: JustOneApiConfig | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _read_and_check(self) -> JustOneApiSpec:
+        token = read_secret(env=self.token_env, file=self.token_file, what="token")
+        fields = self.model_dump(exclude={"type", "token_env", "token_file"})
+        self._config = JustOneApiConfig(token=token, **fields)
+        return self
+
+    @property
+    def config(self) -> JustOneApiConfig:
+        """The checked config, token included (as a ``SecretStr``)."""
+        assert self._config is not None, "a JustOneApiSpec is built by validation"
+        return self._config
+
+
+def _build(spec: JustOneApiSpec, context: BuildContext) -> JustOneApiSource:
+    return JustOneApiSource(spec.config, outcomes=context.outcomes, clock=context.clock)
 
 
 class RelayRateLimited(UpstreamUnavailable):
@@ -551,3 +589,6 @@ class JustOneApiSource:
 
 
 _RATE_LIMITED_REASONS: Final = frozenset({f"code_{int(BusinessCode.RATE_LIMITED)}", "http_429"})
+
+
+KIND = SourceKind(JustOneApiSpec, _build)

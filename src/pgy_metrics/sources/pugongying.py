@@ -49,13 +49,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import stamina
 from aiolimiter import AsyncLimiter
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from pgy_metrics.contract.endpoints import (
     NOTES_RATE,
@@ -63,6 +64,7 @@ from pgy_metrics.contract.endpoints import (
     Query,
     base_url_problem,
 )
+from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.sources.base import (
     AccountState,
     AccountStatus,
@@ -82,15 +84,19 @@ from pgy_metrics.sources.signing import (
     load_signer,
     sign,
 )
+from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec, read_secret
 
 __all__ = [
     "COOKIE_NAMES",
     "DEFAULT_BASE_URL",
+    "KIND",
     "LOGIN_COOKIE_NAMES",
+    "AccountSpec",
     "PugongyingAccount",
     "PugongyingConfig",
     "PugongyingConfigError",
     "PugongyingSource",
+    "PugongyingSpec",
     "SignerError",
     "Verdict",
     "VerdictKind",
@@ -171,12 +177,13 @@ MAX_UPSTREAM_MESSAGE = 80
 _SEPARATORS = frozenset(' \t\r\n\0;,="')
 
 
-class PugongyingConfigError(ValueError):
+class PugongyingConfigError(ConfigError):
     """The configuration has problems; ``problems`` lists every one (no secret in any)."""
 
     def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("invalid pugongying configuration: " + "; ".join(self.problems))
+        super().__init__(
+            "invalid pugongying configuration: " + "; ".join(problems), problems=problems
+        )
 
 
 def _proxy_label(proxy: str | None) -> str | None:
@@ -361,6 +368,94 @@ class PugongyingConfig:
             if problem:
                 found.append(problem)
         return found
+
+
+def parse_cookies(header: SecretStr, *, where: str) -> dict[str, SecretStr]:
+    """``"a1=...; webId=..."`` (as copied from a browser) -> cookies; the values stay secret."""
+    cookies: dict[str, SecretStr] = {}
+    for part in header.get_secret_value().split(";"):
+        name, sep, value = part.strip().partition("=")
+        if not part.strip():
+            continue
+        if not sep or not name.strip():
+            raise ConfigError(f"{where}: cookies must look like 'name=value; name2=value2'")
+        cookies[name.strip()] = SecretStr(value.strip())
+    if not cookies:
+        raise ConfigError(f"{where}: no cookie found")
+    return cookies
+
+
+class AccountSpec(BaseModel):
+    """One ``[[sources.accounts]]`` table: the account's Cookie header is read once, here, from
+    ``cookies_env`` or ``cookies_file`` (never written in the settings file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    cookies_env: str | None = None
+    """An environment variable holding the account's Cookie header ('a1=...; webId=...')."""
+    cookies_file: Path | None = None
+    proxy: str | None = None
+    requests_per_second: float | None = Field(default=None, gt=0)
+    _account: PugongyingAccount | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _read_cookies(self) -> AccountSpec:
+        header = read_secret(env=self.cookies_env, file=self.cookies_file, what="cookies")
+        self._account = PugongyingAccount(
+            name=self.name,
+            cookies=parse_cookies(header, where="cookies"),
+            proxy=self.proxy,
+            requests_per_second=self.requests_per_second,
+        )
+        return self
+
+    @property
+    def account(self) -> PugongyingAccount:
+        assert self._account is not None, "an AccountSpec is built by validation"
+        return self._account
+
+
+class PugongyingSpec(SourceSpec):
+    """``[[sources]] type = "pugongying"``: the config's fields (same names, same defaults) and
+    ``[[sources.accounts]]``. The whole config is checked here, once, with every problem named."""
+
+    type: Literal["pugongying"] = "pugongying"
+    accounts: list[AccountSpec] = Field(min_length=1)
+    base_url: str = DEFAULT_BASE_URL
+    requests_per_second: float = Field(default=DEFAULT_REQUESTS_PER_SECOND, gt=0)
+    burst: int = Field(default=DEFAULT_BURST, ge=1)
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0)
+    retry_attempts: int = Field(default=DEFAULT_RETRY_ATTEMPTS, ge=1, le=10)
+    retry_wait_initial_seconds: float = Field(default=DEFAULT_RETRY_WAIT_INITIAL_SECONDS, ge=0)
+    retry_wait_max_seconds: float = Field(default=DEFAULT_RETRY_WAIT_MAX_SECONDS, ge=0)
+    retry_wait_jitter_seconds: float = Field(default=DEFAULT_RETRY_WAIT_JITTER_SECONDS, ge=0)
+    cooldown_base_seconds: float = Field(default=DEFAULT_COOLDOWN_BASE_SECONDS, gt=0)
+    cooldown_max_seconds: float = Field(default=DEFAULT_COOLDOWN_MAX_SECONDS, gt=0)
+    user_agent: str = DEFAULT_USER_AGENT
+    signer: str | None = None
+    """``package.module:callable`` adding signature headers (see docs/sources-pugongying.md)."""
+    _config: PugongyingConfig | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check(self) -> PugongyingSpec:
+        fields = self.model_dump(exclude={"type", "accounts"})
+        # PugongyingConfig refuses a bad config, naming every problem.
+        self._config = PugongyingConfig(
+            accounts=[account.account for account in self.accounts], **fields
+        )
+        load_signer(self.signer)  # the signer must import and be callable
+        return self
+
+    @property
+    def config(self) -> PugongyingConfig:
+        """The checked config, cookies included (as ``SecretStr``)."""
+        assert self._config is not None, "a PugongyingSpec is built by validation"
+        return self._config
+
+
+def _build(spec: PugongyingSpec, context: BuildContext) -> PugongyingSource:
+    return PugongyingSource(spec.config, outcomes=context.outcomes)
 
 
 class VerdictKind(enum.Enum):
@@ -784,3 +879,6 @@ class PugongyingSource:
         for value in sorted(slot.account.secret_values(), key=len, reverse=True):
             text = text.replace(value, "***")
         return text
+
+
+KIND = SourceKind(PugongyingSpec, _build)

@@ -20,10 +20,13 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import model_validator
 
 from pgy_metrics.contract.endpoints import NOTES_RATE, Query
 from pgy_metrics.sources.base import MalformedPayload, NotRecorded
+from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec
 
 
 def recording_name(query: Query) -> str:
@@ -83,3 +86,24 @@ def _data_of(document: Any, *, relative: str, source: str) -> dict[str, Any]:
     if isinstance(document, dict):
         return document
     raise MalformedPayload(f"The recording {relative} must hold a JSON object.", source=source)
+
+
+class ReplaySpec(SourceSpec):
+    """``[[sources]] type = "replay"``; ``pgy serve --source replay --replay-dir DIR`` builds the
+    same spec."""
+
+    type: Literal["replay"] = "replay"
+    dir: Path
+
+    @model_validator(mode="after")
+    def _exists(self) -> ReplaySpec:
+        if not self.dir.is_dir():
+            raise ValueError(f"dir: {self.dir} is not a directory")
+        return self
+
+
+def _build(spec: ReplaySpec, context: BuildContext) -> ReplaySource:
+    return ReplaySource(spec.dir)
+
+
+KIND = SourceKind(ReplaySpec, _build)

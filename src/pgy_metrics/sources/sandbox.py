@@ -42,7 +42,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import NOTES_RATE, Query
@@ -50,8 +50,20 @@ from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, Note
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
 from pgy_metrics.sources.base import EndpointNotCollected
+from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec
 
-__all__ = ["GENERATORS", "CreatorProfile", "SandboxSource", "creator_profile"]
+__all__ = [
+    "DEFAULT_SEED",
+    "GENERATORS",
+    "KIND",
+    "CreatorProfile",
+    "SandboxSource",
+    "SandboxSpec",
+    "creator_profile",
+]
+
+DEFAULT_SEED = 0
+"""The synthetic world everyone gets unless they ask for another (``PGY_SANDBOX_SEED``)."""
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 """The hosted API's day. A fixed offset: China has had no daylight saving time since 1991, and this
@@ -586,7 +598,7 @@ class SandboxSource:
 
     name = SYNTHETIC_SOURCE
 
-    def __init__(self, *, clock: Clock, seed: int = 0) -> None:
+    def __init__(self, *, clock: Clock, seed: int = DEFAULT_SEED) -> None:
         self._clock = clock
         self._seed = seed
         self._cache: OrderedDict[tuple[str, date], _CreatorDay] = OrderedDict()
@@ -998,3 +1010,17 @@ Generator = Callable[[SandboxSource, Query, date], dict[str, Any]]
 
 GENERATORS: dict[str, Generator] = {NOTES_RATE: _notes_rate}
 """The synthetic ``data`` of each endpoint the sandbox generates, by endpoint name."""
+
+
+class SandboxSpec(SourceSpec):
+    """``[[sources]] type = "sandbox"``; ``pgy serve --source sandbox`` builds the same spec."""
+
+    type: Literal["sandbox"] = "sandbox"
+    seed: int = DEFAULT_SEED
+
+
+def _build(spec: SandboxSpec, context: BuildContext) -> SandboxSource:
+    return SandboxSource(clock=context.clock, seed=spec.seed)
+
+
+KIND = SourceKind(SandboxSpec, _build)
