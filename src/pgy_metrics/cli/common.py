@@ -30,7 +30,7 @@ async def open_issuer(settings: Settings) -> AsyncIterator[TokenIssuer]:
     from pgy_metrics.service.tokens import TokenHasher, TokenIssuer, load_pepper
     from pgy_metrics.store.database import Store
 
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:
         await store.migrate()
         clock = SystemClock()

@@ -87,7 +87,7 @@ def create_app(
     """Build the server. ``source`` and ``clock`` are injectable for tests and embedding;
     ``config`` (a settings file) supplies the ordered upstream sources."""
     clock = clock or SystemClock()
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     hasher = TokenHasher(load_pepper(settings))
     billing = Billing(settings=settings, clock=clock)
     health = HealthRecorder(

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from pgy_metrics.clock import Clock
+from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.sources.base import (
@@ -145,7 +146,9 @@ class MetricsService:
             flight.exception()  # mark retrieved even if every waiter went away
 
     async def _load(self, user_id: str, scope: Scope) -> Snapshot:
-        stored = await self._store.snapshots.latest(user_id, scope, sources=self._serves)
+        stored = await self._store.snapshots.latest(
+            NOTES_RATE, user_id, scope.key, sources=self._serves
+        )
         if stored is not None and self._is_fresh(stored):
             self.cache_hits += 1
             self._remember(stored)
@@ -170,8 +173,9 @@ class MetricsService:
             ) from error
         snapshot = await self._store.snapshots.add(
             Snapshot(
+                endpoint=NOTES_RATE,
                 user_id=user_id,
-                scope=scope,
+                params_key=scope.key,
                 collected_at=self._clock.now(),
                 source=answered,
                 payload=payload,
@@ -198,7 +202,7 @@ class MetricsService:
         return self._clock.now() - snapshot.collected_at < self._ttl
 
     def _remember(self, snapshot: Snapshot) -> None:
-        key = (snapshot.user_id, snapshot.scope.key)
+        key = (snapshot.user_id, snapshot.params_key)
         self._memory[key] = snapshot
         self._memory.move_to_end(key)
         while len(self._memory) > self._memory_entries:

@@ -305,7 +305,7 @@ class NotesRateEndpoint:
             raise
 
         snapshot = served.snapshot
-        body = b"".join((snapshot.answer_prefix(runtime.settings.zone), request_id.encode(), b'"}'))
+        body, source = answers.SNAPSHOT_ANSWERS.body(snapshot, runtime.settings.zone, request_id)
         charge = Charge(
             request_id=request_id,
             token_id=record.id,
@@ -332,7 +332,7 @@ class NotesRateEndpoint:
         if not captured:  # the reservation was reaped and the balance ran dry meanwhile
             await give_back(None)
             return self._insufficient(plan, request_id)
-        return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
+        return body, answers.headers(body, request_id, (b"x-pgy-source", source))
 
     async def _charge_cached(
         self,
@@ -347,7 +347,7 @@ class NotesRateEndpoint:
         """A cached answer: nothing to collect, so quota, balance and ledger in one step."""
         runtime = self.runtime
         plan = record.plan
-        body = b"".join((snapshot.answer_prefix(runtime.settings.zone), request_id.encode(), b'"}'))
+        body, source = answers.SNAPSHOT_ANSWERS.body(snapshot, runtime.settings.zone, request_id)
         charge = Charge(
             request_id=request_id,
             token_id=record.id,
@@ -373,7 +373,7 @@ class NotesRateEndpoint:
             return self._quota_used_up(plan, day, request_id)
         if refused is Refusal.BALANCE:
             return self._insufficient(plan, request_id)
-        return body, answers.headers(body, request_id, (b"x-pgy-source", snapshot.source_bytes))
+        return body, answers.headers(body, request_id, (b"x-pgy-source", source))
 
     def _quota_used_up(
         self, plan: BillingPlan, day: str, request_id: str
