@@ -56,8 +56,9 @@ OLD_USAGE = sa.table(
 
 
 async def fill_the_old_way(store: Store, settings: Settings, now: datetime) -> dict[str, Any]:
-    """Tokens through the issuer (the tokens table is the same at 0003), snapshots and money rows
-    as the 0003-era code wrote them (raw rows, the four scope columns, a charge without endpoint)."""
+    """Tokens through the issuer (the tokens table is the same at 0003); snapshots and money rows
+    as the 0003-era code wrote them (raw rows, the four scope columns, a charge without
+    endpoint)."""
     clock = SystemClock()
     issuer = TokenIssuer(
         store=store,

@@ -37,10 +37,10 @@ def test_a_store_has_one_engine(tmp_path: Path) -> None:
     before = _engines()
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
     assert _engines() - before == 1
-    assert store.ledger._database is store.database  # noqa: SLF001 - the point of the test
-    assert store.tokens._database is store.database  # noqa: SLF001
-    assert store.snapshots._database is store.database  # noqa: SLF001
-    assert store.health._database is store.database  # noqa: SLF001
+    assert store.ledger._database is store.database
+    assert store.tokens._database is store.database
+    assert store.snapshots._database is store.database
+    assert store.health._database is store.database
 
 
 async def test_every_write_of_every_repository_runs_on_the_one_writer(tmp_path: Path) -> None:
