@@ -237,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         after = statistics.median(r[key] for r in sides["this tree"])
         change = after / before - 1
         print(
-            f"{label:{width}}  {before:12,.1f}  {after:12,.1f}  {change:+8.0%}  ({better} is better)"
+            f"{label:{width}}  {before:12,.1f}  {after:12,.1f}  {change:+8.0%}  "
+            f"({better} is better)"
         )
     return 0
 
