@@ -81,8 +81,8 @@ def charges_by_pair(env: dict[str, str], name: str) -> Counter[tuple[str, str]]:
         try:
             record = await store.tokens.by_name(name)
             assert record is not None
-            async with store.engine.connect() as connection:
-                rows = await connection.execute(
+            with store.engine.connect() as connection:
+                rows = connection.execute(
                     select(ledger.c.user_id, ledger.c.scope_key).where(
                         ledger.c.token_id == record.id, ledger.c.kind == "charge"
                     )

@@ -73,10 +73,10 @@ async def books(env: dict[str, str], name: str) -> Books:
     try:
         record = await store.tokens.by_name(name)
         assert record is not None
-        async with store.engine.connect() as connection:
+        with store.engine.connect() as connection:
 
             async def scalar(query: Any) -> int:
-                return int((await connection.execute(query)).scalar() or 0)
+                return int(connection.execute(query).scalar() or 0)
 
             mine = ledger.c.token_id == record.id
             return Books(

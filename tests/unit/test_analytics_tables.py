@@ -28,6 +28,7 @@ from pgy_metrics.analytics.tables import (
 from pgy_metrics.client.exports import open_export
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract.columns import COLUMNS, LABELS_ZH
+from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.sources.sandbox import SandboxSource
@@ -595,9 +596,16 @@ async def test_store_round_trip_reads_snapshots_read_only(
     newer = copy.deepcopy(data)
     newer["readMedian"] = 2000
     snapshots = [
-        Snapshot(USER, HEADLINE_SCOPE, t0, "replay", payload),
-        Snapshot(USER, HEADLINE_SCOPE, t0 + timedelta(hours=1), "replay", json.dumps(newer)),
-        Snapshot(OTHER_USER, ANALYSIS_SCOPES[1], t0, "sandbox", payload),
+        Snapshot(NOTES_RATE, USER, HEADLINE_SCOPE.key, t0, "replay", payload),
+        Snapshot(
+            NOTES_RATE,
+            USER,
+            HEADLINE_SCOPE.key,
+            t0 + timedelta(hours=1),
+            "replay",
+            json.dumps(newer),
+        ),
+        Snapshot(NOTES_RATE, OTHER_USER, ANALYSIS_SCOPES[1].key, t0, "sandbox", payload),
     ]
     for snapshot in snapshots:
         await store.snapshots.add(snapshot)
@@ -632,7 +640,14 @@ async def test_a_bad_snapshot_payload_names_the_snapshot(tmp_path: Path) -> None
     await store.migrate()
     try:
         await store.snapshots.add(
-            Snapshot(USER, HEADLINE_SCOPE, datetime(2026, 1, 1, tzinfo=UTC), "s", "{not json")
+            Snapshot(
+                NOTES_RATE,
+                USER,
+                HEADLINE_SCOPE.key,
+                datetime(2026, 1, 1, tzinfo=UTC),
+                "s",
+                "{not json",
+            )
         )
     finally:
         await store.aclose()

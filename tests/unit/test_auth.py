@@ -38,8 +38,8 @@ def issuer_for(store: Store, pepper: bytes = b"pepper-pepper-pepper") -> TokenIs
 async def test_only_the_keyed_hash_is_stored(store: Store) -> None:
     issued = await issuer_for(store).create("alice")
     assert issued.token.startswith("pgy_") and len(issued.token) > 40
-    async with store.engine.connect() as connection:
-        rows = (await connection.execute(text("SELECT * FROM tokens"))).mappings().all()
+    with store.engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM tokens")).mappings().all()
     assert len(rows) == 1
     assert issued.token not in repr(dict(rows[0]))
     assert rows[0]["token_hash"] == TokenHasher(b"pepper-pepper-pepper").hash(issued.token)

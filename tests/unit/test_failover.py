@@ -10,7 +10,7 @@ import pytest
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import Scope
-from pgy_metrics.contract.endpoints import Query, notes_query
+from pgy_metrics.contract.endpoints import NOTES_RATE, Query, notes_query
 from pgy_metrics.service import MetricsService
 from pgy_metrics.sources.base import CollectionError, SourceUnavailable, UpstreamUnavailable
 from pgy_metrics.sources.failover import UNAVAILABLE_FACTOR, FailoverSource
@@ -108,5 +108,5 @@ async def test_the_snapshot_records_the_source_that_answered(store: Store) -> No
     snapshot = await service.get(notes_query(USER, Scope()))
     assert snapshot.source == "b"
     assert json.loads(snapshot.payload)["from"] == "b"
-    stored = await store.snapshots.latest(USER, Scope())
+    stored = await store.snapshots.latest(NOTES_RATE, USER, Scope().key)
     assert stored is not None and stored.source == "b"

@@ -66,8 +66,7 @@ class Server:
         return record.plan.balance
 
     async def scalar(self, query: Any) -> Any:
-        async with self.runtime.store.engine.connect() as connection:
-            return (await connection.execute(query)).scalar()
+        return await self.runtime.store.database.read(lambda c: c.execute(query).scalar())
 
 
 async def _server(settings: Settings, source: Any, clock: FixedClock) -> AsyncIterator[Server]:

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH, NotesRateData, Scope
+from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.server import create_app
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.base import Source
@@ -168,7 +169,7 @@ async def test_collection_failure_gives_301_and_stores_nothing(
         assert body["code"] == 301 and body["data"] is None and body["recordTime"] is None
         assert "timed out" in body["message"]
         store = harness.app.state.runtime.store
-        assert await store.snapshots.history(USER, Scope()) == []
+        assert await store.snapshots.history(NOTES_RATE, USER, Scope().key) == []
         source.healthy = True
         assert (await harness.ask(userId=USER))["code"] == 0
 

@@ -10,7 +10,7 @@ import pytest
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import DateType, Scope
-from pgy_metrics.contract.endpoints import notes_query
+from pgy_metrics.contract.endpoints import NOTES_RATE, notes_query
 from pgy_metrics.service import MetricsService
 from pgy_metrics.sources.base import CollectionError, snapshot_names
 from pgy_metrics.sources.failover import FailoverSource
@@ -76,9 +76,9 @@ async def test_stale_snapshot_is_refetched_and_history_kept(
     newer = await metrics.get(notes_query(USER, Scope()))
     assert len(source.calls) == 2
     assert newer.collected_at == START + timedelta(hours=6)
-    history = await store.snapshots.history(USER, Scope())
+    history = await store.snapshots.history(NOTES_RATE, USER, Scope().key)
     assert [s.collected_at for s in history] == [START, START + timedelta(hours=6)]
-    latest = await store.snapshots.latest(USER, Scope())
+    latest = await store.snapshots.latest(NOTES_RATE, USER, Scope().key)
     assert latest is not None and latest.collected_at == newer.collected_at
 
 
@@ -107,7 +107,7 @@ async def test_100_concurrent_identical_requests_make_one_source_call(
     assert len(source.calls) == 1
     assert metrics.flight_joins == 99
     assert {s.id for s in snapshots} == {snapshots[0].id}
-    assert len(await store.snapshots.history(USER, Scope())) == 1
+    assert len(await store.snapshots.history(NOTES_RATE, USER, Scope().key)) == 1
 
 
 async def test_a_failed_flight_fails_every_waiter_and_the_next_call_retries(
@@ -120,7 +120,8 @@ async def test_a_failed_flight_fails_every_waiter_and_the_next_call_retries(
     )
     assert all(isinstance(r, CollectionError) for r in results)
     assert len(source.calls) == 1
-    assert await store.snapshots.latest(USER, Scope()) is None  # nothing half-written
+    # nothing half-written
+    assert await store.snapshots.latest(NOTES_RATE, USER, Scope().key) is None
     source.healthy = True
     snapshot = await metrics.get(notes_query(USER, Scope()))
     assert json.loads(snapshot.payload) == payload

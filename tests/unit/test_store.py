@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from pgy_metrics.contract import DateType, Scope
+from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.store import Snapshot, Store
 from pgy_metrics.store.database import MIGRATIONS
 
@@ -20,14 +21,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 async def test_migrations_are_idempotent_and_create_the_tables(store: Store) -> None:
     await store.migrate()  # a second start changes nothing
-    async with store.engine.connect() as connection:
-        tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
-        indexes = await connection.run_sync(
-            lambda c: {i["name"] for i in inspect(c).get_indexes("snapshots")}
-        )
-        version = (
-            await connection.execute(text("SELECT version_num FROM alembic_version"))
-        ).scalar()
+    with store.engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        indexes = {i["name"] for i in inspect(connection).get_indexes("snapshots")}
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert {"tokens", "snapshots", "alembic_version"} <= set(tables)
     assert "ix_snapshots_latest" in indexes
     config = Config()
@@ -40,8 +37,9 @@ async def test_snapshots_are_history_never_overwritten(store: Store) -> None:
     for hours in (0, 1, 2):
         await store.snapshots.add(
             Snapshot(
+                endpoint=NOTES_RATE,
                 user_id=USER,
-                scope=Scope(),
+                params_key=Scope().key,
                 collected_at=T0 + timedelta(hours=hours),
                 source="sandbox",
                 payload=f'{{"n":{hours}}}',
@@ -49,31 +47,32 @@ async def test_snapshots_are_history_never_overwritten(store: Store) -> None:
         )
     await store.snapshots.add(
         Snapshot(
+            endpoint=NOTES_RATE,
             user_id=USER,
-            scope=Scope(date_type=DateType.DAY_90),
+            params_key=Scope(date_type=DateType.DAY_90).key,
             collected_at=T0 + timedelta(hours=9),
             source="replay",
             payload='{"other":1.0}',
         )
     )
-    history = await store.snapshots.history(USER, Scope())
+    history = await store.snapshots.history(NOTES_RATE, USER, Scope().key)
     assert [s.payload for s in history] == ['{"n":0}', '{"n":1}', '{"n":2}']
-    latest = await store.snapshots.latest(USER, Scope())
+    latest = await store.snapshots.latest(NOTES_RATE, USER, Scope().key)
     assert latest is not None
     assert latest.payload == '{"n":2}'
     assert latest.collected_at == T0 + timedelta(hours=2)
     assert latest.collected_at.tzinfo is not None
-    other = await store.snapshots.latest(USER, Scope(date_type=DateType.DAY_90))
+    other = await store.snapshots.latest(NOTES_RATE, USER, Scope(date_type=DateType.DAY_90).key)
     assert other is not None and other.source == "replay" and other.payload == '{"other":1.0}'
-    assert await store.snapshots.latest("0" * 24, Scope()) is None
+    assert await store.snapshots.latest(NOTES_RATE, "0" * 24, Scope().key) is None
 
 
 async def test_payload_text_is_kept_byte_for_byte(store: Store) -> None:
     payload = '{"b":1,"a":0.01700000000000005,"title":"🛍️冬季宿舍好物分享～","z":0.0}'
     await store.snapshots.add(
-        Snapshot(user_id=USER, scope=Scope(), collected_at=T0, source="s", payload=payload)
+        Snapshot(NOTES_RATE, USER, Scope().key, collected_at=T0, source="s", payload=payload)
     )
-    latest = await store.snapshots.latest(USER, Scope())
+    latest = await store.snapshots.latest(NOTES_RATE, USER, Scope().key)
     assert latest is not None and latest.payload == payload
 
 
@@ -81,8 +80,9 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(Exception, match="naive"):
         await store.snapshots.add(
             Snapshot(
+                endpoint=NOTES_RATE,
                 user_id=USER,
-                scope=Scope(),
+                params_key=Scope().key,
                 collected_at=datetime(2026, 1, 1),
                 source="s",
                 payload="{}",
@@ -93,8 +93,8 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = Store(f"sqlite+aiosqlite:///{tmp_path / 'deep' / 'dir' / 'db.sqlite3'}")
     await store.migrate()
-    async with store.engine.connect() as connection:
-        mode = (await connection.execute(text("PRAGMA journal_mode"))).scalar()
+    with store.engine.connect() as connection:
+        mode = connection.execute(text("PRAGMA journal_mode")).scalar()
     await store.aclose()
     assert mode == "wal"
 

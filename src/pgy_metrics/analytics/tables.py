@@ -653,7 +653,7 @@ STORE_BATCH_ROWS = 10_000
 
 
 def load_store(database_url: str | Path) -> Tables:
-    """Read every snapshot of the server's store, read-only (a SQLite file is opened with
+    """Read every notes_rate snapshot of the server's store, read-only (a SQLite file is opened with
     ``mode=ro``, PostgreSQL in a read-only transaction), as tables; see ``Tables.latest``.
 
     Accepts the server's URLs (``sqlite+aiosqlite:///PATH``, ``postgresql+psycopg://...``) or a
@@ -663,6 +663,7 @@ def load_store(database_url: str | Path) -> Tables:
     from sqlalchemy.engine import Engine, make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+    from pgy_metrics.contract.endpoints import NOTES_RATE
     from pgy_metrics.store.models import SnapshotRow
 
     text = str(database_url)
@@ -687,11 +688,20 @@ def load_store(database_url: str | Path) -> Tables:
             "postgresql+psycopg://... or a path to a SQLite file"
         )
     table = SnapshotRow.__table__
-    query = select(
-        table.c.id, *(table.c[name] for name in SCOPE_COLUMNS), table.c.payload
-    ).order_by(table.c.id)
+    query = (
+        select(
+            table.c.id,
+            table.c.user_id,
+            table.c.params_key,
+            table.c.collected_at,
+            table.c.source,
+            table.c.payload,
+        )
+        .where(table.c.endpoint == NOTES_RATE)
+        .order_by(table.c.id)
+    )
     builder = _Builder()
-    scopes: dict[tuple[Any, ...], Scope] = {}
+    scopes: dict[str, Scope] = {}
     try:
         opened = engine.connect()
     except SQLAlchemyError as error:
@@ -704,11 +714,16 @@ def load_store(database_url: str | Path) -> Tables:
             result = connection.execution_options(yield_per=STORE_BATCH_ROWS).execute(query)
             for row in result:
                 origin = f"snapshot id {row.id}"
-                scope_values = (row.business, row.note_type, row.date_type, row.advertise_switch)
-                scope = scopes.get(scope_values)
+                scope = scopes.get(row.params_key)
                 if scope is None:
-                    scope = scopes[scope_values] = _scope(
-                        dict(zip(_WIRE_SCOPE, scope_values, strict=True)), origin
+                    parts = row.params_key.split(".")
+                    if len(parts) != len(_WIRE_SCOPE):
+                        raise TablesError(
+                            f"params_key must be a scope key; got {row.params_key!r}",
+                            origin=origin,
+                        )
+                    scope = scopes[row.params_key] = _scope(
+                        dict(zip(_WIRE_SCOPE, parts, strict=True)), origin
                     )
                 try:
                     data = json.loads(row.payload)

@@ -151,7 +151,7 @@ class MetricsService:
 
     async def _load(self, query: Query) -> Snapshot:
         stored = await self._store.snapshots.latest(
-            query.user_id, query.scope, sources=self._serves
+            query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
         )
         if stored is not None and self._is_fresh(stored, query.endpoint):
             self.cache_hits += 1
@@ -177,8 +177,9 @@ class MetricsService:
             ) from error
         snapshot = await self._store.snapshots.add(
             Snapshot(
+                endpoint=query.endpoint.name,
                 user_id=query.user_id,
-                scope=query.scope,
+                params_key=query.scope_key,
                 collected_at=self._clock.now(),
                 source=answered,
                 payload=payload,

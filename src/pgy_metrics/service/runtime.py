@@ -88,7 +88,7 @@ def build_runtime(
     embedding; ``config`` (a settings file) supplies the ordered upstream sources; ``encode``
     is the edge's encoder of success answers (what idempotent replays store)."""
     clock = clock or SystemClock()
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     hasher = TokenHasher(load_pepper(settings))
     billing = Billing(settings=settings, clock=clock)
     health = HealthRecorder(
@@ -139,7 +139,7 @@ def build_runtime(
 async def open_administration(settings: Settings) -> AsyncIterator[TokenIssuer]:
     """A migrated store and a token issuer for one administrative command (``pgy tokens``,
     ``pgy usage``), closed when it is done; no source, limiter or health is built."""
-    store = Store(settings.resolved_database_url)
+    store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
     try:
         await store.migrate()
         clock = SystemClock()

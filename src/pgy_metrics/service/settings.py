@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE
 from pgy_metrics.service.limits import parse_rate_limit
-from pgy_metrics.store.database import default_sqlite_url
+from pgy_metrics.store.database import SQLITE_BUSY_TIMEOUT_MS, default_sqlite_url
 
 SourceName = Literal["sandbox", "replay"]
 
@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     """Where the SQLite database and the token pepper file live."""
     database_url: str | None = None
     """``postgresql+psycopg://...`` to scale out; default SQLite under ``data_dir``."""
+    sqlite_busy_timeout_ms: int = Field(default=SQLITE_BUSY_TIMEOUT_MS, ge=0)
+    """How long a SQLite write waits for another process's write before failing (the writes
+    of one process never wait for each other: they share one writer)."""
     source: SourceName = "sandbox"
     replay_dir: Path | None = None
     sandbox_seed: int | None = None

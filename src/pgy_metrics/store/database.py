@@ -1,24 +1,25 @@
-"""The store: one async engine, migrations applied on start, repositories per concern."""
+"""The store: one engine and one writer per database, migrations applied on start, repositories
+per concern (see ``engine.Database`` for how reads and writes reach the database)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Connection, text
+from sqlalchemy.engine import Engine, make_url
 
+from pgy_metrics.store.engine import SQLITE_BUSY_TIMEOUT_MS, Database
 from pgy_metrics.store.health import HealthRepository
 from pgy_metrics.store.money import Ledger
 from pgy_metrics.store.snapshots import SnapshotRepository
 from pgy_metrics.store.tokens import TokenRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite writer waits for another one before failing: long enough for bursts."""
+HEAD = "head"
 _PG_MIGRATION_LOCK = 0x70677931
 """Advisory lock id that serialises migrations when several servers start at once."""
+
+__all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_MS", "Store", "default_sqlite_url"]
 
 
 def default_sqlite_url(data_dir: Path) -> str:
@@ -28,28 +29,25 @@ def default_sqlite_url(data_dir: Path) -> str:
 class Store:
     """Everything persistent, behind one object the server, service and CLI share."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> None:
         self.url = make_url(url)
         if self.url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError(
                 "database URL must be sqlite+aiosqlite:///PATH or postgresql+psycopg://...; "
                 f"got the backend {self.url.get_backend_name()!r}"
             )
-        kwargs: dict[str, Any] = {"echo": echo}
-        if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
-        else:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
-        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.tokens = TokenRepository(self.sessions)
-        self.snapshots = SnapshotRepository(self.sessions)
-        self.ledger = Ledger(self.url)
-        self.health = HealthRepository(self.engine)
+        self.database = Database(self.url, echo=echo, busy_timeout_ms=busy_timeout_ms)
+        self.tokens = TokenRepository(self.database)
+        self.snapshots = SnapshotRepository(self.database)
+        self.ledger = Ledger(self.database)
+        self.health = HealthRepository(self.database)
+
+    @property
+    def engine(self) -> Engine:
+        """The one (synchronous) engine of this store; use ``read``/``write`` from async code."""
+        return self.database.engine
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,34 +57,39 @@ class Store:
         """The URL with any password hidden, for logs and banners."""
         return self.url.render_as_string(hide_password=True)
 
-    async def migrate(self) -> None:
-        """Bring the schema to the newest revision; safe when several processes start at once."""
-        async with self.engine.begin() as connection:
-            await connection.run_sync(self._upgrade)
+    async def ping(self) -> None:
+        """One trivial query; raises if the database cannot be reached."""
+        await self.database.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
-    def _upgrade(self, connection: Connection) -> None:
+    async def migrate(self, to: str = HEAD) -> None:
+        """Bring the schema to revision ``to`` (the newest by default; an older one downgrades);
+        safe when several processes start at once. Runs as one operation of the writer."""
+        await self.database.write(lambda connection: self._upgrade(connection, to))
+
+    def _upgrade(self, connection: Connection, to: str) -> None:
         # Alembic takes most of a second to import: only the processes that migrate pay for it,
         # not every ``pgy`` command that merely opens a store.
         from alembic import command
         from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
 
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        if to == HEAD:
+            command.upgrade(config, HEAD)
+            return
+        current = MigrationContext.configure(connection).get_current_revision()
+        script = ScriptDirectory.from_config(config)
+        newer = (
+            current is not None
+            and current != to
+            and to in {revision.revision for revision in script.iterate_revisions(current, "base")}
+        )
+        (command.downgrade if newer else command.upgrade)(config, to)
 
     async def aclose(self) -> None:
-        await self.ledger.aclose()
-        await self.engine.dispose()
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer; NORMAL sync is durable across process crashes.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+        await self.database.aclose()

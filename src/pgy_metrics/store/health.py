@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Connection, Table, func, select
 
+from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import HealthBucketRow, HealthLabelRow
 from pgy_metrics.store.sql import insert_for
 
@@ -34,32 +34,40 @@ class Tally:
 
 
 class HealthRepository:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    """Reads on the store's pool; every write through its writer."""
 
-    def _insert(self) -> Any:
-        return insert_for(self._engine.dialect.name, buckets)
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def _insert(self, table: Table) -> Any:
+        return insert_for(self._database.dialect, table)
 
     async def add(self, counts: Mapping[BucketKey, tuple[int, int]]) -> None:
         """Add (ok, failed) counts to their buckets: increments, so processes never collide."""
         if not counts:
             return
-        async with self._engine.begin() as connection:
-            for (minute, endpoint, source, account), (ok, failed) in sorted(counts.items()):
-                statement = self._insert().values(
-                    minute=minute,
-                    endpoint=endpoint,
-                    source=source,
-                    account=account,
-                    ok=ok,
-                    failed=failed,
-                )
-                await connection.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=["minute", "endpoint", "source", "account"],
-                        set_={"ok": buckets.c.ok + ok, "failed": buckets.c.failed + failed},
-                    )
-                )
+        statements = [
+            self._insert(buckets)
+            .values(
+                minute=minute,
+                endpoint=endpoint,
+                source=source,
+                account=account,
+                ok=ok,
+                failed=failed,
+            )
+            .on_conflict_do_update(
+                index_elements=["minute", "endpoint", "source", "account"],
+                set_={"ok": buckets.c.ok + ok, "failed": buckets.c.failed + failed},
+            )
+            for (minute, endpoint, source, account), (ok, failed) in sorted(counts.items())
+        ]
+
+        def run(conn: Connection) -> None:
+            for statement in statements:
+                conn.execute(statement)
+
+        await self._database.write(run)
 
     async def tallies(self, *, since_minute: int) -> list[Tally]:
         """Outcomes summed per (endpoint, source, account) since the given minute."""
@@ -74,29 +82,31 @@ class HealthRepository:
             .where(buckets.c.minute >= since_minute)
             .group_by(buckets.c.endpoint, buckets.c.source, buckets.c.account)
         )
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
+        rows = await self._database.read(lambda conn: conn.execute(query).all())
         return [Tally(e, s, a, int(ok or 0), int(failed or 0)) for e, s, a, ok, failed in rows]
 
     async def settle_label(self, subject: str, label: str, *, at: datetime) -> datetime:
         """Remember ``label`` for ``subject``; when it changed (now, if it differs from before)."""
-        async with self._engine.begin() as connection:
-            row = (
-                await connection.execute(
-                    select(labels.c.label, labels.c.changed_at).where(labels.c.subject == subject)
-                )
+        upsert = (
+            self._insert(labels)
+            .values(subject=subject, label=label, changed_at=at)
+            .on_conflict_do_update(
+                index_elements=["subject"], set_={"label": label, "changed_at": at}
+            )
+        )
+
+        def run(conn: Connection) -> datetime:
+            row = conn.execute(
+                select(labels.c.label, labels.c.changed_at).where(labels.c.subject == subject)
             ).first()
             if row is not None and row.label == label:
                 changed: datetime = row.changed_at
                 return changed
-            insert = insert_for(self._engine.dialect.name, labels)
-            await connection.execute(
-                insert.values(subject=subject, label=label, changed_at=at).on_conflict_do_update(
-                    index_elements=["subject"], set_={"label": label, "changed_at": at}
-                )
-            )
+            conn.execute(upsert)
             return at
 
+        return await self._database.write(run)
+
     async def purge(self, *, before_minute: int) -> None:
-        async with self._engine.begin() as connection:
-            await connection.execute(buckets.delete().where(buckets.c.minute < before_minute))
+        statement = buckets.delete().where(buckets.c.minute < before_minute)
+        await self._database.write(lambda conn: conn.execute(statement))

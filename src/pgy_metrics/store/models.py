@@ -82,21 +82,21 @@ class TokenRow(Base):
 
 
 class SnapshotRow(Base):
-    """One collected answer for a creator + scope. History: rows are added, never overwritten."""
+    """One collected answer of an endpoint for a creator + parameters. History: rows are added,
+    never overwritten."""
 
     __tablename__ = "snapshots"
     __table_args__ = (
-        Index("ix_snapshots_latest", "user_id", "scope_key", "collected_at"),
+        Index("ix_snapshots_latest", "endpoint", "user_id", "params_key", "collected_at"),
         Index("ix_snapshots_collected_at", "collected_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    endpoint: Mapped[str] = mapped_column(String(40))
+    """The endpoint's name, e.g. ``notes_rate``."""
     user_id: Mapped[str] = mapped_column(String(24))
-    scope_key: Mapped[str] = mapped_column(String(80))
-    business: Mapped[str] = mapped_column(String(20))
-    note_type: Mapped[str] = mapped_column(String(30))
-    date_type: Mapped[str] = mapped_column(String(10))
-    advertise_switch: Mapped[str] = mapped_column(String(20))
+    params_key: Mapped[str] = mapped_column(String(200))
+    """The endpoint's parameters as one text key (for ``notes_rate``, ``Scope.key``)."""
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime())
     source: Mapped[str] = mapped_column(String(40))
     payload: Mapped[str] = mapped_column(Text)

@@ -9,39 +9,23 @@ A call's money moves in two steps. ``reserve`` takes a quota slot and the price 
 counted call, in one transaction with the idempotent answer; ``release`` gives everything back.
 A reservation whose process died is released by ``reap``.
 
-Writes go through one writer thread per process that runs every pending operation in ONE
-transaction on its synchronous connection (group commit): with many requests in flight a commit
-is shared by all of them, and SQLite's single writer is never fought over by the requests of one
-process.
+Every operation here is one write handed to the store's writer thread (``engine.Database``),
+committed in a group with the other writes waiting at that moment. The statements of a paid
+request are ``text()`` constructs with bound parameters, compiled once per dialect by SQLAlchemy
+(``sql.Prepared``); the rest are Core constructs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import logging
-import queue
-import re
-import threading
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    Table,
-    create_engine,
-    delete,
-    event,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.engine import URL
+from sqlalchemy import Connection, Table, delete, func, select, text, update
 
+from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import (
     IdempotencyKeyRow,
     LedgerRow,
@@ -49,12 +33,7 @@ from pgy_metrics.store.models import (
     TokenRow,
     UsageDayRow,
 )
-from pgy_metrics.store.sql import insert_for
-
-log = logging.getLogger("pgy_metrics.store.money")
-T = TypeVar("T")
-MAX_BATCH = 256
-"""Operations committed together at most; bounds one transaction's length."""
+from pgy_metrics.store.sql import Prepared, insert_for
 
 tokens: Table = TokenRow.__table__  # type: ignore[assignment]
 usage: Table = UsageDayRow.__table__  # type: ignore[assignment]
@@ -114,17 +93,14 @@ STATEMENTS = {
         "WHERE token_id = :token_id AND key = :key"
     ),
 }
-"""The statements on every paid request, written once for both SQLite and PostgreSQL."""
+"""The statements on every paid request, written once for both SQLite and PostgreSQL (``text()``
+with bound ``:name`` parameters; SQLAlchemy compiles them to each driver's style)."""
 HELD_AMOUNT, HELD_SLOT = 2, 3
 """Positions in the row ``take_reservation`` returns."""
 
 
-def _prepare(statements: dict[str, str], dialect: str) -> dict[str, str]:
-    """Write ``:name`` parameters in the driver's style: sqlite3 takes them as they are (with a
-    dict of parameters), psycopg wants ``%(name)s``."""
-    if dialect == "sqlite":
-        return dict(statements)
-    return {name: re.sub(r":(\w+)", r"%(\1)s", sql) for name, sql in statements.items()}
+def _prepare(dialect: Any) -> dict[str, Prepared]:
+    return {name: Prepared.compile(text(sql), dialect) for name, sql in STATEMENTS.items()}
 
 
 class Refusal(enum.Enum):
@@ -186,14 +162,14 @@ class UsageDay:
 
 
 class Ledger:
-    """The money operations, each awaited by a request, committed in groups by one worker."""
+    """The money operations, each awaited by a request, committed in groups by the writer."""
 
-    def __init__(self, url: URL) -> None:
-        self.engine = _sync_engine(url)
-        self._dialect = self.engine.dialect.name
-        self._statements = _prepare(STATEMENTS, self._dialect)
-        self._inbox: queue.SimpleQueue[_Operation[Any] | None] = queue.SimpleQueue()
-        self._writer: threading.Thread | None = None
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._dialect = database.dialect
+        self._statements = _prepare(database.engine.dialect)
+        self._submit = database.write
+        self._read = database.read
 
     # -- decisions -------------------------------------------------------------------------
 
@@ -465,106 +441,14 @@ class Ledger:
             ).scalar()
         )
 
-    # -- the group-commit worker -----------------------------------------------------------
-
-    async def _read(self, fn: Callable[[Connection], T]) -> T:
-        def run() -> T:
-            with self.engine.connect().execution_options(pgy_read_only=True) as conn:
-                return fn(conn)
-
-        return await asyncio.to_thread(run)
-
-    async def _submit(self, fn: Callable[[Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        if self._writer is None or not self._writer.is_alive():
-            self._writer = threading.Thread(
-                target=self._write_forever, args=(loop,), name="accounts-writer", daemon=True
-            )
-            self._writer.start()
-        operation: _Operation[T] = _Operation(fn, loop.create_future())
-        self._inbox.put(operation)
-        return await operation.future
-
-    def _write_forever(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The writer thread: take every waiting operation, commit them together, report back.
-
-        One thread with one long-lived connection (not a pool checkout and a thread hop per
-        batch), and one wake-up of the event loop per batch, not per operation.
-        """
-        conn: Connection | None = None
-        while True:
-            first = self._inbox.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    following = self._inbox.get_nowait()
-                except queue.Empty:
-                    break
-                if following is None:
-                    self._inbox.put(None)  # stop after this batch
-                    break
-                batch.append(following)
-            try:
-                if conn is None or conn.invalidated or conn.closed:
-                    conn = self.engine.connect()
-                outcomes = self._commit(conn, batch)
-            except Exception as error:  # cannot even connect: every waiter learns why
-                outcomes = [(False, error)] * len(batch)
-                conn = None
-            try:
-                loop.call_soon_threadsafe(_settle, batch, outcomes)
-            except RuntimeError:  # the event loop is closed: nobody is waiting any more
-                break
-        if conn is not None:
-            conn.close()
-
-    def _commit(self, conn: Connection, batch: list[_Operation[Any]]) -> list[tuple[bool, Any]]:
-        """Run the batch in one transaction; if anything fails, each alone in its own."""
-        if len(batch) == 1:
-            return [self._commit_alone(conn, batch[0])]
-        try:
-            with conn.begin():
-                return [(True, operation.fn(conn)) for operation in batch]
-        except Exception:
-            log.warning("a batch of %d operations failed; retrying each alone", len(batch))
-            return [self._commit_alone(conn, operation) for operation in batch]
-
-    def _commit_alone(self, conn: Connection, operation: _Operation[Any]) -> tuple[bool, Any]:
-        try:
-            with conn.begin():
-                return True, operation.fn(conn)
-        except Exception as error:
-            return False, error
-
-    async def aclose(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            self._inbox.put(None)
-            await asyncio.to_thread(writer.join, 30)
-        self.engine.dispose()
-
     # -- shared statements -----------------------------------------------------------------
 
     def _insert_ignore(self, table: Table) -> Any:
         return insert_for(self._dialect, table)
 
     def _sql(self, conn: Connection, name: str, **params: Any) -> tuple[Any, ...] | None:
-        """Run one prepared statement on the driver's own cursor; its first row (or None).
-
-        The hot statements skip SQLAlchemy's statement handling, which cost several times the
-        database's own work per statement (measured on SQLite: ~70 µs built with Core, ~20 µs
-        through ``exec_driver_sql``, ~6 µs on the cursor). The transaction is still the
-        connection's, begun and committed by SQLAlchemy.
-        """
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(self._statements[name], params)
-            row = cursor.fetchone() if cursor.description else None
-        finally:
-            cursor.close()
-        return tuple(row) if row is not None else None
+        """Run one prepared statement of ``STATEMENTS``; its first row (or None)."""
+        return self._statements[name].run(conn, params)
 
     def _when(self, moment: datetime) -> Any:
         """A timestamp as the ``UTCDateTime`` column stores it on this backend."""
@@ -627,47 +511,5 @@ class Ledger:
         return 1
 
 
-@dataclass(slots=True)
-class _Operation(Generic[T]):
-    fn: Callable[[Connection], T]
-    future: asyncio.Future[T]
-
-
-def _settle(batch: list[_Operation[Any]], outcomes: list[tuple[bool, Any]]) -> None:
-    """On the event loop: hand each waiting request its outcome."""
-    for operation, (ok, value) in zip(batch, outcomes, strict=True):
-        if operation.future.done():  # its request was cancelled meanwhile
-            continue
-        if ok:
-            operation.future.set_result(value)
-        else:
-            operation.future.set_exception(value)
-
-
 def _coalesce_zero(column: Any) -> Any:
     return func.coalesce(column, 0)
-
-
-def _sync_engine(url: URL) -> Engine:
-    """A synchronous engine on the same database, for the writer thread."""
-    if url.get_backend_name() == "sqlite":
-        engine = create_engine(url.set(drivername="sqlite+pysqlite"), poolclass=None)
-
-        @event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            # Take transactions into our own hands so that they start with BEGIN IMMEDIATE:
-            # the writer's lock is taken up front, never upgraded from a read (which SQLite
-            # may refuse at once, without waiting, when another process wrote meanwhile).
-            dbapi_connection.isolation_level = None
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _begin(connection: Connection) -> None:
-            read_only = connection.get_execution_options().get("pgy_read_only")
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-        return engine
-    return create_engine(url.set(drivername="postgresql+psycopg"), pool_size=4, pool_pre_ping=True)

@@ -1,24 +1,35 @@
-"""Snapshots: every collected answer kept as history; the latest per creator + scope is served."""
+"""Snapshots: every collected answer kept as history; the latest per endpoint + creator +
+parameters is served.
+
+The store keys a snapshot by the endpoint's name and a parameter key the endpoint defines (for
+``notes_rate``, ``Scope.key``) and knows nothing else of either; how an answer is put on the wire
+is the server's business (``server.answers``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import Connection, Table, select
 
-from pgy_metrics.contract.params import Scope
+from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import SnapshotRow
 
+snapshots: Table = SnapshotRow.__table__  # type: ignore[assignment]
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """One collected ``data`` object with its scope, collection time and source."""
+    """One collected ``data`` object with its endpoint, parameters, collection time and source."""
 
+    endpoint: str
+    """The endpoint's name, e.g. ``notes_rate``."""
     user_id: str
-    scope: Scope
+    params_key: str
+    """The endpoint's parameters as one stable text key (for ``notes_rate``, ``Scope.key``)."""
     collected_at: datetime
     source: str
     payload: str
@@ -27,64 +38,68 @@ class Snapshot:
 
 
 class SnapshotRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    """Reads on the store's pool; adds through its writer."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def add(self, snapshot: Snapshot) -> Snapshot:
-        scope = snapshot.scope
-        row = SnapshotRow(
+        """Store a snapshot; the same snapshot with its new id."""
+        statement = snapshots.insert().values(
+            endpoint=snapshot.endpoint,
             user_id=snapshot.user_id,
-            scope_key=scope.key,
-            business=scope.business.value,
-            note_type=scope.note_type.value,
-            date_type=scope.date_type.value,
-            advertise_switch=scope.advertise_switch.value,
+            params_key=snapshot.params_key,
             collected_at=snapshot.collected_at,
             source=snapshot.source,
             payload=snapshot.payload,
         )
-        async with self._sessions.begin() as session:
-            session.add(row)
-        return Snapshot(
-            user_id=snapshot.user_id,
-            scope=scope,
-            collected_at=snapshot.collected_at,
-            source=snapshot.source,
-            payload=snapshot.payload,
-            id=row.id,
-        )
+
+        def run(conn: Connection) -> int:
+            key = conn.execute(statement).inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+        return replace(snapshot, id=await self._database.write(run))
 
     async def latest(
-        self, user_id: str, scope: Scope, *, sources: Collection[str] | None = None
+        self,
+        endpoint: str,
+        user_id: str,
+        params_key: str,
+        *,
+        sources: Collection[str] | None = None,
     ) -> Snapshot | None:
-        """The newest snapshot of this creator + scope (served by ``ix_snapshots_latest``);
-        with ``sources``, the newest one collected by one of them."""
-        query = select(SnapshotRow).where(
-            SnapshotRow.user_id == user_id, SnapshotRow.scope_key == scope.key
-        )
+        """The newest snapshot of this endpoint + creator + parameters (served by
+        ``ix_snapshots_latest``); with ``sources``, the newest one collected by one of them."""
+        query = _of(endpoint, user_id, params_key)
         if sources is not None:
-            query = query.where(SnapshotRow.source.in_(sorted(sources)))
-        async with self._sessions() as session:
-            row = await session.scalar(
-                query.order_by(SnapshotRow.collected_at.desc(), SnapshotRow.id.desc()).limit(1)
-            )
-            return _snapshot(row) if row is not None else None
+            query = query.where(snapshots.c.source.in_(sorted(sources)))
+        query = query.order_by(snapshots.c.collected_at.desc(), snapshots.c.id.desc()).limit(1)
+        row = await self._database.read(lambda conn: conn.execute(query).first())
+        return _snapshot(row) if row is not None else None
 
-    async def history(self, user_id: str, scope: Scope) -> list[Snapshot]:
-        """All snapshots of this creator + scope, oldest first."""
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(SnapshotRow)
-                .where(SnapshotRow.user_id == user_id, SnapshotRow.scope_key == scope.key)
-                .order_by(SnapshotRow.collected_at, SnapshotRow.id)
-            )
-            return [_snapshot(row) for row in rows]
+    async def history(self, endpoint: str, user_id: str, params_key: str) -> list[Snapshot]:
+        """All snapshots of this endpoint + creator + parameters, oldest first."""
+        query = _of(endpoint, user_id, params_key).order_by(
+            snapshots.c.collected_at, snapshots.c.id
+        )
+        rows = await self._database.read(lambda conn: conn.execute(query).all())
+        return [_snapshot(row) for row in rows]
 
 
-def _snapshot(row: SnapshotRow) -> Snapshot:
+def _of(endpoint: str, user_id: str, params_key: str) -> Any:
+    return select(snapshots).where(
+        snapshots.c.endpoint == endpoint,
+        snapshots.c.user_id == user_id,
+        snapshots.c.params_key == params_key,
+    )
+
+
+def _snapshot(row: Any) -> Snapshot:
     return Snapshot(
+        endpoint=row.endpoint,
         user_id=row.user_id,
-        scope=Scope.from_key(row.scope_key),
+        params_key=row.params_key,
         collected_at=row.collected_at,
         source=row.source,
         payload=row.payload,

@@ -6,12 +6,15 @@ import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, Row, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import ReservationRow, TokenRow
+
+tokens: Table = TokenRow.__table__  # type: ignore[assignment]
 
 
 class TokenNameTaken(ValueError):
@@ -52,7 +55,7 @@ class TokenRecord:
         return self.revoked_at is None
 
     @classmethod
-    def from_row(cls, row: TokenRow) -> TokenRecord:
+    def from_row(cls, row: TokenRow | Row[Any]) -> TokenRecord:
         return cls(
             id=row.id,
             name=row.name,
@@ -90,8 +93,10 @@ class InFlight:
 
 
 class TokenRepository:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    """Token rows; reads on the store's pool, writes through its writer (Core statements)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def add(
         self,
@@ -103,53 +108,57 @@ class TokenRepository:
         plan: BillingPlan = BillingPlan(),
     ) -> TokenRecord:
         """Add a token; its plan's starting balance is recorded by the caller as a top-up."""
-        row = TokenRow(
-            name=name,
-            token_hash=token_hash,
-            is_admin=is_admin,
-            created_at=created_at,
-            rate_limit=plan.rate_limit,
-            daily_quota=plan.daily_quota,
-            balance=0 if plan.balance is not None else None,
-            endpoints=",".join(plan.endpoints) if plan.endpoints is not None else None,
-            price=plan.price,
-            cached_price=plan.cached_price,
-        )
+        values = {
+            "name": name,
+            "token_hash": token_hash,
+            "is_admin": is_admin,
+            "created_at": created_at,
+            "revoked_at": None,
+            "rate_limit": plan.rate_limit,
+            "daily_quota": plan.daily_quota,
+            "balance": 0 if plan.balance is not None else None,
+            "endpoints": ",".join(plan.endpoints) if plan.endpoints is not None else None,
+            "price": plan.price,
+            "cached_price": plan.cached_price,
+        }
+
+        def run(conn: Connection) -> Row[Any]:
+            return conn.execute(tokens.insert().values(**values).returning(*tokens.c)).one()
+
         try:
-            async with self._sessions.begin() as session:
-                session.add(row)
+            row = await self._database.write(run)
         except IntegrityError:
             raise TokenNameTaken(f"a token named {name!r} exists already") from None
         return TokenRecord.from_row(row)
 
     async def by_hash(self, token_hash: str) -> TokenRecord | None:
-        async with self._sessions() as session:
-            row = await session.scalar(select(TokenRow).where(TokenRow.token_hash == token_hash))
-            return TokenRecord.from_row(row) if row is not None else None
+        return await self._one(select(tokens).where(tokens.c.token_hash == token_hash))
 
     async def by_name(self, name: str) -> TokenRecord | None:
-        async with self._sessions() as session:
-            row = await session.scalar(select(TokenRow).where(TokenRow.name == name))
-            return TokenRecord.from_row(row) if row is not None else None
+        return await self._one(select(tokens).where(tokens.c.name == name))
 
-    async def list(self) -> list[TokenRecord]:
-        async with self._sessions() as session:
-            rows = await session.scalars(select(TokenRow).order_by(TokenRow.id))
-            return [TokenRecord.from_row(row) for row in rows]
+    async def _one(self, query: Any) -> TokenRecord | None:
+        row = await self._database.read(lambda conn: conn.execute(query).first())
+        return TokenRecord.from_row(row) if row is not None else None
+
+    async def list(self) -> builtins.list[TokenRecord]:
+        rows = await self._database.read(
+            lambda conn: conn.execute(select(tokens).order_by(tokens.c.id)).all()
+        )
+        return [TokenRecord.from_row(row) for row in rows]
 
     async def count(self) -> int:
         return len(await self.list())
 
     async def revoke(self, name: str, *, at: datetime) -> bool:
         """Revoke an active token; False if there is no active token of that name."""
-        async with self._sessions.begin() as session:
-            result = await session.execute(
-                update(TokenRow)
-                .where(TokenRow.name == name, TokenRow.revoked_at.is_(None))
-                .values(revoked_at=at)
-                .returning(TokenRow.id)
-            )
-            return result.first() is not None
+        statement = (
+            update(tokens)
+            .where(tokens.c.name == name, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+            .returning(tokens.c.id)
+        )
+        return await self._database.write(lambda conn: conn.execute(statement).first() is not None)
 
     async def update_plan(self, name: str, *, changes: Mapping[str, object]) -> TokenRecord | None:
         """Set the given plan fields (of ``PLAN_CHANGES``; None lifts a limit or restores the
@@ -166,15 +175,11 @@ class TokenRepository:
             values["endpoints"] = ",".join(str(endpoint) for endpoint in endpoints)
         if not values:
             return await self.by_name(name)
-        async with self._sessions.begin() as session:
-            row = await session.scalar(
-                update(TokenRow)
-                .where(TokenRow.name == name)
-                .values(**values)
-                .returning(TokenRow)
-                .execution_options(synchronize_session=False)
-            )
-            return TokenRecord.from_row(row) if row is not None else None
+        statement = (
+            update(tokens).where(tokens.c.name == name).values(**values).returning(*tokens.c)
+        )
+        row = await self._database.write(lambda conn: conn.execute(statement).first())
+        return TokenRecord.from_row(row) if row is not None else None
 
     async def in_flight(
         self, *, token_id: int | None = None, since: str | None = None
@@ -195,6 +200,5 @@ class TokenRepository:
             query = query.where(reservations.token_id == token_id)
         if since is not None:
             query = query.where(reservations.day >= since)
-        async with self._sessions() as session:
-            rows = await session.execute(query)
-            return [InFlight(int(t), str(d), int(n), int(c)) for t, d, n, c in rows]
+        rows = await self._database.read(lambda conn: conn.execute(query).all())
+        return [InFlight(int(t), str(d), int(n), int(c)) for t, d, n, c in rows]

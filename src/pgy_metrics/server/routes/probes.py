@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 from starlette.responses import JSONResponse
 
 router = APIRouter()
@@ -20,8 +19,7 @@ async def readyz(request: Request) -> JSONResponse:
     """The store answers a query: the process can serve requests."""
     runtime = request.app.state.runtime
     try:
-        async with runtime.store.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await runtime.store.ping()
     except Exception:
         return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "source": runtime.service.source_name})
