@@ -54,14 +54,10 @@ E = TypeVar("E", bound=StrEnum)
 _EXCERPT_CHARS = 120
 
 
-@dataclass(frozen=True, slots=True)
-class NotesRateResult:
-    """A successful answer (code 0) with everything known about how it came."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answered:
+    """What every successful answer (code 0) carries besides its data: how it came."""
 
-    user_id: str
-    scope: Scope
-    data: NotesRateData
-    """The typed ``data``; ``data.raw`` is the JSON object exactly as received."""
     record_time: str | None
     """When the data was collected upstream (the envelope's ``recordTime``, local wall time)."""
     request_id: str | None
@@ -82,9 +78,19 @@ class NotesRateResult:
         return self.source == SYNTHETIC_SOURCE
 
 
-@dataclass(frozen=True, slots=True)
-class EndpointResult:
-    """A successful answer (code 0) of any endpoint, ``data`` as received (``call``)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotesRateResult(Answered):
+    """A successful notes-rate answer, typed."""
+
+    user_id: str
+    scope: Scope
+    data: NotesRateData
+    """The typed ``data``; ``data.raw`` is the JSON object exactly as received."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointResult(Answered):
+    """A successful answer of any endpoint, ``data`` as received (``call``)."""
 
     endpoint: str
     user_id: str
@@ -92,18 +98,6 @@ class EndpointResult:
     """Every query parameter sent but the token (defaults applied, so the scope is explicit)."""
     data: dict[str, Any]
     """The JSON object exactly as received (keys, order and types)."""
-    record_time: str | None
-    request_id: str | None
-    source: str | None
-    retries_taken: int
-    replayed: bool
-    idempotency_key: str
-    envelope: dict[str, Any] = field(repr=False)
-
-    @property
-    def synthetic(self) -> bool:
-        """True when the server said the data is made up (``X-Pgy-Source: sandbox``)."""
-        return self.source == SYNTHETIC_SOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,18 +493,11 @@ class BaseClient:
                 request_id=request_id,
                 code=0,
             ) from None
-        record_time = body.get("recordTime")
         return NotesRateResult(
             user_id=call.user_id,
             scope=call.scope,
             data=typed,
-            record_time=record_time if isinstance(record_time, str) else None,
-            request_id=request_id,
-            source=response.headers.get(C.SOURCE_HEADER),
-            retries_taken=retries_taken,
-            replayed=response.headers.get(C.REPLAYED_HEADER, "").lower() == "true",
-            idempotency_key=call.idempotency_key,
-            envelope=body,
+            **_how_it_came(call, response, body, request_id, retries_taken),
         )
 
     def _parse_any(
@@ -518,19 +505,12 @@ class BaseClient:
     ) -> EndpointResult:
         """The result of a code-0 answer of any endpoint (``data`` untouched), or the error."""
         body, data, request_id = self._envelope(response)
-        record_time = body.get("recordTime")
         return EndpointResult(
             endpoint=call.query.endpoint.name,
             user_id=call.user_id,
             params=call.params,
             data=data,
-            record_time=record_time if isinstance(record_time, str) else None,
-            request_id=request_id,
-            source=response.headers.get(C.SOURCE_HEADER),
-            retries_taken=retries_taken,
-            replayed=response.headers.get(C.REPLAYED_HEADER, "").lower() == "true",
-            idempotency_key=call.idempotency_key,
-            envelope=body,
+            **_how_it_came(call, response, body, request_id, retries_taken),
         )
 
     # --- the retry decision table ---------------------------------------------------------------
@@ -577,6 +557,26 @@ class BaseClient:
             "wait_max": C.MAX_RETRY_DELAY,
             "wait_jitter": C.RETRY_JITTER,
         }
+
+
+def _how_it_came(
+    call: Call,
+    response: httpx.Response,
+    body: dict[str, Any],
+    request_id: str | None,
+    retries_taken: int,
+) -> dict[str, Any]:
+    """The ``Answered`` fields of a code-0 answer."""
+    record_time = body.get("recordTime")
+    return {
+        "record_time": record_time if isinstance(record_time, str) else None,
+        "request_id": request_id,
+        "source": response.headers.get(C.SOURCE_HEADER),
+        "retries_taken": retries_taken,
+        "replayed": response.headers.get(C.REPLAYED_HEADER, "").lower() == "true",
+        "idempotency_key": call.idempotency_key,
+        "envelope": body,
+    }
 
 
 def attach_retries(error: PgyError, retries_taken: int) -> PgyError:
