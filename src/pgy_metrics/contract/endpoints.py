@@ -44,8 +44,18 @@ class EnumParam:
     description: str
     description_zh: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_members", {member.value: member for member in self.enum})
+
     def parse(self, value: str | None) -> StrEnum:
-        """The member named ``value``; absent or empty is the default; else ``ParamError``."""
+        """The member named ``value``; absent or empty is the default; else ``ParamError``.
+
+        A dictionary look-up first: every call of the API parses its parameters."""
+        if not value:
+            return self.default
+        member: StrEnum | None = self._members.get(value)  # type: ignore[attr-defined]
+        if member is not None:
+            return member
         return parse_enum(self.enum, value, param=self.name, default=self.default)
 
     @property
@@ -98,7 +108,7 @@ class EndpointSpec:
         Raises ``ParamError`` naming the first bad parameter and its allowed values.
         """
         user_id = parse_user_id(params.get("userId"))
-        return Query(self, user_id, tuple(p.parse(params.get(p.name)) for p in self.params))
+        return Query(self, user_id, tuple([p.parse(params.get(p.name)) for p in self.params]))
 
     def query(self, user_id: str, **values: str | StrEnum) -> Query:
         """A query from Python: parameters by their API name, the rest defaulted."""
@@ -136,17 +146,17 @@ class Query:
     endpoint: EndpointSpec
     user_id: str
     values: tuple[StrEnum, ...]
+    scope_key: str = field(init=False, compare=False)
+    """Stable text of the parameter values, e.g. ``DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL``
+    (for notes-rate the same as ``Scope.key``); ``-`` for an endpoint without parameters."""
+    key: tuple[str, str, str] = field(init=False, compare=False)
+    """What identifies the data: endpoint name, creator, scope key."""
 
-    @property
-    def scope_key(self) -> str:
-        """Stable text of the parameter values, e.g. ``DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL``
-        (for notes-rate the same as ``Scope.key``); ``-`` for an endpoint without parameters."""
-        return ".".join(self.values) if self.values else NO_PARAMS
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        """What identifies the data: endpoint name, creator, scope key."""
-        return (self.endpoint.name, self.user_id, self.scope_key)
+    def __post_init__(self) -> None:
+        # Computed once: the gate, the cache and the ledger each use them on every call.
+        scope_key = ".".join(self.values) if self.values else NO_PARAMS
+        object.__setattr__(self, "scope_key", scope_key)
+        object.__setattr__(self, "key", (self.endpoint.name, self.user_id, scope_key))
 
     def api_params(self) -> dict[str, str]:
         """Our (and the hosted) API's query parameters, every one sent explicitly."""

@@ -64,10 +64,11 @@ class SuccessEncoder:
     def __init__(self, zone: tzinfo, *, entries: int = 10_000) -> None:
         self._zone = zone
         self._entries = max(entries, 1)
-        self._prefixes: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._prefixes: OrderedDict[int, bytes] = OrderedDict()
 
     def __call__(self, snapshot: Snapshot, request_id: str) -> bytes:
-        key = (snapshot.id, snapshot.source, snapshot.collected_at) if snapshot.id else None
+        # A stored snapshot's id names it for good in this app's one database.
+        key = snapshot.id
         prefix = self._prefixes.get(key) if key is not None else None
         if prefix is None:
             envelope = encode_envelope(
