@@ -1,9 +1,10 @@
 """The five sibling endpoints of notes rate (docs/api.md) through a real in-process app: their
 paths and parameters, 400 messages naming the parameter, code 600 for a plan without them, their
-price keys and OpenAPI."""
+price keys and OpenAPI, and their ``data`` passed through from the sandbox."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,9 +19,17 @@ from pgy_metrics.contract.endpoints import ENDPOINTS, SIBLING_SPECS, EndpointSpe
 from pgy_metrics.server import create_app
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.tokens import BillingPlan
+from tests.conftest import FIXTURES
 
 USER = "5d21ab6b000000001201567d"
 NOW = datetime(2026, 11, 27, 4, 5, 6, tzinfo=UTC)
+FIXTURE_NAMES = {
+    "blogger_profile": "blogger-profile",
+    "data_summary": "data-summary",
+    "fans_summary": "fans-summary",
+    "fans_profile": "fans-profile",
+    "fans_history": "fans-history",
+}
 NAMES = ["blogger_profile", "data_summary", "fans_summary", "fans_profile", "fans_history"]
 BAD: dict[str, tuple[str, str, str]] = {
     "data_summary": ("business", "SPONSORED", "business must be one of DAILY_NOTE, COOPERATE_NOTE"),
@@ -110,3 +119,25 @@ async def test_openapi_describes_every_sibling(tmp_path: Path) -> None:
             "enum": ["FANS_TOTAL", "FANS_INCREASE"],
             "default": "FANS_TOTAL",
         }
+
+
+@pytest.mark.parametrize("name", NAMES)
+async def test_each_is_served_priced_and_stored_with_its_data_untouched(
+    tmp_path: Path, name: str
+) -> None:
+    spec = ENDPOINTS[name]
+    async for app, token in _app(tmp_path, BillingPlan(balance=10, endpoints=(name,))):
+        params = {"token": token, "userId": USER}
+        body = await _get(app, spec, params)
+        assert body["code"] == 0 and body["message"] is None
+        again = await _get(app, spec, params)
+        assert again["data"] == body["data"] and again["recordTime"] == body["recordTime"]
+        (query,) = list(spec.scopes(USER))[:1]
+        store = app.state.runtime.store
+        history = await store.snapshots.history(name, USER, query.scope_key)
+        assert [json.loads(s.payload) for s in history] == [body["data"]]
+        fixture = json.loads((FIXTURES / f"justoneapi-{FIXTURE_NAMES[name]}.json").read_bytes())
+        assert set(body["data"]) == set(fixture["data"])
+        issuer = app.state.runtime.issuer
+        view = await issuer.balance(await issuer.record("tester"))
+        assert view.balance == 8  # two calls of 1 credit (cached answers are charged too)
