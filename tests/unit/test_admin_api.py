@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
+from pgy_metrics.contract.endpoints import ENDPOINTS
 from pgy_metrics.server import create_app
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.tokens import BillingPlan
@@ -484,7 +485,7 @@ async def test_holder_balance(admin: Admin) -> None:
         "remaining_today": 4,
         "rate_limit": "10/second",
         "endpoints": None,
-        "prices": {"notes_rate": {"price": 3, "cached_price": 1}},
+        "prices": {key: {"price": 3, "cached_price": 1} for key in ENDPOINTS},
     }
     by_header = await admin.http.get("/api/balance", headers={"Authorization": f"Bearer {token}"})
     assert by_header.json() == response.json()

@@ -136,7 +136,7 @@ async def test_its_freshness_is_its_own(served: Served) -> None:
 async def test_bad_parameters_name_the_parameter_and_its_values(served: Served) -> None:
     with pytest.raises(InvalidParams, match="flavour must be one of SWEET, SOUR"):
         await served.client.call("test_echo", USER, flavour="BITTER")
-    with pytest.raises(InvalidParams, match="endpoint must be one of notes_rate, test_echo"):
+    with pytest.raises(InvalidParams, match=r"endpoint must be one of notes_rate, .*, test_echo"):
         await served.client.call("nope", USER)
     transport = httpx.ASGITransport(app=served.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

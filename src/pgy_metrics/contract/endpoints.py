@@ -15,7 +15,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.enums import (
+    AdvertiseSwitch,
+    Business,
+    DateType,
+    IncreaseType,
+    NoteType,
+)
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_enum, parse_user_id
 
@@ -30,6 +36,18 @@ UPSTREAM_NOTES_RATE_PATH = "/api/solar/kol/dataV3/notesRate"
 
 NOTES_RATE = "notes_rate"
 """The notes-rate endpoint's name in plans, prices, snapshots and the ledger."""
+
+BLOGGER_PROFILE = "blogger_profile"
+DATA_SUMMARY = "data_summary"
+FANS_SUMMARY = "fans_summary"
+FANS_PROFILE = "fans_profile"
+FANS_HISTORY = "fans_history"
+"""The five sibling endpoints' names (docs/api.md describes them)."""
+
+DAILY_TTL_SECONDS = 12 * 3600
+"""Freshness of the sibling endpoints whose ``data`` is a day-D-1 aggregate (every dated payload
+is yesterday's): asking more than twice a day cannot give newer numbers. The creator profile
+keeps 6 hours like notes rate, since prices and order states can change within a day."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -277,7 +295,115 @@ NOTES_RATE_SPEC = EndpointSpec(
 )
 """Note Performance Metrics: the first endpoint, and the model of the others."""
 
-ENDPOINTS = Registry([NOTES_RATE_SPEC])
+_USER_ID_IN_QUERY = " The creator id goes in the query; ``userId`` in the path is a literal word."
+
+BLOGGER_PROFILE_SPEC = EndpointSpec(
+    name=BLOGGER_PROFILE,
+    path=f"{API_PREFIX}/api/solar/cooperator/user/blogger/userId/v1",
+    title="Creator Profile",
+    title_zh="达人档案与合作报价",
+    summary=(
+        "The creator's profile: follower count, prices per photo-text and video note (CNY, null "
+        "when not on the marketplace), order states, account level, content and persona tags, "
+        "agency." + _USER_ID_IN_QUERY
+    ),
+    summary_zh="博主档案：粉丝数、图文/视频笔记报价（元）、接单状态、账号等级、内容与人设标签、机构。",
+    ttl_seconds=6 * 3600,
+)
+"""Creator Profile (``/get-kol-info/v1``'s successor)."""
+
+DATA_SUMMARY_SPEC = EndpointSpec(
+    name=DATA_SUMMARY,
+    path=f"{API_PREFIX}/api/solar/kol/dataV3/dataSummary/v1",
+    title="Data Summary",
+    title_zh="数据概览",
+    summary=(
+        "Medians of impressions, reads and interactions, responsiveness, follower growth and the "
+        "platform's estimated CPM and cost per interaction of one creator, for daily or sponsored "
+        "notes."
+    ),
+    summary_zh="博主数据概览：曝光、阅读、互动中位数，活跃与回复率，涨粉，以及平台预估的CPM与互动单价。",
+    params=(
+        EnumParam(
+            "business",
+            Business,
+            Business.DAILY_NOTE,
+            "Daily (日常) or sponsored (合作) notes.",
+            "日常笔记或合作笔记。",
+        ),
+    ),
+    ttl_seconds=DAILY_TTL_SECONDS,
+)
+"""Data Summary (``/get-kol-data-summary/v2``'s successor)."""
+
+FANS_SUMMARY_SPEC = EndpointSpec(
+    name=FANS_SUMMARY,
+    path=f"{API_PREFIX}/api/solar/kol/dataV3/fansSummary/v1",
+    title="Fans Summary",
+    title_zh="粉丝表现摘要",
+    summary=(
+        "Follower count, 30-day follower growth, and the shares of followers who were active, "
+        "interacted, read or ordered in the last 28-30 days (0-100 strings)."
+    ),
+    summary_zh="粉丝数、近30天涨粉，以及活跃、互动、阅读、下单粉丝占比。",
+    ttl_seconds=DAILY_TTL_SECONDS,
+)
+"""Fans Summary (``/get-kol-fans-summary/v1``'s successor)."""
+
+FANS_PROFILE_SPEC = EndpointSpec(
+    name=FANS_PROFILE,
+    path=f"{API_PREFIX}/api/solar/kol/data/userId/fans_profile/v1",
+    title="Follower Distribution",
+    title_zh="粉丝画像",
+    summary=(
+        "The creator's audience: shares (0-1 fractions) by age group, gender, interest, province, "
+        "city and phone brand." + _USER_ID_IN_QUERY
+    ),
+    summary_zh="粉丝画像：年龄、性别、兴趣、省份、城市、设备的占比（0-1）。",
+    ttl_seconds=DAILY_TTL_SECONDS,
+)
+"""Follower Distribution (``/get-kol-fans-portrait/v1``'s successor)."""
+
+FANS_HISTORY_SPEC = EndpointSpec(
+    name=FANS_HISTORY,
+    path=f"{API_PREFIX}/api/solar/kol/data/userId/fans_overall_new_history/v1",
+    title="Follower Growth History",
+    title_zh="粉丝趋势",
+    summary=(
+        "The creator's follower count (or daily new followers) per day over the last 30 or 90 "
+        "days, with the change and its rate (a 0-1 fraction)." + _USER_ID_IN_QUERY
+    ),
+    summary_zh="近30天或近90天每日总粉丝数或新增粉丝数，及其变化量与变化率。",
+    params=(
+        EnumParam(
+            "dateType",
+            DateType,
+            DateType.DAY_30,
+            "The last 30 or 90 days.",
+            "近30天或近90天。",
+        ),
+        EnumParam(
+            "increaseType",
+            IncreaseType,
+            IncreaseType.FANS_TOTAL,
+            "Total followers per day, or new followers per day.",
+            "总粉丝数或新增粉丝数。",
+        ),
+    ),
+    ttl_seconds=DAILY_TTL_SECONDS,
+)
+"""Follower Growth History (``/get-kol-fans-trend/v1``'s successor)."""
+
+SIBLING_SPECS = (
+    BLOGGER_PROFILE_SPEC,
+    DATA_SUMMARY_SPEC,
+    FANS_SUMMARY_SPEC,
+    FANS_PROFILE_SPEC,
+    FANS_HISTORY_SPEC,
+)
+"""The five sibling endpoints of notes rate, in the order of docs/api.md."""
+
+ENDPOINTS = Registry([NOTES_RATE_SPEC, *SIBLING_SPECS])
 """Every endpoint this project serves, by name."""
 
 

@@ -1,4 +1,4 @@
-"""The four scope filters: API value name, Pugongying's upstream number and Chinese label.
+"""The scope filters: API value name, Pugongying's upstream number and Chinese label.
 
 The API speaks names (``DAILY_NOTE``), Pugongying speaks numbers (``business=0``) and people read
 Chinese labels (日常笔记). One table per filter keeps the three in step; nobody else redefines them.
@@ -10,7 +10,9 @@ from enum import StrEnum
 
 
 class Business(StrEnum):
-    """Which notes: the creator's own daily notes or sponsored (brand cooperation) notes."""
+    """Which notes: the creator's own daily notes or sponsored (brand cooperation) notes.
+
+    Notes rate and data summary take it with the same values and upstream numbers."""
 
     DAILY_NOTE = "DAILY_NOTE"
     COOPERATE_NOTE = "COOPERATE_NOTE"
@@ -41,7 +43,8 @@ class NoteType(StrEnum):
 
 
 class DateType(StrEnum):
-    """Which window of publication: the last 30 or the last 90 days."""
+    """Which window: notes published in the last 30 or 90 days (notes rate), or the last 30 or
+    90 days of the follower history (fans history, same values and numbers)."""
 
     DAY_30 = "DAY_30"
     DAY_90 = "DAY_90"
@@ -70,6 +73,23 @@ class AdvertiseSwitch(StrEnum):
         return _ADVERTISE_SWITCH[self][1]
 
 
+class IncreaseType(StrEnum):
+    """Which follower series the growth history gives: the daily total or the daily net new
+    followers (the fans-history endpoint). That ``2`` means new followers upstream is inferred:
+    only ``1`` was ever recorded."""
+
+    FANS_TOTAL = "FANS_TOTAL"
+    FANS_INCREASE = "FANS_INCREASE"
+
+    @property
+    def upstream(self) -> int:
+        return _INCREASE_TYPE[self][0]
+
+    @property
+    def label(self) -> str:
+        return _INCREASE_TYPE[self][1]
+
+
 _BUSINESS: dict[Business, tuple[int, str]] = {
     Business.DAILY_NOTE: (0, "日常笔记"),
     Business.COOPERATE_NOTE: (1, "合作笔记"),
@@ -86,4 +106,8 @@ _DATE_TYPE: dict[DateType, tuple[int, str]] = {
 _ADVERTISE_SWITCH: dict[AdvertiseSwitch, tuple[int, str]] = {
     AdvertiseSwitch.ALL: (1, "全流量"),
     AdvertiseSwitch.ORGANIC_ONLY: (0, "仅自然流量"),
+}
+_INCREASE_TYPE: dict[IncreaseType, tuple[int, str]] = {
+    IncreaseType.FANS_TOTAL: (1, "总粉丝数"),
+    IncreaseType.FANS_INCREASE: (2, "新增粉丝数"),
 }

@@ -25,8 +25,8 @@ The account pool:
                          that is not JSON                              account (stamina,
                                                                        bounded), then next
   rejected               another code, another 4xx                     next account
-  malformed data         code 0 but ``data`` not an object with        ``MalformedPayload`` at
-                         ``noteNumber``                                once (account unharmed)
+  malformed data         code 0 but ``data`` not an object with the    ``MalformedPayload`` at
+                         endpoint's marker key (``noteNumber``)        once (account unharmed)
   =====================  ============================================  ==========================
 
 - When no usable account is left: ``SessionLost`` if every account is logged out,
@@ -59,6 +59,11 @@ from aiolimiter import AsyncLimiter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
 from pgy_metrics.contract.endpoints import (
+    BLOGGER_PROFILE,
+    DATA_SUMMARY,
+    FANS_HISTORY,
+    FANS_PROFILE,
+    FANS_SUMMARY,
     NOTES_RATE,
     UPSTREAM_NOTES_RATE_PATH,
     Query,
@@ -116,9 +121,12 @@ REFERER_PATH = "/solar/pre-trade/blogger-detail/"
 class UpstreamRequest:
     """How one of our endpoints is asked of Pugongying: its path (``{userId}`` is filled in when
     the creator id is part of the path, else it is sent as the ``userId`` parameter); the
-    endpoint's parameters are sent as Pugongying's numbers (``Query.upstream_params``)."""
+    endpoint's parameters are sent as Pugongying's numbers (``Query.upstream_params``).
+    ``marker`` is a key every real ``data`` of the endpoint has: a code-0 answer without it is a
+    malformed payload (an error page or another endpoint's data), never stored as an answer."""
 
     path: str
+    marker: str = "noteNumber"
 
     def url(self, base_url: str, query: Query) -> str:
         return base_url + self.path.replace("{userId}", query.user_id)
@@ -131,8 +139,17 @@ class UpstreamRequest:
 
 UPSTREAM_REQUESTS: dict[str, UpstreamRequest] = {
     NOTES_RATE: UpstreamRequest(UPSTREAM_NOTES_RATE_PATH),
+    # The five siblings as the blogger-detail page asks them (docs/api.md): the profile, fans
+    # profile and fans history carry the id in the path, the two dataV3 summaries in the query.
+    BLOGGER_PROFILE: UpstreamRequest("/api/solar/cooperator/user/blogger/{userId}", "userId"),
+    DATA_SUMMARY: UpstreamRequest("/api/solar/kol/dataV3/dataSummary", "readMedian"),
+    FANS_SUMMARY: UpstreamRequest("/api/solar/kol/dataV3/fansSummary", "fansNum"),
+    FANS_PROFILE: UpstreamRequest("/api/solar/kol/data/{userId}/fans_profile", "dateKey"),
+    FANS_HISTORY: UpstreamRequest("/api/solar/kol/data/{userId}/fans_overall_new_history", "list"),
 }
-"""Each endpoint this source collects, by endpoint name; any other is ``EndpointNotCollected``."""
+"""Each endpoint this source collects, by endpoint name; any other is ``EndpointNotCollected``.
+Every parameter is sent explicitly as its number (``business=0``, ``dateType=1&increaseType=1``):
+in 2025 upstream answered HTTP 400 when one was left out."""
 
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -504,8 +521,9 @@ def _code_of(document: Mapping[str, Any]) -> int | None:
     return None
 
 
-def classify(status: int, content_type: str, body: bytes) -> Verdict:
-    """What one upstream answer means (see the module's table). Pure: easy to test alone."""
+def classify(status: int, content_type: str, body: bytes, marker: str = "noteNumber") -> Verdict:
+    """What one upstream answer means (see the module's table). Pure: easy to test alone.
+    ``marker`` is the key the endpoint's ``data`` must have (``UpstreamRequest.marker``)."""
     if status in SESSION_LOST_STATUSES:
         return Verdict(VerdictKind.SESSION_LOST, "session_lost", f"HTTP {status}")
     if status in RISK_CONTROL_STATUSES:
@@ -555,8 +573,8 @@ def classify(status: int, content_type: str, body: bytes) -> Verdict:
     if not isinstance(data, dict):
         shown = "null" if data is None else f"a JSON {type(data).__name__}"
         return Verdict(VerdictKind.MALFORMED_DATA, "malformed", f"data is {shown}, not an object")
-    if "noteNumber" not in data:
-        return Verdict(VerdictKind.MALFORMED_DATA, "malformed", "data has no noteNumber")
+    if marker not in data:
+        return Verdict(VerdictKind.MALFORMED_DATA, "malformed", f"data has no {marker}")
     return Verdict(VerdictKind.OK, None, "ok", data)
 
 
@@ -585,6 +603,7 @@ class _Call:
     query: Query
     url: str
     params: dict[str, str]
+    marker: str
 
 
 @dataclass(slots=True, eq=False)
@@ -673,7 +692,12 @@ class PugongyingSource:
         request = UPSTREAM_REQUESTS.get(query.endpoint.name)
         if request is None:
             raise EndpointNotCollected(query, source=self.name)
-        call = _Call(query, request.url(self._config.base_url, query), request.params(query))
+        call = _Call(
+            query,
+            request.url(self._config.base_url, query),
+            request.params(query),
+            request.marker,
+        )
         user_id = query.user_id
         tried: set[str] = set()
         failures: list[str] = []
@@ -807,7 +831,10 @@ class PugongyingSource:
             verdict = Verdict(VerdictKind.TRANSIENT, "network", type(error).__name__)
         else:
             verdict = classify(
-                response.status_code, response.headers.get("content-type", ""), response.content
+                response.status_code,
+                response.headers.get("content-type", ""),
+                response.content,
+                call.marker,
             )
         latency = time.perf_counter() - started
         self._record(

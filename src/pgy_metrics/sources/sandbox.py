@@ -1,4 +1,5 @@
-"""The ``sandbox`` source: deterministic synthetic note performance data. Nothing here is real.
+"""The ``sandbox`` source: deterministic synthetic note performance data (and the five sibling
+endpoints' data for the same creators, at the end of this module). Nothing here is real.
 
 Every creator, note, title and number this module produces is made up. The server marks every answer
 built from it with the ``X-Pgy-Source: sandbox`` header (the server does that, not this module), so
@@ -42,11 +43,20 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
 from pgy_metrics.clock import Clock
-from pgy_metrics.contract.endpoints import NOTES_RATE, Query
-from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.endpoints import (
+    BLOGGER_PROFILE,
+    DATA_SUMMARY,
+    FANS_HISTORY,
+    FANS_PROFILE,
+    FANS_SUMMARY,
+    NOTES_RATE,
+    Query,
+)
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, IncreaseType, NoteType
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
 from pgy_metrics.sources.base import EndpointNotCollected
@@ -579,6 +589,8 @@ class _CreatorDay:
         default_factory=dict
     )
     """The 90-day notes of each filter, built on first use; a 30-day scope is a suffix of them."""
+    market: _Market | None = field(default=None)
+    """The sibling endpoints' shared state (followers, prices), built on first use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -625,6 +637,10 @@ class SandboxSource:
         """The ``data`` object for a given fetch day (synchronous, for tests and tools)."""
         creator_day = self._creator_day(user_id, day)
         return _scope_payload(creator_day, scope)
+
+    def creator_day(self, user_id: str, day: date) -> _CreatorDay:
+        """Everything of one creator on one fetch day that every endpoint's payload shares."""
+        return self._creator_day(user_id, day)
 
     def _creator_day(self, user_id: str, day: date) -> _CreatorDay:
         key = (user_id, day)
@@ -1002,13 +1018,705 @@ def _empty_payload(creator: _CreatorDay, trade_names: list[str] | None) -> dict[
     }
 
 
+# -- The sibling endpoints ---------------------------------------------------------------------
+#
+# Built on the same creator-day as notes rate, so one synthetic creator agrees with itself across
+# endpoints exactly as a real one does (docs/api.md, "The sibling endpoints"): one follower count
+# (the follower curve's value on the day before the fetch day), one 30-day growth shared by fans
+# summary, data summary and the history, data-summary medians equal to the notes-rate scope of the
+# same business, estimated CPM and CPE computed from the profile's prices, audience shares that are
+# counts over a known total, and null prices for a creator who is not on the marketplace.
+
+FANS_TREND_EPOCH = date(2026, 1, 1).toordinal() - _EPOCH_ORDINAL
+"""The day each creator's follower curve passes through its ``followers`` trait. The curve is a
+function of the calendar day only, so histories fetched on different days overlap exactly."""
+
+HISTORY_DAYS = 1 + max(WINDOW_DAYS.values())
+"""Follower totals kept per creator-day: the longest history plus the day before it (the base of
+the first daily increase)."""
+
+AUDIENCE_AGE_GROUPS: tuple[str, ...] = ("<18", "18-24", "25-34", "35-44", ">44")
+_AGE_WEIGHTS = (0.06, 0.42, 0.32, 0.12, 0.08)
+
+_PROVINCES: tuple[tuple[str, float], ...] = (
+    ("广东", 13.0),
+    ("江苏", 8.0),
+    ("浙江", 7.5),
+    ("山东", 6.0),
+    ("河南", 6.0),
+    ("四川", 5.5),
+    ("北京", 5.0),
+    ("上海", 5.0),
+    ("湖北", 4.5),
+    ("福建", 4.5),
+    ("湖南", 4.0),
+    ("河北", 3.5),
+    ("安徽", 3.5),
+    ("海外", 3.0),
+    ("陕西", 3.0),
+    ("辽宁", 2.5),
+    ("广西", 2.5),
+    ("重庆", 2.5),
+    ("江西", 2.0),
+    ("云南", 2.0),
+    ("天津", 1.5),
+    ("山西", 1.5),
+    ("贵州", 1.5),
+    ("黑龙江", 1.5),
+    ("吉林", 1.0),
+    ("内蒙古", 1.0),
+    ("新疆", 0.8),
+    ("甘肃", 0.8),
+    ("海南", 0.8),
+    ("香港", 0.5),
+    ("宁夏", 0.3),
+    ("青海", 0.2),
+    ("台湾", 0.2),
+    ("澳门", 0.1),
+    ("西藏", 0.1),
+)
+_CITIES: tuple[tuple[str, float], ...] = (
+    ("上海", 3.6),
+    ("北京", 3.4),
+    ("广州", 3.2),
+    ("深圳", 3.0),
+    ("杭州", 2.4),
+    ("成都", 2.4),
+    ("南京", 1.8),
+    ("武汉", 1.8),
+    ("重庆", 1.6),
+    ("郑州", 1.5),
+    ("西安", 1.4),
+    ("苏州", 1.3),
+    ("长沙", 1.2),
+    ("东莞", 1.0),
+)
+_INTERESTS: tuple[str, ...] = (
+    "生活记录",
+    "美食",
+    "时尚",
+    "美妆",
+    "娱乐",
+    "家居家装",
+    "旅行",
+    "运动健身",
+    "母婴",
+    "宠物",
+    "科技数码",
+    "教育",
+    "职场",
+    "摄影",
+    "情感",
+    "影视",
+    "游戏",
+    "汽车",
+    "读书",
+    "音乐",
+    "健康",
+    "潮鞋",
+    "动漫",
+    "手工",
+)
+_DEVICES: tuple[tuple[str, str, float], ...] = (
+    ("apple inc.", "苹果", 45.0),
+    ("huawei", "华为", 13.0),
+    ("xiaomi", "小米", 10.0),
+    ("vivo", "vivo", 9.0),
+    ("oppo", "oppo", 8.0),
+    ("honor", "荣耀", 5.0),
+    ("oneplus", "一加", 2.0),
+    ("realme", "realme", 1.5),
+    ("meizu", "魅族", 0.8),
+    ("samsung", "三星", 0.8),
+    ("iqoo", "iQOO", 0.7),
+    ("lenovo", "联想", 0.3),
+)
+_HOME_PLACES: tuple[str, ...] = (
+    "广东 广州 天河区",
+    "上海 上海 徐汇区",
+    "北京 北京 朝阳区",
+    "浙江 杭州 西湖区",
+    "四川 成都 武侯区",
+    "江苏 南京 鼓楼区",
+    "湖北 武汉 洪山区",
+    "陕西 西安 雁塔区",
+)
+_FEATURE_TAGS: tuple[str, ...] = ("测评", "教程", "好物分享", "日常vlog", "探店", "干货")
+_PERSONAL_TAGS: tuple[str, ...] = ("学生", "宝妈", "上班族", "设计师", "医生", "程序员")
+_AGENCIES: tuple[str, ...] = ("示例文化传媒", "样例星光MCN", "沙盒内容工作室")
+_ADVANTAGES: tuple[tuple[str, str], ...] = (
+    ("品效型博主", "外溢指标处于前20%水位"),
+    ("高互动博主", "互动中位数处于前20%水位"),
+    ("高性价比博主", "预估CPM处于前20%水位"),
+    ("涨粉快博主", "粉丝增速处于前20%水位"),
+)
+
+_PROFILE_TEMPLATE: tuple[tuple[str, Any], ...] = (
+    ("userId", ""),
+    ("valid", 0),
+    ("headPhoto", ""),
+    ("name", ""),
+    ("redId", ""),
+    ("location", ""),
+    ("homePageDisplay", 0),
+    ("travelAreaList", []),
+    ("type", []),
+    ("personalTags", []),
+    ("fansCount", 0),
+    ("likeCollectCountInfo", 0),
+    ("businessNoteCount", 0),
+    ("totalNoteCount", None),
+    ("recommend", None),
+    ("picturePrice", 0.0),
+    ("videoPrice", 0.0),
+    ("lowerPrice", 0.0),
+    ("userType", 0),
+    ("showPrice", None),
+    ("pictureState", 0),
+    ("videoState", 0),
+    ("isCollect", False),
+    ("cooperateState", 0),
+    ("pictureInCart", False),
+    ("videoInCart", False),
+    ("note", None),
+    ("live", None),
+    ("cps", None),
+    ("noteSign", None),
+    ("liveSign", None),
+    ("goodRecommendPermission", None),
+    ("cpc", None),
+    ("pictureCpcBasePrice", None),
+    ("pictureCpcPerPrice", None),
+    ("pictureCpcEstimateNum", None),
+    ("videoCpcState", 0),
+    ("videoCpcBasePrice", None),
+    ("videoCpcPerPrice", None),
+    ("videoCpcEstimateNum", None),
+    ("pictureCpcInCart", None),
+    ("videoCpcInCart", None),
+    ("contentTags", []),
+    ("featureTags", []),
+    ("industryTag", None),
+    ("gender", ""),
+    ("picPriceRemind", None),
+    ("videoPriceRemind", None),
+    ("currentLevel", 0),
+    ("nextLevel", 0),
+    ("priceState", 0),
+    ("resemblance", False),
+    ("noteList", None),
+    ("tradeType", ""),
+    ("clickMidNum", 0),
+    ("clickMidNumMcn", 0),
+    ("interMidNum", 0),
+    ("fansNum", 0),
+    ("matchNoteNumber", 0),
+    ("authorityList", None),
+    ("processingAuthorities", None),
+    ("pictureShowState", False),
+    ("videoShowState", False),
+    ("classifyCode", None),
+    ("predictiveExposure", None),
+    ("efficiencyValidUser", 0),
+    ("pictureReadCost", None),
+    ("videoReadCost", None),
+    ("pictureClickMidNum", 0),
+    ("pictureInterMidNum", 0),
+    ("videoClickMidNum", 0),
+    ("videoFinishRate", None),
+    ("videoInterMidNum", 0),
+    ("fans30GrowthRate", None),
+    ("fans30GrowthNum", 0),
+    ("nextPicturePrice", None),
+    ("nextVideoPrice", None),
+    ("fansRiseNum", None),
+    ("fansEngageNum", None),
+    ("overflowNum", None),
+    ("newHighQuality", 0),
+    ("isIndustryRecommend", None),
+    ("picturePriceGtZero", False),
+    ("videoPriceGtZero", False),
+    ("lowActive", False),
+    ("fansActiveIn28dLv", None),
+    ("fansEngageNum30dLv", None),
+    ("hundredLikePercent30", None),
+    ("thousandLikePercent30", None),
+    ("pictureHundredLikePercent30", None),
+    ("pictureThousandLikePercent30", None),
+    ("videoHundredLikePercent30", None),
+    ("videoThousandLikePercent30", None),
+    ("cooperType", 0),
+    ("buyerType", 0),
+    ("promiseImpNum", None),
+    ("kolType", 0),
+    ("showPromiseTag", 0),
+    ("activityList", []),
+    ("controlState", 0),
+    (
+        "clothingIndustryPrice",
+        {
+            "bizType": None,
+            "industryId": 0,
+            "picturePrice": 0,
+            "pictureState": 0,
+            "videoPrice": 0,
+            "videoState": 0,
+        },
+    ),
+    ("fbState", 0),
+    ("forecastReadUvLower", 0),
+    ("forecastReadUvUpper", 0),
+    ("forecastGroupCoverRateLower", 0.0),
+    ("forecastGroupCoverRateUpper", 0.0),
+    ("intentionInfo", None),
+    ("seedAndHarcest", None),
+    ("liveImg", None),
+    ("liveId", None),
+    ("liveGMV", None),
+    ("isStar", None),
+    ("top2CategoryList", None),
+    ("hasBuyerAuth", False),
+    ("sellerRealIncomeAmt90d", 0.0),
+    ("estimatePictureCpm", 0.0),
+    ("estimatePictureCpmCompare", 0.0),
+    ("estimateVideoCpm", 0.0),
+    ("estimateVideoCpmCompare", 0.0),
+    ("estimatePictureEngageCost", 0.0),
+    ("estimatePictureEngageCostCompare", 0.0),
+    ("estimateVideoEngageCost", 0.0),
+    ("estimateVideoEngageCostCompare", 0.0),
+    ("inviteReply48hNumRatio", 0.0),
+    ("recommendReason", None),
+    ("kolHeadLabel", 0),
+    ("accumCoopImpMedinNum30d", 0),
+    ("estimateCpuv30d", 0.0),
+    ("accumPicCommonImpMedinNum30d", 0),
+    ("accumVideoCommonImpMedinNum30d", 0),
+    ("accumCommonImpMedinNum30d", 0),
+    ("marketTarget", None),
+    ("readMidCoop30", None),
+    ("interMidCoop30", None),
+    ("coopNoteNum30d", 0),
+    ("specialIndustryLimit", None),
+    ("kliveCnt30d", 0),
+    ("avgAgmv90d", 0.0),
+    ("avgLiveViewerNum", 0.0),
+    ("algoRecommendReasons", None),
+    ("mengagementNum", 0),
+    ("mengagementNumMcn", 0),
+    ("mcpuvNum30d", 0),
+    ("mEngagementNum", 0),
+    ("mEngagementNumMcn", 0),
+    ("mCpuvNum30d", 0),
+)
+"""The creator-profile ``data`` keys in upstream's order, each with a neutral value of its
+recorded JSON type (most are null or zero in real answers too); ``_blogger_profile`` fills in
+what it knows."""
+
+_PROFILE_CLOTHING_PRICE: dict[str, Any] = dict(_PROFILE_TEMPLATE)["clothingIndustryPrice"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    """A creator's marketplace side and follower curve on one fetch day (sibling endpoints)."""
+
+    totals: tuple[int, ...]
+    """Follower totals of the ``HISTORY_DAYS`` days before the fetch day, oldest first; the last
+    one is the follower count every endpoint shows."""
+    enrolled: bool
+    """On the marketplace (蒲公英 cooperation enabled): prices, order states, medians in the
+    profile. A creator who never had a cooperation is not."""
+    picture_price: float | None
+    video_price: float | None
+    growth_rate: str
+    """``fansGrowthRate`` = ``fans30GrowthRate``: 100 x 30-day increase / total 30 days before."""
+    growth_beyond: str
+
+    @property
+    def fans_num(self) -> int:
+        return self.totals[-1]
+
+    @property
+    def increase_30(self) -> int:
+        return self.totals[-1] - self.totals[-30]
+
+
+def _day_unit(seed: int, user_id: str, day: int) -> float:
+    """A uniform [0, 1) number per creator and calendar day (cheaper than a seeded Random)."""
+    digest = hashlib.blake2b(f"{seed}\x1ffans\x1f{user_id}\x1f{day}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big") / 2.0**64
+
+
+def _rate_half_up(count: int, total: int) -> str:
+    """``100 x count / total`` rounded half up to one decimal, exactly (upstream's rates)."""
+    if total <= 0:
+        return _PERCENT_ZERO
+    value = (Decimal(100 * count) / Decimal(total)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return _PERCENT_ZERO if value.is_zero() else f"{value:.1f}"
+
+
+def _price(value: float) -> float:
+    """A price as creators set them: whole tens of CNY, at least 50, a float on the wire."""
+    return float(max(50, round(value / 10.0) * 10))
+
+
+def _market(creator: _CreatorDay) -> _Market:
+    if creator.market is None:
+        profile = creator.profile
+        rng = _rng(creator.seed, "market", creator.user_id)
+        trend = -0.08 + 0.58 * rng.random()  # yearly follower drift, -8 % to +50 %
+        today = creator.day.toordinal() - _EPOCH_ORDINAL
+        totals = tuple(
+            max(
+                1,
+                round(
+                    profile.followers
+                    * math.exp(trend * (day - FANS_TREND_EPOCH) / 365.0)
+                    * (1.0 + 0.002 * (2.0 * _day_unit(creator.seed, creator.user_id, day) - 1.0))
+                ),
+            )
+            for day in range(today - HISTORY_DAYS, today)
+        )
+        enrolled = profile.sponsored_share > 0
+        base = math.pow(profile.followers, 0.9) * (0.1 + 0.15 * rng.random())
+        picture = _price(base) if enrolled and profile.video_share < 1 else None
+        video = (
+            _price(base * (1.1 + 0.5 * rng.random()))
+            if enrolled and profile.video_share > 0
+            else None
+        )
+        increase = totals[-1] - totals[-30]
+        growth = _rate_half_up(increase, totals[-30])
+        day_rng = _rng(creator.seed, "market", creator.user_id, creator.day.isoformat())
+        creator.market = _Market(
+            totals=totals,
+            enrolled=enrolled,
+            picture_price=picture,
+            video_price=video,
+            growth_rate=growth,
+            growth_beyond=_percentile((float(growth) - 1.0) / 1.5 + _spread(day_rng, 0.2)),
+        )
+    return creator.market
+
+
+def _split(total: int, weights: Sequence[float]) -> list[int]:
+    """``total`` split in proportion to ``weights`` by largest remainder: the parts sum exactly."""
+    whole = sum(weights)
+    raw = [total * w / whole for w in weights]
+    parts = [int(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: parts[i] - raw[i])
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def _data_key(creator: _CreatorDay) -> str:
+    """The data date of every dated sibling payload: the day before the fetch day."""
+    return (creator.day - timedelta(days=1)).isoformat()
+
+
+def _blogger_profile(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    creator = source.creator_day(query.user_id, day)
+    profile = creator.profile
+    market = _market(creator)
+    rng = _rng(creator.seed, "blogger", creator.user_id)
+    data: dict[str, Any] = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in _PROFILE_TEMPLATE
+    }
+    place = _pick(rng, _HOME_PLACES)
+    tags = profile.content_tags
+    data.update(
+        userId=creator.user_id,
+        valid=1,
+        headPhoto=f"https://sandbox.invalid/avatar/{creator.user_id}.jpg",
+        name=f"沙盒博主{creator.user_id[-4:]}",
+        redId=str(100_000_000 + int(rng.random() * 900_000_000)),
+        location=place,
+        homePageDisplay=1,
+        travelAreaList=[_pick(rng, _HOME_PLACES)] if rng.random() < 0.5 else None,
+        personalTags=[_pick(rng, _PERSONAL_TAGS)] if rng.random() < 0.6 else [],
+        fansCount=market.fans_num,
+        fansNum=market.fans_num,
+        likeCollectCountInfo=round(market.fans_num * (3.0 + 12.0 * rng.random())),
+        gender="女" if rng.random() < 0.7 else "男",
+        featureTags=[_pick(rng, _FEATURE_TAGS)],
+        contentTags=[
+            {"taxonomy1Tag": tag, "taxonomy2Tags": list(_INDUSTRIES[tag][:1])} for tag in tags[:2]
+        ],
+        currentLevel=2 if rng.random() < 0.6 else 1,
+        nextLevel=-1,
+        resemblance=True,
+        buyerType=1,
+        cooperType=2,
+        userType=1,
+        kolHeadLabel=int(rng.random() * 5),
+        lowActive=rng.random() < 0.05,
+        picturePriceGtZero=False,
+        videoPriceGtZero=False,
+        # Not on the marketplace, as the real non-enrolled creator: no price, no state.
+        picturePrice=None,
+        videoPrice=None,
+        lowerPrice=None,
+        pictureState=None,
+        videoState=None,
+        pictureShowState=None,
+        videoShowState=None,
+        priceState=None,
+        cooperateState=None,
+        tradeType=None,
+        clothingIndustryPrice=None,
+    )
+    if rng.random() < 0.3:
+        data["noteSign"] = {"userId": f"{rng.getrandbits(96):024x}", "name": _pick(rng, _AGENCIES)}
+    if not market.enrolled:
+        return data
+
+    today = creator.day.toordinal() - _EPOCH_ORDINAL
+    recent = [note for note in creator.notes if note.day >= today - 30]
+    daily = source.generate(creator.user_id, Scope(), day=day)
+    prices = [p for p in (market.picture_price, market.video_price) if p is not None]
+    picture = market.picture_price is not None
+    video = market.video_price is not None
+    data.update(
+        picturePrice=market.picture_price,
+        videoPrice=market.video_price,
+        lowerPrice=min(prices),
+        userType=2,
+        cooperType=1,
+        pictureState=1 if picture else None,
+        videoState=1 if video else None,
+        pictureShowState=True if picture else None,
+        videoShowState=True if video else None,
+        picturePriceGtZero=picture,
+        videoPriceGtZero=video,
+        cooperateState=1,
+        priceState=1,
+        businessNoteCount=sum(1 for note in creator.notes if note.cooperate)
+        + int(rng.random() * 20),
+        tradeType=" ".join(profile.trade_names or ()),
+        clothingIndustryPrice=dict(_PROFILE_CLOTHING_PRICE),
+        clickMidNum=daily["readMedian"],
+        clickMidNumMcn=daily["readMedian"],
+        interMidNum=daily["interactionMedian"],
+        mengagementNum=daily["mEngagementNum"],
+        mengagementNumMcn=daily["mEngagementNum"],
+        mEngagementNum=daily["mEngagementNum"],
+        mEngagementNumMcn=daily["mEngagementNum"],
+        coopNoteNum30d=sum(1 for note in recent if note.cooperate),
+    )
+    return data
+
+
+def _data_summary(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    creator = source.creator_day(query.user_id, day)
+    (business,) = query.values
+    market = _market(creator)
+    rates = source.generate(creator.user_id, Scope(business=Business(business)), day=day)
+    rng = _rng(creator.seed, "summary", creator.user_id, business, day.isoformat())
+    today = creator.day.toordinal() - _EPOCH_ORDINAL
+    recent = [
+        (note, count)
+        for note, count in zip(creator.notes, creator.counts_all, strict=True)
+        if note.day >= today - WINDOW_DAYS[DateType.DAY_30]
+    ]
+    imp, reads, engagement = rates["impMedian"], rates["readMedian"], rates["mEngagementNum"]
+
+    def estimate(price: float | None, per: int, scale: float) -> float:
+        return price / per * scale if price and per > 0 else 0
+
+    picture_cpm = estimate(market.picture_price, imp, 1000.0)
+    video_cpm = estimate(market.video_price, imp, 1000.0)
+    picture_cpe = estimate(market.picture_price, engagement, 1.0)
+    video_cpe = estimate(market.video_price, engagement, 1.0)
+    invites = int(math.pow(market.fans_num, 0.4) * rng.random()) if market.enrolled else 0
+    response = _percent(40.0 + 60.0 * rng.random()) if invites else _PERCENT_ZERO
+    active_days = min(
+        7, len({note.day for note, _ in recent if note.day >= today - 7}) + int(rng.random() * 6)
+    )
+    advantage, hover = _pick_pair(rng, _ADVANTAGES)
+
+    def compare(percentile: str) -> float:
+        return round(_clamp(float(percentile) + _spread(rng, 3.0), 0.0, 100.0), 2)
+
+    def opaque(value: float) -> float:
+        return round(0.5 + 4.5 * rng.random(), 2) if value else 0
+
+    def read_cost(price: float | None) -> str:
+        return _percent(100.0 * price / reads) if price and reads > 0 else _PERCENT_ZERO
+
+    return {
+        "dateKey": _data_key(creator),
+        "responseRate": response,
+        "fans30GrowthRate": market.growth_rate,
+        "fans30GrowthBeyondRate": market.growth_beyond,
+        "mEngagementNumCompare": compare(rates["interactionBeyondRate"]),
+        "estimateVideoCpm": video_cpm,
+        "videoReadCostCompare": 0,
+        "tradeNames": list(creator.profile.trade_names or ()),
+        "activeDayInLast7": active_days,
+        "estimatePictureCpmCompare": opaque(picture_cpm),
+        "estimateVideoCpmCompare": opaque(video_cpm),
+        "estimatePictureEngageCost": picture_cpe,
+        "estimateVideoEngageCost": video_cpe,
+        "estimatePictureCpuvCompare": 0,
+        "interactionBeyondRate": rates["interactionBeyondRate"],
+        "easyConnect": invites > 0 and float(response) >= 70.0,
+        "pictureReadBeyondRate": _percentile(_normal(rng)),
+        "mAccumImpNum": imp,
+        "mAccumImpCompare": compare(rates["impMedianBeyondRate"]),
+        "picReadCostCompare": 0,
+        "estimateVideoEngageCostCompare": opaque(video_cpe),
+        "videoCase": int(rng.random() * 4) if market.video_price else 0,
+        "noteNumber": len(recent),
+        "mEngagementNumOld": 0,
+        "mCpuvNum": 0,
+        "estimateVideoCpuvCompare": 0,
+        "videoReadBeyondRate": _percentile(_normal(rng)),
+        "mValidRawReadFeedNum": reads,
+        "mCpuvNumCompare": 0,
+        "estimatePictureCpm": picture_cpm,
+        "picReadCost": 0,
+        "videoReadCostV2": 0,
+        "estimatePictureCpuv": 0,
+        "estimateVideoCpuv": 0,
+        "interactionMedian": rates["interactionMedian"],
+        "isActive": active_days >= 3,
+        "inviteNum": invites,
+        "videoReadCost": read_cost(market.video_price),
+        "kolAdvantageHover": hover,
+        "pictureCase": int(rng.random() * 4) if market.picture_price else 0,
+        "noteType": _content_mix(recent, len(recent)) if recent else [],
+        "readMedian": reads,
+        "readMedianBeyondRate": rates["readMedianBeyondRate"],
+        "pictureReadCost": read_cost(market.picture_price),
+        "kolAdvantage": advantage,
+        "mValidRawReadFeedCompare": compare(rates["readMedianBeyondRate"]),
+        "mEngagementNum": engagement,
+        "estimatePictureEngageCostCompare": opaque(picture_cpe),
+    }
+
+
+def _pick_pair(rng: random.Random, items: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    return items[int(rng.random() * len(items))]
+
+
+def _fans_summary(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    creator = source.creator_day(query.user_id, day)
+    market = _market(creator)
+    fans = market.fans_num
+    rng = _rng(creator.seed, "fans-summary", creator.user_id, day.isoformat())
+    active = round(fans * (0.3 + 0.5 * rng.random()))
+    engaged = round(fans * (0.005 + 0.06 * rng.random()))
+    readers = round(fans * (0.02 + 0.2 * rng.random()))
+    payers = round(fans * 0.25 * rng.random() ** 2)
+    return {
+        "fansNum": fans,
+        "fansIncreaseNum": market.increase_30,
+        "fansGrowthRate": market.growth_rate,
+        "fansGrowthBeyondRate": market.growth_beyond,
+        "activeFansL28": active,
+        "activeFansRate": _rate_half_up(active, fans),
+        "activeFansBeyondRate": _percentile(_normal(rng)),
+        "engageFansRate": _rate_half_up(engaged, fans),
+        "engageFansL30": engaged,
+        "engageFansBeyondRate": _percentile(_normal(rng)),
+        "readFansIn30": readers,
+        "readFansRate": _rate_half_up(readers, fans),
+        "readFansBeyondRate": _percentile(_normal(rng)),
+        "payFansUserRate30d": _rate_half_up(payers, fans),
+        "payFansUserNum30d": payers,
+    }
+
+
+def _shares(
+    names: Sequence[str], weights: Sequence[float], total: int, known: int, rng: random.Random
+) -> list[tuple[str, float]]:
+    """Noisy shares of ``known`` followers split over ``names`` (counts of ``total``), descending,
+    zero counts left out: shares are counts over the followers whose attribute is known."""
+    counts = _split(total, [w * _jitter(rng, 0.4) for w in weights])
+    ranked = sorted(zip(names, counts, strict=True), key=lambda item: -item[1])
+    return [(name, count / known) for name, count in ranked if count > 0]
+
+
+def _fans_profile(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    creator = source.creator_day(query.user_id, day)
+    fans = _market(creator).fans_num
+    rng = _rng(creator.seed, "fans-profile", creator.user_id, day.isoformat())
+    known = max(50, round(fans * (0.55 + 0.2 * rng.random())))
+    located = max(50, round(fans * (0.8 + 0.15 * rng.random())))
+    ages = _split(known, [w * _jitter(rng, 0.4) for w in _AGE_WEIGHTS])
+    male = _split(known, [0.05 + 0.6 * rng.random(), 1.0])[0]
+    interests = _shares(
+        _INTERESTS, [1.0 / (i + 2) for i in range(len(_INTERESTS))], round(known * 0.9), known, rng
+    )[:20]
+    provinces = _shares(
+        [n for n, _ in _PROVINCES], [w for _, w in _PROVINCES], located, located, rng
+    )
+    cities = _shares(
+        [n for n, _ in _CITIES], [w for _, w in _CITIES], round(located * 0.27), located, rng
+    )[:10]
+    device_names = {name: desc for name, desc, _ in _DEVICES}
+    devices = _shares(
+        [n for n, _, _ in _DEVICES],
+        [w for _, _, w in _DEVICES],
+        round(located * 0.97),
+        located,
+        rng,
+    )[:10]
+    return {
+        "ages": [
+            {"group": group, "percent": count / known}
+            for group, count in zip(AUDIENCE_AGE_GROUPS, ages, strict=True)
+        ],
+        "gender": {"male": male / known, "female": (known - male) / known},
+        "interests": [{"name": name, "percent": share} for name, share in interests],
+        "provinces": [{"name": name, "percent": share} for name, share in provinces],
+        "cities": [{"name": name, "percent": share} for name, share in cities],
+        "devices": [
+            {"name": name, "desc": device_names[name], "percent": share} for name, share in devices
+        ],
+        "dateKey": _data_key(creator),
+    }
+
+
+def _fans_history(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
+    """The follower curve's last 30 or 90 days. ``FANS_INCREASE`` gives each day's net change,
+    and ``fansNumInc`` their sum over the base of the day before the first (inferred meaning)."""
+    creator = source.creator_day(query.user_id, day)
+    totals = _market(creator).totals
+    date_type, increase_type = query.values
+    days = WINDOW_DAYS[DateType(date_type)]
+    window = totals[-days:]
+    if increase_type == IncreaseType.FANS_TOTAL:
+        nums, base = list(window), window[0]
+    else:
+        before = totals[-days - 1 : -1]
+        nums, base = [a - b for a, b in zip(window, before, strict=True)], before[0]
+    first_day = creator.day - timedelta(days=days)
+    return {
+        "fansNumInc": window[-1] - base,
+        "fansNumIncRate": (window[-1] - base) / base,
+        "list": [
+            {"num": num, "dateKey": (first_day + timedelta(days=i)).isoformat()}
+            for i, num in enumerate(nums)
+        ],
+    }
+
+
 def _notes_rate(source: SandboxSource, query: Query, day: date) -> dict[str, Any]:
     return source.generate(query.user_id, query.scope, day=day)
 
 
 Generator = Callable[[SandboxSource, Query, date], dict[str, Any]]
 
-GENERATORS: dict[str, Generator] = {NOTES_RATE: _notes_rate}
+GENERATORS: dict[str, Generator] = {
+    NOTES_RATE: _notes_rate,
+    BLOGGER_PROFILE: _blogger_profile,
+    DATA_SUMMARY: _data_summary,
+    FANS_SUMMARY: _fans_summary,
+    FANS_PROFILE: _fans_profile,
+    FANS_HISTORY: _fans_history,
+}
 """The synthetic ``data`` of each endpoint the sandbox generates, by endpoint name."""
 
 
