@@ -21,6 +21,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "server": frozenset({"server", "service", "sources", "store", "contract", "clock"}),
     "client": frozenset({"client", "contract", "sheets", "query_token"}),
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),
+    "mcp_server": frozenset({"client", "contract", "analytics", "sheets", "figures"}),
     "sheets": frozenset(),
     "figures": frozenset(),
     "extras": frozenset(),

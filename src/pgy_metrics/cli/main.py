@@ -18,7 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from pgy_metrics import __version__
-from pgy_metrics.cli import analysis, batch, config, demo, fetch, serve, tokens, usage
+from pgy_metrics.cli import analysis, batch, config, demo, fetch, mcp, serve, tokens, usage
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
 from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.extras import missing_extra
@@ -39,6 +39,7 @@ app.command("usage")(usage.usage)
 app.command("report")(analysis.report)
 app.command("plan")(analysis.plan)
 app.command("demo")(demo.demo)
+app.command("mcp")(mcp.mcp)
 
 SETTINGS_OPTIONS = {
     "host": "--host",
