@@ -182,11 +182,12 @@ class Tools:
             raise ToolError(str(refused)) from None
         results: list[EndpointResult | None] = [None] * needed
         gate = asyncio.Semaphore(CONCURRENCY)
-        client = self.client()
+        # Parameters by their API names (``dateType``...), as ``call`` takes them.
+        call: Callable[..., Awaitable[EndpointResult]] = self.client().call
 
         async def one(index: int, endpoint: str, user_id: str, params: dict[str, str]) -> None:
             async with gate:
-                results[index] = await client.call(endpoint, user_id, **params)
+                results[index] = await call(endpoint, user_id, **params)
 
         try:
             async with asyncio.TaskGroup() as group:

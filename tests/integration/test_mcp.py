@@ -1,0 +1,232 @@
+"""``pgy mcp`` driven by the MCP SDK's own client session, against a real ``pgy serve``.
+
+Both transports run ``pgy mcp`` as a real process: stdio as the subprocess of the SDK's
+``stdio_client`` (as a desktop assistant starts it), streamable HTTP on a loopback port. The API
+server is the sandbox source; tokens are made with ``pgy token create``. No token may appear in
+anything the MCP server says or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import CallToolResult, TextContent
+
+from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
+
+pytestmark = pytest.mark.integration
+
+CREATORS = [f"5d21ab6b00000000120156{n:02x}" for n in range(4)]
+SCOPES_PER_CREATOR = 8
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, str, str]]:
+    """A real ``pgy serve`` (sandbox), a token with credit, and one with balance 0 and a price."""
+    folder = tmp_path_factory.mktemp("mcp")
+    env = pgy_env(folder / "data")
+    rich = pgy("token", "create", "--name", "assistant", env=env).stdout.strip()
+    broke = pgy(
+        "token", "create", "--name", "broke", "--balance", "0", "--price", "1", env=env
+    ).stdout.strip()
+    with ServerProcess(env, folder / "server.log") as server:
+        yield server, rich, broke
+
+
+def _mcp_env(api_url: str, token: str) -> dict[str, str]:
+    env = pgy_env(Path("/nonexistent"), PGY_TOKEN=token, PGY_BASE_URL=api_url)
+    env.pop("PGY_DATA_DIR")
+    return env
+
+
+@asynccontextmanager
+async def stdio_session(
+    api_url: str, token: str, errlog: Path, *args: str
+) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "pgy_metrics", "mcp", *args],
+        env=_mcp_env(api_url, token),
+    )
+    with errlog.open("w") as log:
+        async with (
+            stdio_client(params, errlog=log) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
+
+
+@pytest.fixture
+def http_mcp(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> Iterator[tuple[str, Path, str]]:
+    """``pgy mcp --http`` as a process: its URL, its log and the token it uses."""
+    server, token, _ = api
+    port = free_port()
+    log_path = tmp_path / "mcp-http.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pgy_metrics", "mcp", "--http", "--port", str(port)],
+            env=_mcp_env(server.base_url, token),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, log_path.read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp", log_path, token
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def _structured(result: CallToolResult) -> dict[str, Any]:
+    assert not result.isError, _text(result)
+    assert result.structuredContent is not None
+    return result.structuredContent
+
+
+def _text(result: CallToolResult) -> str:
+    return " ".join(part.text for part in result.content if isinstance(part, TextContent))
+
+
+def _dump(result: CallToolResult) -> str:
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False)
+
+
+async def test_stdio_lists_tools_calls_them_and_holds_the_budget(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> None:
+    server, token, _ = api
+    errlog = tmp_path / "stdio.log"
+    budget = 1 + SCOPES_PER_CREATOR + 2
+    seen: list[str] = []
+    async with stdio_session(
+        server.base_url, token, errlog, "--max-billable-calls", str(budget)
+    ) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        assert set(tools) == {
+            "notes_rate",
+            "creator_overview",
+            "compare_creators",
+            "benchmark_pool",
+            "plan_campaign",
+        }
+        for tool in tools.values():
+            assert "billable call" in (tool.description or ""), tool.name
+            assert tool.outputSchema is not None, tool.name
+        assert tools["notes_rate"].inputSchema["required"] == ["user_id"]
+
+        answer = await session.call_tool(
+            "notes_rate", {"user_id": CREATORS[0], "dateType": "DAY_90"}
+        )
+        seen.append(_dump(answer))
+        data = _structured(answer)
+        assert data["params"]["dateType"] == "DAY_90" and data["synthetic"] is True
+        assert data["billing"] == {
+            "calls_needed": 1,
+            "billable_calls": 1,
+            "session_used": 1,
+            "session_remaining": budget - 1,
+        }
+
+        overview = await session.call_tool("creator_overview", {"user_id": CREATORS[0]})
+        seen.append(_dump(overview))
+        summary = _structured(overview)
+        assert len(summary["scopes"]) == SCOPES_PER_CREATOR
+        reads = next(f for f in summary["scopes"][0]["figures"] if f["name"] == "read_median")
+        assert reads["unit"] == "count" and reads["text"]
+        assert summary["billing"]["session_remaining"] == 2
+
+        refused = await session.call_tool("compare_creators", {"user_ids": CREATORS[:2]})
+        seen.append(_dump(refused))
+        assert refused.isError
+        assert "needs 16 billable calls" in _text(refused) and "has 2 left" in _text(refused)
+
+        bad = await session.call_tool("notes_rate", {"user_id": "nope"})
+        seen.append(_dump(bad))
+        assert bad.isError and "user" in _text(bad).lower()
+
+        codes = await session.read_resource("pgy://codes")  # type: ignore[arg-type]
+        assert "601" in codes.contents[0].text  # type: ignore[union-attr]
+        endpoints = await session.read_resource("pgy://endpoints/notes_rate")  # type: ignore[arg-type]
+        assert "advertiseSwitch" in endpoints.contents[0].text  # type: ignore[union-attr]
+    logs = errlog.read_text()
+    assert token not in logs and all(token not in text for text in seen)
+
+
+async def test_http_runs_every_analyst_tool(
+    http_mcp: tuple[str, Path, str], tmp_path: Path
+) -> None:
+    url, log_path, token = http_mcp
+    ids_file = tmp_path / "creators.txt"
+    ids_file.write_text("\n".join([*CREATORS[:3], "not-an-id"]) + "\n")
+    seen: list[str] = []
+    async with (
+        streamable_http_client(url) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert len((await session.list_tools()).tools) == 5
+
+        compared = await session.call_tool("compare_creators", {"user_ids": CREATORS[:3]})
+        seen.append(_dump(compared))
+        creators = _structured(compared)["creators"]
+        assert {c["user_id"] for c in creators} == set(CREATORS[:3])
+        assert any(figure["unit"] == "fraction (0-1)" for figure in creators[0]["percentiles"])
+
+        pool = await session.call_tool("benchmark_pool", {"path": str(ids_file)})
+        seen.append(_dump(pool))
+        table = _structured(pool)
+        assert table["creators"] == 3 and len(table["skipped"]) == 1
+        assert table["billing"]["billable_calls"] == 3 * SCOPES_PER_CREATOR
+
+        candidates = [
+            {"user_id": uid, "price_photo": 1000 + 500 * n, "price_video": 2000 + 500 * n}
+            for n, uid in enumerate(CREATORS)
+        ]
+        planned = await session.call_tool(
+            "plan_campaign", {"candidates": candidates, "budget": 5000, "objective": "reads"}
+        )
+        seen.append(_dump(planned))
+        plan = _structured(planned)
+        assert plan["bookings"] and plan["spend"]["value"] <= 5000
+        assert plan["value"]["value"] >= plan["greedy_value"]["value"]
+        assert {"value", "unit", "text"} <= set(plan["improvement_over_greedy"])
+    assert token not in log_path.read_text() and all(token not in text for text in seen)
+
+
+async def test_a_business_code_is_a_tool_error_with_code_message_and_request_id(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> None:
+    server, _, broke = api
+    errlog = tmp_path / "stdio.log"
+    async with stdio_session(server.base_url, broke, errlog) as session:
+        result = await session.call_tool("notes_rate", {"user_id": CREATORS[0]})
+        assert result.isError
+        text = _text(result)
+        assert "code 601" in text and "balance" in text and "request id" in text
+        overview = await session.call_tool("creator_overview", {"user_id": CREATORS[0]})
+        assert overview.isError and "code 601" in _text(overview)
+        assert broke not in _dump(result) + _dump(overview)
+    assert broke not in errlog.read_text()
