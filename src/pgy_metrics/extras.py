@@ -39,9 +39,9 @@ EXTRAS: Final[Mapping[str, str]] = MappingProxyType(
         "openpyxl": "analytics",
         "jinja2": "analytics",
         "markupsafe": "analytics",
-        # mcp: pgy mcp, the Model Context Protocol server (the official SDK and what it brings).
+        # mcp: pgy mcp, the Model Context Protocol server (the official SDK; the extra brings
+        # analytics too, which its analyst tools run).
         "mcp": "mcp",
-        "anyio": "mcp",
         # pandas: DataFrames for notebooks.
         "pandas": "pandas",
         "pyarrow": "pandas",
@@ -59,7 +59,7 @@ def extra_for(problem: ImportError) -> str | None:
 
 
 COMMANDS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {"pgy demo": ("server", "analytics"), "pgy mcp": ("mcp", "analytics")}
+    {"pgy demo": ("server", "analytics")}
 )
 """Commands that need more than one extra: named all at once, not one per failed attempt."""
 

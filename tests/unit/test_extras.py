@@ -25,7 +25,17 @@ from pgy_metrics.extras import EXTRAS, extra_for, install_command, missing_extra
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "pgy_metrics"
 PLAIN = frozenset(
-    {"httpx", "pydantic", "pydantic_core", "typer", "click", "rich", "platformdirs", "stamina"}
+    {
+        "httpx",
+        "pydantic",
+        "pydantic_core",
+        "typer",
+        "click",
+        "rich",
+        "platformdirs",
+        "stamina",
+        "anyio",  # httpx's
+    }
 )
 """Top-level modules of the plain install's libraries (and what they bring that we use)."""
 USER = "5d21ab6b000000001201567d"
@@ -118,10 +128,17 @@ def _pgy_without(
 EVERY_EXTRA = frozenset(EXTRAS)
 SERVER = frozenset(name for name, extra in EXTRAS.items() if extra == "server")
 ANALYTICS = frozenset(name for name, extra in EXTRAS.items() if extra == "analytics")
+MCP = frozenset(name for name, extra in EXTRAS.items() if extra == "mcp")
 
 
 def test_help_and_the_client_commands_load_without_any_extra(tmp_path: Path) -> None:
-    for args in (["--help"], ["fetch", "--help"], ["batch", "--help"], ["serve", "--help"]):
+    for args in (
+        ["--help"],
+        ["fetch", "--help"],
+        ["batch", "--help"],
+        ["serve", "--help"],
+        ["mcp", "--help"],
+    ):
         result = _pgy_without(EVERY_EXTRA, *args, tmp_path=tmp_path)
         assert result.returncode == 0, result.stderr
         assert "Usage: pgy" in result.stdout
@@ -149,6 +166,8 @@ def test_help_and_the_client_commands_load_without_any_extra(tmp_path: Path) -> 
         (SERVER, ["usage"], "pgy usage needs the server extra"),
         (EVERY_EXTRA, ["demo"], "pgy demo needs the server and analytics extras"),
         (ANALYTICS, ["report"], "pgy report needs the analytics extra"),
+        (MCP, ["mcp"], "pgy mcp needs the mcp extra"),
+        (ANALYTICS, ["mcp"], "pgy mcp needs the analytics extra"),
     ],
 )
 def test_a_command_whose_extra_is_missing_says_which_to_install_in_one_line(

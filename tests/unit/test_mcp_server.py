@@ -1,0 +1,78 @@
+"""The parts of ``pgy mcp`` that need no process: the budget, the generated reference, the tool
+descriptions' costs and the error text (code, message, request id; never the token). The whole
+server over both transports is tests/integration/test_mcp.py."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
+from pgy_metrics.client import AsyncClient, InsufficientBalance
+from pgy_metrics.contract.codes import BusinessCode
+from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.mcp_server import Budget, BudgetExceeded, build_server
+from pgy_metrics.mcp_server.app import ANALYSIS_SCOPE_COUNT, Tools
+from pgy_metrics.mcp_server.reference import codes_markdown, endpoints_markdown
+
+TOKEN = "pgy_" + "s" * 43
+
+
+def test_the_budget_refuses_a_call_whole_and_says_how_many_it_needs() -> None:
+    budget = Budget(10)
+    budget.reserve(8, "creator_overview")
+    budget.settle(8, 8)
+    with pytest.raises(
+        BudgetExceeded, match=r"compare_creators needs 16 billable calls"
+    ) as refused:
+        budget.reserve(16, "compare_creators")
+    assert "has 2 left (8 used)" in str(refused.value)
+    assert (budget.used, budget.reserved, budget.remaining) == (8, 0, 2)
+    budget.reserve(2, "notes_rate")
+    budget.settle(2, 1)  # one failed: only code 0 is billed
+    assert budget.remaining == 1
+    assert Budget().remaining is None
+    with pytest.raises(ValueError, match="max_billable_calls"):
+        Budget(-1)
+
+
+def test_the_reference_is_generated_from_the_registry_and_the_codes() -> None:
+    text = endpoints_markdown(ENDPOINTS)
+    for spec in ENDPOINTS.specs():
+        assert spec.path in text
+        for param in spec.params:
+            assert f"`{param.name}`" in text
+            assert all(f"`{value.value}`" in text for value in param.values)
+    codes = codes_markdown()
+    for code in BusinessCode:
+        assert f"| {code.value} | {code.name} | {'yes' if code.billed else 'no'} |" in codes
+
+
+def test_every_tool_says_what_it_costs() -> None:
+    assert len(ANALYSIS_SCOPES) == ANALYSIS_SCOPE_COUNT
+    server, _ = build_server(
+        lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"), token=TOKEN
+    )
+    tools = {tool.name: tool for tool in asyncio.run(server.list_tools())}
+    assert set(tools) == {
+        *ENDPOINTS,
+        "creator_overview",
+        "compare_creators",
+        "benchmark_pool",
+        "plan_campaign",
+    }
+    for name in ENDPOINTS:
+        assert "Costs 1 billable call" in (tools[name].description or "")
+    assert f"Costs {ANALYSIS_SCOPE_COUNT} billable calls." in (
+        tools["creator_overview"].description or ""
+    )
+    for name in ("compare_creators", "benchmark_pool", "plan_campaign"):
+        assert f"{ANALYSIS_SCOPE_COUNT} billable calls per" in (tools[name].description or "")
+
+
+def test_a_business_code_becomes_code_message_and_request_id_without_the_token() -> None:
+    tools = Tools(lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"), Budget(), TOKEN)
+    problem = InsufficientBalance(f"balance too low for {TOKEN}", request_id="req-1")
+    text = str(tools.error(problem))
+    assert text == "code 601: balance too low for *** (request id req-1)"
