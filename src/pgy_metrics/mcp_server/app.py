@@ -254,10 +254,16 @@ def _row(frame: Any, user_id: str, **where: str) -> dict[str, Any]:
 
 
 def _indicators(analysis: Analysis, user_id: str) -> list[Figure]:
-    from pgy_metrics.analytics.scopes import HEADLINE_SCOPE
+    """Each indicator of the headline scope; a cross-scope one (momentum: the 30-day row,
+    sponsored decay: the sponsored row) from the first analysis scope that defines it."""
+    from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
 
-    row = _row(analysis.indicators, user_id, scope_key=HEADLINE_SCOPE.key)
-    return [figure(name, row.get(name), _indicator_kind(name)) for name in INDICATOR_NAMES]
+    rows = [_row(analysis.indicators, user_id, scope_key=scope.key) for scope in ANALYSIS_SCOPES]
+    figures = []
+    for name in INDICATOR_NAMES:
+        value = next((row[name] for row in rows if row.get(name) is not None), None)
+        figures.append(figure(name, value, _indicator_kind(name)))
+    return figures
 
 
 def _overview(analysis: Analysis, user_id: str, billing: Billing) -> CreatorOverview:
