@@ -79,7 +79,19 @@ def http_mcp(
     log_path = tmp_path / "mcp-http.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pgy_metrics", "mcp", "--http", "--port", str(port)],
+            [
+                sys.executable,
+                *(
+                    "-m",
+                    "pgy_metrics",
+                    "mcp",
+                    "--http",
+                    "--port",
+                    str(port),
+                    "--log-level",
+                    "DEBUG",
+                ),
+            ],
             env=_mcp_env(server.base_url, token),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -122,7 +134,7 @@ async def test_stdio_lists_tools_calls_them_and_holds_the_budget(
     budget = 1 + SCOPES_PER_CREATOR + 2
     seen: list[str] = []
     async with stdio_session(
-        server.base_url, token, errlog, "--max-billable-calls", str(budget)
+        server.base_url, token, errlog, "--max-billable-calls", str(budget), "--log-level", "DEBUG"
     ) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
         assert set(tools) == {
@@ -172,6 +184,7 @@ async def test_stdio_lists_tools_calls_them_and_holds_the_budget(
         endpoints = await session.read_resource("pgy://endpoints/notes_rate")  # type: ignore[arg-type]
         assert "advertiseSwitch" in endpoints.contents[0].text  # type: ignore[union-attr]
     logs = errlog.read_text()
+    assert "CallToolRequest" in logs and "HTTP Request" in logs  # everything was logged
     assert token not in logs and all(token not in text for text in seen)
 
 

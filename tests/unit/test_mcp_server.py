@@ -5,6 +5,10 @@ server over both transports is tests/integration/test_mcp.py."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +80,18 @@ def test_a_business_code_becomes_code_message_and_request_id_without_the_token()
     problem = InsufficientBalance(f"balance too low for {TOKEN}", request_id="req-1")
     text = str(tools.error(problem))
     assert text == "code 601: balance too low for *** (request id req-1)"
+
+
+def test_pgy_mcp_without_a_token_is_a_usage_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PGY_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pgy_metrics", "mcp", "--base-url", "http://127.0.0.1:9"],
+        env={**env, "NO_COLOR": "1", "COLUMNS": "200"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no API token" in result.stderr and "PGY_TOKEN" in result.stderr

@@ -20,6 +20,14 @@ from pgy_metrics.client._constants import (
     Environment,
 )
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _checked_level(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"must be one of {', '.join(LOG_LEVELS)}; got {value!r}")
+    return value.upper()
+
 
 def mcp(
     token: str | None = token_option(),
@@ -30,6 +38,12 @@ def mcp(
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Where --http listens."),
     port: int = typer.Option(8765, "--port", min=1, max=65535, help="Where --http listens."),
+    log_level: str = typer.Option(
+        "WARNING",
+        "--log-level",
+        help="DEBUG, INFO, WARNING or ERROR: what the server logs on stderr (never the token).",
+        callback=_checked_level,
+    ),
     max_billable_calls: int | None = typer.Option(
         None,
         "--max-billable-calls",
@@ -47,6 +61,7 @@ def mcp(
 
     from pgy_metrics.client import AsyncClient
     from pgy_metrics.mcp_server import Budget, build_server, serve
+    from pgy_metrics.mcp_server.app import LogLevel
 
     if not token:
         raise fail(
@@ -69,6 +84,7 @@ def mcp(
         budget=Budget(max_billable_calls),
         host=host,
         port=port,
+        log_level=cast(LogLevel, log_level),
     )
     if http:
         say(f"pgy mcp: streamable HTTP on http://{host}:{port}/mcp")

@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.fastmcp import FastMCP
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from pgy_metrics.analytics.analysis import Analysis
 
 SERVER_NAME = "pgy-metrics"
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 CONCURRENCY = 4
 """Calls in flight at once for the multi-creator tools (the server rate-limits per token)."""
 MAX_CREATORS = 50
@@ -459,6 +460,7 @@ def build_server(
     registry: Registry = ENDPOINTS,
     host: str = "127.0.0.1",
     port: int = 8000,
+    log_level: LogLevel = "WARNING",
 ) -> tuple[FastMCP, Tools]:
     """The MCP server and the shared state its tools use (the caller closes ``Tools``)."""
     tools = Tools(make_client, budget or Budget(), token, registry)
@@ -473,7 +475,7 @@ def build_server(
         ),
         host=host,
         port=port,
-        log_level="WARNING",
+        log_level=log_level,
     )
 
     for spec in registry.specs():
