@@ -188,3 +188,31 @@ def test_queries_have_stable_keys_and_refuse_unknown_parameters() -> None:
         ECHO.query(USER, colour="red")
     with pytest.raises(ValueError, match="registered twice"):
         REGISTRY.extended(ECHO)
+
+
+async def test_pgy_mcp_has_a_tool_for_it_with_its_parameters(served: Served) -> None:
+    """The MCP server generates its endpoint tools from the registry: the spec is the tool."""
+    from mcp.shared.memory import create_connected_server_and_client_session
+
+    from pgy_metrics.mcp_server import Budget, build_server
+
+    server, _ = build_server(
+        lambda: served.client, token=served.token, budget=Budget(5), registry=REGISTRY
+    )
+    async with create_connected_server_and_client_session(server) as session:
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        echo = tools["test_echo"]
+        assert echo.title == "Echo" and "Costs 1 billable call" in (echo.description or "")
+        assert set(echo.inputSchema["properties"]) == {"user_id", "flavour"}
+        answer = await session.call_tool("test_echo", {"user_id": USER, "flavour": "SOUR"})
+        assert not answer.isError and answer.structuredContent is not None
+        assert answer.structuredContent["data"] == {
+            "userId": USER,
+            "flavour": "SOUR",
+            "day": "2026-11-27",
+        }
+        assert answer.structuredContent["billing"]["session_remaining"] == 4
+        wrong = await session.call_tool("test_echo", {"user_id": USER, "flavour": "BITTER"})
+        assert wrong.isError
+        endpoints = await session.read_resource("pgy://endpoints/test_echo")  # type: ignore[arg-type]
+        assert "`SOUR` (酸)" in endpoints.contents[0].text  # type: ignore[union-attr]
