@@ -32,7 +32,7 @@ from pydantic import AnyUrl, Field
 from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.analytics.planner import PlanRules
 from pgy_metrics.client import AsyncClient, EndpointResult
-from pgy_metrics.client._exceptions import APIError, PgyError
+from pgy_metrics.client._exceptions import APIConnectionError, APIError, PgyError
 from pgy_metrics.contract.columns import COLUMN_KINDS, ColumnKind
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, EndpointSpec, Registry
 from pgy_metrics.contract.params import ParamError, Scope
@@ -175,21 +175,36 @@ class Tools:
 
     async def fetch(self, what: str, calls: Sequence[tuple[str, str, dict[str, str]]]) -> Fetched:
         """Make ``calls`` (endpoint, user id, parameters) within the budget, ``CONCURRENCY`` at a
-        time; the first failure stops the rest and becomes the tool error."""
+        time; the first failure stops the rest and becomes the tool error.
+
+        Counted as billed: each code-0 answer that is not an idempotent replay, and each call
+        whose outcome is unknown (cancelled in flight when another failed, or a connection lost
+        after the request was sent), since the server may have charged it. A business code other
+        than 0 is never billed."""
         needed = len(calls)
         try:
             self.budget.reserve(needed, what)
         except BudgetExceeded as refused:
             raise ToolError(str(refused)) from None
         results: list[EndpointResult | None] = [None] * needed
+        unknown = 0
         gate = asyncio.Semaphore(CONCURRENCY)
         # Parameters by their API names (``dateType``...), as ``call`` takes them.
         call: Callable[..., Awaitable[EndpointResult]] = self.client().call
 
         async def one(index: int, endpoint: str, user_id: str, params: dict[str, str]) -> None:
+            nonlocal unknown
             async with gate:
-                results[index] = await call(endpoint, user_id, **params)
+                try:
+                    results[index] = await call(endpoint, user_id, **params)
+                except asyncio.CancelledError:
+                    unknown += 1
+                    raise
+                except APIConnectionError as lost:
+                    unknown += lost.request_sent
+                    raise
 
+        billed = 0
         try:
             async with asyncio.TaskGroup() as group:
                 for index, (endpoint, user_id, params) in enumerate(calls):
@@ -197,10 +212,9 @@ class Tools:
         except* (PgyError, ParamError) as failed:
             raise self.error(failed.exceptions[0]) from None
         finally:
-            done = [result for result in results if result is not None]
-            billed = sum(not result.replayed for result in done)
+            answers = [result for result in results if result is not None]
+            billed = sum(not result.replayed for result in answers) + unknown
             self.budget.settle(needed, billed)
-        answers = [result for result in results if result is not None]
         return Fetched(answers, self.billing(needed, billed))
 
 
@@ -579,6 +593,12 @@ def build_server(
         from pgy_metrics.analytics.planner import PlanError
 
         ids = _user_ids([candidate.user_id for candidate in candidates], "candidates")
+        if len(ids) != len(candidates):
+            raise ToolError("invalid parameter candidates: each creator may be listed once")
+        candidates = [
+            candidate.model_copy(update={"user_id": uid})
+            for candidate, uid in zip(candidates, ids, strict=True)
+        ]
         for candidate in candidates:
             if candidate.price_photo is None and candidate.price_video is None:
                 raise ToolError(
