@@ -95,3 +95,42 @@ def test_pgy_mcp_without_a_token_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and result.stdout == ""
     assert "no API token" in result.stderr and "PGY_TOKEN" in result.stderr
+
+
+async def test_calls_cancelled_in_flight_count_as_billed_and_the_failure_is_the_error() -> None:
+    """One of three calls answers 601 while the other two are in flight: those are cancelled,
+    and since the server may have charged them the budget counts them; the 601 is the error."""
+    import httpx
+    from mcp.server.fastmcp.exceptions import ToolError
+
+    failing = "5d21ab6b000000001201567f"
+    never = asyncio.Event()
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.params["userId"] == failing:
+            body = {"code": 601, "message": "The balance is too low.", "requestId": "req-9"}
+            return httpx.Response(200, json=body)
+        await never.wait()
+        raise AssertionError("not reached")
+
+    budget = Budget(10)
+    tools = Tools(
+        lambda: AsyncClient(
+            token=TOKEN,
+            base_url="http://127.0.0.1:9",
+            transport=httpx.MockTransport(answer),
+            max_retries=0,
+        ),
+        budget,
+        TOKEN,
+    )
+    calls = [
+        ("notes_rate", uid, {})
+        for uid in ("5d21ab6b000000001201567d", failing, "5d21ab6b000000001201567e")
+    ]
+    with pytest.raises(
+        ToolError, match=r"^code 601: The balance is too low\. \(request id req-9\)$"
+    ):
+        await tools.fetch("test", calls)
+    assert (budget.used, budget.reserved, budget.remaining) == (2, 0, 8)
+    await tools.aclose()
