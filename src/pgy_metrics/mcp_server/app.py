@@ -34,8 +34,14 @@ from pgy_metrics.analytics.planner import PlanRules
 from pgy_metrics.client import AsyncClient, EndpointResult
 from pgy_metrics.client._exceptions import APIConnectionError, APIError, PgyError
 from pgy_metrics.contract.columns import COLUMN_KINDS, ColumnKind
-from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, EndpointSpec, Registry
-from pgy_metrics.contract.params import ParamError, Scope
+from pgy_metrics.contract.endpoints import (
+    ENDPOINTS,
+    NOTES_RATE,
+    NOTES_RATE_SPEC,
+    EndpointSpec,
+    Registry,
+)
+from pgy_metrics.contract.params import ParamError
 from pgy_metrics.figures import FigureKind
 from pgy_metrics.mcp_server.budget import Budget, BudgetExceeded
 from pgy_metrics.mcp_server.models import (
@@ -242,12 +248,7 @@ def _analysed(results: Sequence[EndpointResult], followers: Any = None) -> Analy
     records = [
         ScopeRecord(
             user_id=result.user_id,
-            scope=Scope.from_key(
-                ".".join(
-                    result.params[name]
-                    for name in ("business", "noteType", "dateType", "advertiseSwitch")
-                )
-            ),
+            scope=NOTES_RATE_SPEC.parse(result.params).scope,
             collected_at=result.record_time or "",
             data=result.data,
             source=result.source,
