@@ -212,6 +212,10 @@ async def test_pgy_mcp_has_a_tool_for_it_with_its_parameters(served: Served) -> 
             "day": "2026-11-27",
         }
         assert answer.structuredContent["billing"]["session_remaining"] == 4
+        url = f"https://www.xiaohongshu.com/user/profile/{USER}?xsec_source=pc"
+        by_url = await session.call_tool("test_echo", {"user_id": url})
+        assert by_url.structuredContent is not None
+        assert by_url.structuredContent["user_id"] == USER
         wrong = await session.call_tool("test_echo", {"user_id": USER, "flavour": "BITTER"})
         assert wrong.isError
         endpoints = await session.read_resource("pgy://endpoints/test_echo")  # type: ignore[arg-type]

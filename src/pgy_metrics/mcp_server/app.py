@@ -409,13 +409,14 @@ def _planned(
 
 
 def _user_ids(user_ids: Sequence[str], param: str = "user_ids") -> list[str]:
-    """Valid, distinct ids in the order given; a bad one is a tool error naming it."""
-    from pgy_metrics.contract.params import parse_user_id
+    """Valid, distinct ids (bare or from a profile URL, as people paste them) in the order
+    given; a bad one is a tool error naming the parameter."""
+    from pgy_metrics.contract.params import parse_user_ref
 
     seen: dict[str, None] = {}
     for user_id in user_ids:
         try:
-            seen[parse_user_id(user_id)] = None
+            seen[parse_user_ref(user_id, param=param)] = None
         except ParamError as error:
             raise ToolError(f"invalid parameter {param}: {error.message}") from None
     if not seen:
@@ -425,8 +426,12 @@ def _user_ids(user_ids: Sequence[str], param: str = "user_ids") -> list[str]:
     return list(seen)
 
 
-UserId = Annotated[str, Field(description="The creator's Xiaohongshu user id (24 hex characters)")]
-UserIds = Annotated[list[str], Field(description="Creator user ids (24 hex characters each)")]
+UserId = Annotated[
+    str, Field(description="The creator's user id (24 hex characters) or profile URL")
+]
+UserIds = Annotated[
+    list[str], Field(description="Creator user ids (24 hex characters) or profile URLs")
+]
 
 
 def _endpoint_tool(tools: Tools, spec: EndpointSpec) -> Callable[..., Awaitable[EndpointAnswer]]:
@@ -434,7 +439,8 @@ def _endpoint_tool(tools: Tools, spec: EndpointSpec) -> Callable[..., Awaitable[
 
     async def call_endpoint(user_id: str, **params: Any) -> EndpointAnswer:
         sent = {name: str(getattr(value, "value", value)) for name, value in params.items()}
-        fetched = await tools.fetch(spec.name, [(spec.name, user_id, sent)])
+        (uid,) = _user_ids([user_id], "user_id")
+        fetched = await tools.fetch(spec.name, [(spec.name, uid, sent)])
         (result,) = fetched.results
         return EndpointAnswer(
             endpoint=result.endpoint,
@@ -543,8 +549,8 @@ def build_server(
         title="Benchmark a pool",
         description=(
             "The benchmark table of a pool of creators (tier, content tag, score, read median, "
-            "risk flags), from ids or a file of ids on the machine running pgy mcp (one per "
-            f"line, or a CSV with a user_id column). Costs {per_creator} billable calls per "
+            "risk flags), from ids or a file on the machine running pgy mcp (text, CSV or XLSX "
+            f"of ids or profile URLs, as pgy batch reads). Costs {per_creator} billable calls per "
             f"creator (at most {MAX_CREATORS} creators)."
         ),
         annotations=READ_ONLY,
