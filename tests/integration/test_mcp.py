@@ -24,12 +24,14 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
+from pgy_metrics.contract.endpoints import ENDPOINTS
 from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
 
 pytestmark = pytest.mark.integration
 
 CREATORS = [f"5d21ab6b00000000120156{n:02x}" for n in range(4)]
 SCOPES_PER_CREATOR = 8
+ANALYST_TOOLS = ("creator_overview", "compare_creators", "benchmark_pool", "plan_campaign")
 
 
 @pytest.fixture(scope="module")
@@ -131,19 +133,13 @@ async def test_stdio_lists_tools_calls_them_and_holds_the_budget(
 ) -> None:
     server, token, _ = api
     errlog = tmp_path / "stdio.log"
-    budget = 1 + SCOPES_PER_CREATOR + 2
+    budget = len(ENDPOINTS) + SCOPES_PER_CREATOR + 2
     seen: list[str] = []
     async with stdio_session(
         server.base_url, token, errlog, "--max-billable-calls", str(budget), "--log-level", "DEBUG"
     ) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-        assert set(tools) == {
-            "notes_rate",
-            "creator_overview",
-            "compare_creators",
-            "benchmark_pool",
-            "plan_campaign",
-        }
+        assert set(tools) == {*ENDPOINTS, *ANALYST_TOOLS}
         for tool in tools.values():
             assert "billable call" in (tool.description or ""), tool.name
             assert tool.outputSchema is not None, tool.name
@@ -161,6 +157,12 @@ async def test_stdio_lists_tools_calls_them_and_holds_the_budget(
             "session_used": 1,
             "session_remaining": budget - 1,
         }
+        for spec in ENDPOINTS.specs()[1:]:  # every other endpoint, its parameters defaulted
+            sibling = await session.call_tool(spec.name, {"user_id": CREATORS[0]})
+            seen.append(_dump(sibling))
+            got = _structured(sibling)
+            assert got["endpoint"] == spec.name and got["data"], spec.name
+            assert set(got["params"]) == {"userId", *(p.name for p in spec.params)}
 
         overview = await session.call_tool("creator_overview", {"user_id": CREATORS[0]})
         seen.append(_dump(overview))
@@ -200,7 +202,7 @@ async def test_http_runs_every_analyst_tool(
         ClientSession(read, write) as session,
     ):
         await session.initialize()
-        assert len((await session.list_tools()).tools) == 5
+        assert len((await session.list_tools()).tools) == len(ENDPOINTS) + len(ANALYST_TOOLS)
 
         compared = await session.call_tool("compare_creators", {"user_ids": CREATORS[:3]})
         seen.append(_dump(compared))
