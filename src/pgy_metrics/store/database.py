@@ -3,6 +3,10 @@ per concern (see ``engine.Database`` for how reads and writes reach the database
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -18,6 +22,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "head"
 _PG_MIGRATION_LOCK = 0x70677931
 """Advisory lock id that serialises migrations when several servers start at once."""
+
+COLLECTION_LOCK_POLL_SECONDS = 0.05
+"""How often a process waiting for another one's collection tries the lock again. Waiting by
+polling ``pg_try_advisory_xact_lock`` holds no pooled connection and no thread while waiting (a
+blocking ``pg_advisory_xact_lock`` would hold both for every waiting key)."""
 
 __all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_MS", "Store", "default_sqlite_url"]
 
@@ -91,5 +100,63 @@ class Store:
         )
         (command.downgrade if newer else command.upgrade)(config, to)
 
+    @asynccontextmanager
+    async def collection_lock(self, key: tuple[str, ...]) -> AsyncIterator[None]:
+        """Hold the cluster-wide lock of one collection key (endpoint, creator, scope) while the
+        body runs: every process sharing this PostgreSQL database waits here for the one
+        collecting that key. A transaction-level advisory lock on a dedicated connection of the
+        store's engine: PostgreSQL releases it when the transaction ends, also when the process
+        dies mid-collection, so a crashed holder never blocks the others.
+
+        On SQLite (one process) the in-process single-flight is all there is: no lock.
+        """
+        if self.is_sqlite:
+            yield
+            return
+        lock_id = collection_lock_id(key)
+        engine = self.engine
+        while True:
+            conn = await asyncio.to_thread(_try_lock, engine, lock_id)
+            if conn is not None:
+                break
+            await asyncio.sleep(COLLECTION_LOCK_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            # Ending the transaction releases the lock; the connection returns to the pool.
+            await asyncio.to_thread(_release, conn)
+
     async def aclose(self) -> None:
         await self.database.aclose()
+
+
+def collection_lock_id(key: tuple[str, ...]) -> int:
+    """A signed 64-bit advisory lock id for a collection key, the same in every process
+    (``hash()`` is salted per process; a digest is not)."""
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _try_lock(engine: Engine, lock_id: int) -> Connection | None:
+    """A connection in a transaction holding the advisory lock ``lock_id``; None if another
+    transaction holds it."""
+    conn = engine.connect()
+    try:
+        held = conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}
+        ).scalar_one()
+    except BaseException:
+        conn.close()
+        raise
+    if held:
+        return conn
+    conn.rollback()
+    conn.close()
+    return None
+
+
+def _release(conn: Connection) -> None:
+    try:
+        conn.rollback()
+    finally:
+        conn.close()
