@@ -55,7 +55,7 @@ import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -862,13 +862,13 @@ class PugongyingSource:
         name = slot.account.name
         rate = slot.account.requests_per_second or self._config.requests_per_second
         calls, seconds = _window(rate)
-        await pool.pace(self.name, name, calls=calls, seconds=seconds)
-        await self._sync()  # another process may have rested it while this one waited
         slot.in_flight += 1
         await pool.started(self.name, name)
         strikes, state = slot.strikes, slot.state
         try:
-            return await self._send(slot, call)
+            return await self._send(
+                slot, call, lambda: pool.pace(self.name, name, calls=calls, seconds=seconds)
+            )
         finally:
             slot.in_flight -= 1
             try:
@@ -912,7 +912,10 @@ class PugongyingSource:
             ),
         )
 
-    async def _send(self, slot: _Slot, call: _Call) -> dict[str, Any]:
+    async def _send(
+        self, slot: _Slot, call: _Call, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> dict[str, Any]:
+        """Sign and send one request on the account; ``pace`` is awaited just before sending."""
         user_id = call.query.user_id
         if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
             # Another fetch disabled or rested it while this one waited for pacing.
@@ -938,6 +941,10 @@ class PugongyingSource:
             )
             raise _AccountFailed("signer_error", "the request signer failed") from None
 
+        if pace is not None:
+            # Last, right before sending: what the window admits is what the upstream sees,
+            # with as little delay (and so as little jitter) between the two as possible.
+            await pace()
         started = time.perf_counter()
         try:
             response = await slot.client.get(call.url, params=call.params, headers=headers)

@@ -23,10 +23,17 @@ HEAD = "head"
 _PG_MIGRATION_LOCK = 0x70677931
 """Advisory lock id that serialises migrations when several servers start at once."""
 
-COLLECTION_LOCK_POLL_SECONDS = 0.05
+COLLECTION_LOCK_POLL_SECONDS = 0.1
 """How often a process waiting for another one's collection tries the lock again. Waiting by
 polling ``pg_try_advisory_xact_lock`` holds no pooled connection and no thread while waiting (a
 blocking ``pg_advisory_xact_lock`` would hold both for every waiting key)."""
+
+COLLECTION_LOCKS_PER_PROCESS = 8
+"""Collection locks a process holds or waits for at once. A held lock keeps one connection of
+the engine's pool (10 + 20 overflow) for the whole collection, pacing wait included: the bound
+leaves the pool to reads, which a holder itself needs to re-read the snapshot, and keeps lock
+polls from filling the default thread pool. Collections beyond it wait in the process, without
+a connection; the account pool's pace, not this, bounds how many can usefully run."""
 
 __all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_MS", "Store", "default_sqlite_url"]
 
@@ -52,6 +59,7 @@ class Store:
         self.snapshots = SnapshotRepository(self.database)
         self.ledger = Ledger(self.database)
         self.health = HealthRepository(self.database)
+        self._collection_slots: asyncio.Semaphore | None = None
 
     @property
     def engine(self) -> Engine:
@@ -113,18 +121,21 @@ class Store:
         if self.is_sqlite:
             yield
             return
+        if self._collection_slots is None:
+            self._collection_slots = asyncio.Semaphore(COLLECTION_LOCKS_PER_PROCESS)
         lock_id = collection_lock_id(key)
         engine = self.engine
-        while True:
-            conn = await asyncio.to_thread(_try_lock, engine, lock_id)
-            if conn is not None:
-                break
-            await asyncio.sleep(COLLECTION_LOCK_POLL_SECONDS)
-        try:
-            yield
-        finally:
-            # Ending the transaction releases the lock; the connection returns to the pool.
-            await asyncio.to_thread(_release, conn)
+        async with self._collection_slots:
+            while True:
+                conn = await asyncio.to_thread(_try_lock, engine, lock_id)
+                if conn is not None:
+                    break
+                await asyncio.sleep(COLLECTION_LOCK_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                # Ending the transaction releases the lock; the connection returns to the pool.
+                await asyncio.to_thread(_release, conn)
 
     async def aclose(self) -> None:
         await self.database.aclose()
