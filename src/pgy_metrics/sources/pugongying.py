@@ -770,6 +770,7 @@ class PugongyingSource:
         """The account's state now: a rest that is over makes it ACTIVE again."""
         if slot.state is AccountState.COOLING_DOWN and slot.until is not None and slot.until <= now:
             slot.state, slot.until, slot.reason = AccountState.ACTIVE, None, None
+            slot.cooling_until = None
             logger.info(
                 "pugongying account %r is usable again after its cool-down", slot.account.name
             )
@@ -862,8 +863,8 @@ class PugongyingSource:
         name = slot.account.name
         rate = slot.account.requests_per_second or self._config.requests_per_second
         calls, seconds = _window(rate)
-        slot.in_flight += 1
         await pool.started(self.name, name)
+        slot.in_flight += 1
         strikes, state = slot.strikes, slot.state
         try:
             return await self._send(
@@ -1006,6 +1007,7 @@ class PugongyingSource:
             config.cooldown_base_seconds * 2 ** (slot.strikes - 1), config.cooldown_max_seconds
         )
         slot.state, slot.until = AccountState.COOLING_DOWN, self._monotonic() + rest
+        slot.cooling_until = time.time() + rest
         slot.reason = f"risk control: {slot.detail}; resting {rest:.0f} s (strike {slot.strikes})"
 
     def _record(self, slot: _Slot, *, ok: bool, reason: str | None, latency: float) -> None:

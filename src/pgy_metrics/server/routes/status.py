@@ -139,7 +139,9 @@ async def status_html(request: Request) -> HTMLResponse:
     )
     accounts = "".join(
         f"<tr><td>{html.escape(a['source'])}</td><td>{html.escape(a['account'])}</td>"
-        f"<td>{html.escape(a['state'])}</td><td>{html.escape(a['reason'] or '')}</td></tr>"
+        f"<td>{html.escape(a['state'])}</td><td>{html.escape(a['reason'] or '')}</td>"
+        f"<td>{a['in_flight']}</td><td>{html.escape(a['cooling_until'] or '')}</td>"
+        f"<td>{html.escape(a['last_failure'] or '')}</td></tr>"
         for a in report["accounts"]
     )
     legend = "".join(
@@ -169,7 +171,9 @@ count: not a caller's invalid request or insufficient balance, not a cached answ
 <th>ok</th><th>failed</th><th>label since</th></tr></thead><tbody>{rows}</tbody></table>
 {
         "<h2>Accounts</h2><table><thead><tr><th>source</th><th>account</th><th>state</th>"
-        "<th>reason</th></tr></thead><tbody>" + accounts + "</tbody></table>"
+        "<th>reason</th><th>in flight</th><th>cooling until</th><th>last failure</th></tr>"
+        "</thead><tbody>" + accounts + "</tbody></table>"
+        f"<p>Account pool: {html.escape(report['account_pool'] or 'local')}</p>"
         if accounts
         else ""
     }
