@@ -231,3 +231,56 @@ def test_snapshot_names_and_serves() -> None:
     assert metrics.serves("pugongying")
     assert not metrics.serves("sandbox")
     assert not metrics.serves(None)  # an answer that does not say where it came from
+
+
+async def test_two_processes_sharing_postgresql_make_one_source_call_per_key(
+    postgres_url: str, payload: dict[str, object]
+) -> None:
+    """Two stores (two engines, as two server processes have) and a service on each: concurrent
+    misses of the same keys make one collection per key between them (the advisory lock), and
+    both answer the same snapshot."""
+    first_store, second_store = Store(postgres_url), Store(postgres_url)
+    await first_store.migrate()
+    try:
+        clock = FixedClock(START)
+        gate = asyncio.Event()
+        source = CountingSource(payload, gate=gate)
+        services = [service(first_store, source, clock), service(second_store, source, clock)]
+        users = [f"{index:024x}" for index in range(5)]
+        asks = [
+            asyncio.ensure_future(services[index % 2].get(notes_query(user, Scope())))
+            for index in range(40)
+            for user in users
+        ]
+        while len(source.calls) < len(users):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # the other process's flights are waiting for the lock
+        gate.set()
+        answers = await asyncio.gather(*asks)
+        assert sorted(source.calls) == sorted((user, Scope().key) for user in users)
+        by_user = {(a.user_id, a.id) for a in answers}
+        assert len(by_user) == len(users)  # one snapshot per creator, served by both
+    finally:
+        await first_store.aclose()
+        await second_store.aclose()
+
+
+async def test_a_failed_holder_lets_the_waiting_process_collect_once(
+    postgres_url: str, payload: dict[str, object]
+) -> None:
+    """What a 301 costs across processes: the waiter re-collects once after the holder failed."""
+    first_store, second_store = Store(postgres_url), Store(postgres_url)
+    await first_store.migrate()
+    try:
+        clock = FixedClock(START)
+        failing = FailingSource(payload)
+        services = [service(first_store, failing, clock), service(second_store, failing, clock)]
+        query = notes_query(USER, Scope())
+        outcomes = await asyncio.gather(
+            *(services[index % 2].get(query) for index in range(20)), return_exceptions=True
+        )
+        assert all(isinstance(outcome, CollectionError) for outcome in outcomes)
+        assert 1 <= len(failing.calls) <= 2
+    finally:
+        await first_store.aclose()
+        await second_store.aclose()

@@ -154,6 +154,8 @@ class ReceivedRequest:
     account: str | None
     mode: str
     problems: list[str] = field(default_factory=list)
+    at: float = field(default_factory=time.time)
+    """When it arrived (epoch seconds)."""
 
 
 class FakePugongying:
@@ -165,10 +167,13 @@ class FakePugongying:
         data: dict[str, Any] | None = None,
         require_signature: bool = False,
         hang_seconds: float = HANG_SECONDS,
+        latency_seconds: float = 0.0,
     ) -> None:
+        """``latency_seconds``: how long every answer takes, as a real upstream's would."""
         self.data = data if data is not None else fixture_data()
         self.require_signature = require_signature
         self.hang_seconds = hang_seconds
+        self.latency_seconds = latency_seconds
         self._lock = threading.Lock()
         self._standing: dict[str, str] = {}
         self._queued: dict[str, deque[str]] = {}
@@ -281,6 +286,8 @@ class FakePugongying:
             )
         if not logged_in:
             return _envelope(-100, "无登录信息", status=200)
+        if self.latency_seconds:
+            await anyio.sleep(self.latency_seconds)
         return await self._answer(mode, request)
 
     async def _answer(self, mode: str, request: Request) -> Response:
@@ -352,6 +359,7 @@ class FakePugongying:
                     "account": r.account,
                     "mode": r.mode,
                     "problems": r.problems,
+                    "at": r.at,
                 }
                 for r in self.received
             ]

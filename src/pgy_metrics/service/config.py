@@ -42,6 +42,7 @@ from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources import registry
 from pgy_metrics.sources.base import OutcomeSink, Source
 from pgy_metrics.sources.failover import DEFAULT_COOLDOWN_SECONDS
+from pgy_metrics.sources.pool import SharedPool
 from pgy_metrics.sources.spec import BuildContext, SourceSpec
 
 __all__ = [
@@ -154,7 +155,12 @@ def setting_spec(settings: Settings) -> SourceSpec:
 
 
 def configured_source(
-    settings: Settings, config: FileConfig | None, *, clock: Clock, outcomes: OutcomeSink | None
+    settings: Settings,
+    config: FileConfig | None,
+    *,
+    clock: Clock,
+    outcomes: OutcomeSink | None,
+    pool: SharedPool | None = None,
 ) -> Source:
     """The server's source: the file's ``[[sources]]`` in order (behind failover when there are
     several), else the ``PGY_SOURCE`` setting. Specs are validated already: no secret is read
@@ -169,6 +175,6 @@ def configured_source(
     failover = config.failover if config is not None else FailoverSpec()
     return registry.build(
         specs,
-        BuildContext(clock=clock, outcomes=outcomes, on_result=on_result),
+        BuildContext(clock=clock, outcomes=outcomes, on_result=on_result, pool=pool),
         failover_cooldown_seconds=failover.cooldown_seconds,
     )

@@ -107,10 +107,10 @@ class MovingWindowMemory(MemoryStorage):
 
 
 class RateLimiter:
-    def __init__(self, *, redis_url: str | None = None) -> None:
+    def __init__(self, *, redis_url: str | None = None, key_prefix: str = "pgy-metrics") -> None:
         storage: Storage
         if redis_url:
-            storage = RedisStorage(_async_uri(redis_url), key_prefix="pgy-metrics")
+            storage = RedisStorage(_async_uri(redis_url), key_prefix=key_prefix)
         else:
             storage = MovingWindowMemory()
         self.storage = storage

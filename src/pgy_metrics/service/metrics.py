@@ -150,6 +150,27 @@ class MetricsService:
             flight.exception()  # mark retrieved even if every waiter went away
 
     async def _load(self, query: Query) -> Snapshot:
+        """The stored snapshot if fresh; else collect it, once across the cluster.
+
+        On PostgreSQL several processes may miss at once: the first takes the key's advisory
+        lock (``Store.collection_lock``) and collects; the others wait for the lock, then find
+        its snapshot on re-reading and answer it (same ``recordTime``). If the holder failed,
+        there is no snapshot: the next waiting process collects once itself (one flight per
+        process, its askers share its answer), so a failure costs at most one more paced
+        upstream call per waiting process and each answers its own 301.
+        """
+        stored = await self._fresh_stored(query)
+        if stored is not None:
+            return stored
+        async with self._store.collection_lock(query.key):
+            if not self._store.is_sqlite:
+                # Another process may have collected while this one waited for the lock.
+                stored = await self._fresh_stored(query)
+                if stored is not None:
+                    return stored
+            return await self._collect_and_store(query)
+
+    async def _fresh_stored(self, query: Query) -> Snapshot | None:
         stored = await self._store.snapshots.latest(
             query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
         )
@@ -157,6 +178,9 @@ class MetricsService:
             self.cache_hits += 1
             self._remember(query, stored)
             return stored
+        return None
+
+    async def _collect_and_store(self, query: Query) -> Snapshot:
         self.source_calls += 1
         started = time.perf_counter()
         try:

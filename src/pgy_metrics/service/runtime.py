@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
+from pgy_metrics.service.account_pool import RedisAccountPool
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.service.config import FileConfig, configured_source
 from pgy_metrics.service.gate import Encoder, Gate
@@ -98,7 +99,12 @@ def build_runtime(
         window_minutes=settings.health_window_minutes,
     )
     if source is None:
-        source = configured_source(settings, config, clock=clock, outcomes=health)
+        pool = (
+            RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
+            if settings.redis_url
+            else None
+        )
+        source = configured_source(settings, config, clock=clock, outcomes=health, pool=pool)
     service = MetricsService(
         store=store,
         source=source,
@@ -110,7 +116,7 @@ def build_runtime(
     authenticator = Authenticator(
         store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
     )
-    limiter = RateLimiter(redis_url=settings.redis_url)
+    limiter = RateLimiter(redis_url=settings.redis_url, key_prefix=settings.redis_key_prefix)
     return Runtime(
         settings=settings,
         store=store,

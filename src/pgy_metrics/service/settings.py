@@ -63,7 +63,10 @@ class Settings(BaseSettings):
 
     # Money and limits ------------------------------------------------------------------------
     redis_url: str | None = None
-    """``redis://host:6379/0`` to share rate-limit windows between server processes."""
+    """``redis://host:6379/0`` to share rate-limit windows and the account pool (pacing,
+    cool-downs) between server processes."""
+    redis_key_prefix: str = Field(default="pgy-metrics", min_length=1)
+    """Every Redis key starts with it: deployments sharing one Redis keep their state apart."""
     prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})
     """Credits per successful call, by endpoint (a token's plan may override it)."""
     cached_prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})

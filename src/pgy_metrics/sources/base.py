@@ -83,6 +83,12 @@ class AccountStatus:
     reason: str | None = None
     until: float | None = None
     """For a cooling-down account: when (``time.monotonic()``) it may be used again."""
+    in_flight: int = 0
+    """Calls on the account running now (in the whole cluster when the pool is shared)."""
+    cooling_until: float | None = None
+    """For a cooling-down account: when (epoch seconds) it may be used again."""
+    last_failure: str | None = None
+    """The short label of the account's last failed call (``session_lost``, ``http_5xx``...)."""
 
 
 @dataclass(frozen=True, slots=True)

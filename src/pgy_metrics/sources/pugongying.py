@@ -11,6 +11,13 @@ The account pool:
   preferring one whose pacing allows a request right now. DISABLED accounts are never used.
 - **Pacing**: each account has its own leaky bucket (aiolimiter), ``requests_per_second`` with a
   burst of ``burst``: a fetch waits for its account's turn rather than exceed it.
+- **Shared by a cluster** (``BuildContext.pool``, a ``sources.pool.SharedPool``; the server gives
+  one on Redis with ``PGY_REDIS_URL``): pacing is a moving window over every process (at most
+  ``ceil(requests_per_second)`` calls in any second; below 1/s, one call per ``ceil(1/rate)`` s),
+  and rests, disablements, strikes, calls in flight and the last failure label are the
+  cluster's, read before every fetch. Rotation then prefers the account with the fewest calls in
+  flight in the cluster. If the shared state cannot be reached, a fetch fails at once with
+  ``PoolUnavailable`` (code 301): no call is made that the cluster's pace cannot vouch for.
 - **Classification** of every answer (``classify``):
 
   =====================  ============================================  ==========================
@@ -39,14 +46,16 @@ an account is built: they appear in no repr, log record, error or ``AccountStatu
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import hashlib
 import importlib.util
 import json
 import logging
 import math
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -82,6 +91,7 @@ from pgy_metrics.sources.base import (
     SessionLost,
     UpstreamUnavailable,
 )
+from pgy_metrics.sources.pool import PoolUnavailable, SharedAccount, SharedPool
 from pgy_metrics.sources.signing import (
     RequestSigner,
     SignerError,
@@ -472,7 +482,7 @@ class PugongyingSpec(SourceSpec):
 
 
 def _build(spec: PugongyingSpec, context: BuildContext) -> PugongyingSource:
-    return PugongyingSource(spec.config, outcomes=context.outcomes)
+    return PugongyingSource(spec.config, outcomes=context.outcomes, pool=context.pool)
 
 
 class VerdictKind(enum.Enum):
@@ -618,6 +628,15 @@ class _Slot:
     until: float | None = None
     strikes: int = 0
     """Risk-control answers since the last success: the exponent of the next rest."""
+    in_flight: int = 0
+    """Calls running on the account (in the cluster, with a shared pool)."""
+    last_failure: str | None = None
+    cooling_until: float | None = None
+    """``until`` in epoch seconds, for the status page."""
+    last_failure_fresh: bool = False
+    """``last_failure`` is not yet shared with the cluster."""
+    detail: str = ""
+    """What the last risk-control answer said (for the reason of a rest)."""
 
 
 def _refusing_cookie_jar() -> CookieJar:
@@ -642,8 +661,11 @@ class PugongyingSource:
         outcomes: OutcomeSink | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
+        pool: SharedPool | None = None,
     ) -> None:
         self._config = config
+        self._pool = pool
+        self._pool_unreachable = False
         self._outcomes = outcomes
         self._monotonic = monotonic
         self._signer: RequestSigner = load_signer(config.signer)
@@ -684,9 +706,59 @@ class PugongyingSource:
                 state=self._refresh(slot, now),
                 reason=slot.reason,
                 until=slot.until,
+                in_flight=slot.in_flight,
+                cooling_until=slot.cooling_until if slot.until is not None else None,
+                last_failure=slot.last_failure,
             )
             for slot in self._slots
         ]
+
+    async def cluster_accounts(self) -> list[AccountStatus]:
+        """``accounts()`` as the cluster sees them now (read from the shared pool, if any; if
+        it cannot be reached, as this process last saw them)."""
+        if self._pool is not None:
+            with contextlib.suppress(PoolUnavailable):
+                await self._sync()
+        return self.accounts()
+
+    @property
+    def pool_state(self) -> str:
+        """``local`` (states in this process), ``shared`` (the cluster's) or ``unreachable``
+        (shared, but its store could not be read last time: collection paused)."""
+        if self._pool is None:
+            return "local"
+        return "unreachable" if self._pool_unreachable else "shared"
+
+    async def _sync(self) -> None:
+        """Take every account's state from the shared pool: the cluster's word wins."""
+        assert self._pool is not None
+        try:
+            shared = await self._pool.accounts(
+                self.name, [slot.account.name for slot in self._slots]
+            )
+        except PoolUnavailable:
+            self._pool_unreachable = True
+            raise
+        self._pool_unreachable = False
+        now, wall = self._monotonic(), time.time()
+        for slot in self._slots:
+            seen = shared.get(slot.account.name, SharedAccount())
+            state = seen.state
+            if state is AccountState.DISABLED and seen.session != _session_of(slot.account):
+                state = AccountState.ACTIVE  # disabled with other cookies: a new login since
+            if state is AccountState.COOLING_DOWN and (seen.until is None or seen.until <= wall):
+                state = AccountState.ACTIVE
+            slot.state = state
+            slot.reason = seen.reason if state is not AccountState.ACTIVE else None
+            slot.cooling_until = seen.until if state is AccountState.COOLING_DOWN else None
+            slot.until = (
+                now + (seen.until - wall)
+                if state is AccountState.COOLING_DOWN and seen.until is not None
+                else None
+            )
+            slot.strikes = seen.strikes
+            slot.in_flight = seen.in_flight
+            slot.last_failure = seen.last_failure
 
     async def fetch(self, query: Query) -> dict[str, Any]:
         request = UPSTREAM_REQUESTS.get(query.endpoint.name)
@@ -701,6 +773,8 @@ class PugongyingSource:
         user_id = query.user_id
         tried: set[str] = set()
         failures: list[str] = []
+        if self._pool is not None:
+            await self._sync()
         while (slot := self._choose(tried)) is not None:
             tried.add(slot.account.name)
             try:
@@ -720,6 +794,7 @@ class PugongyingSource:
         """The account's state now: a rest that is over makes it ACTIVE again."""
         if slot.state is AccountState.COOLING_DOWN and slot.until is not None and slot.until <= now:
             slot.state, slot.until, slot.reason = AccountState.ACTIVE, None, None
+            slot.cooling_until = None
             logger.info(
                 "pugongying account %r is usable again after its cool-down", slot.account.name
             )
@@ -740,6 +815,10 @@ class PugongyingSource:
                 candidates.append((index, slot))
         if not candidates:
             return None
+        if self._pool is not None:
+            # Fair across the cluster: the account with the fewest calls in flight anywhere.
+            fewest = min(slot.in_flight for _, slot in candidates)
+            candidates = [(i, s) for i, s in candidates if s.in_flight == fewest]
         index, slot = next(
             ((i, s) for i, s in candidates if s.limiter.has_capacity()), candidates[0]
         )
@@ -796,8 +875,73 @@ class PugongyingSource:
         raise AssertionError("stamina ended without an attempt")  # pragma: no cover
 
     async def _attempt(self, slot: _Slot, call: _Call) -> dict[str, Any]:
-        user_id = call.query.user_id
+        if self._pool is not None:
+            return await self._attempt_shared(slot, call)
         await slot.limiter.acquire()
+        return await self._send(slot, call)
+
+    async def _attempt_shared(self, slot: _Slot, call: _Call) -> dict[str, Any]:
+        """One attempt paced by the cluster's window, counted in flight, its outcome shared."""
+        pool = self._pool
+        assert pool is not None
+        name = slot.account.name
+        rate = slot.account.requests_per_second or self._config.requests_per_second
+        calls, seconds = _window(rate)
+        await pool.started(self.name, name)
+        slot.in_flight += 1
+        strikes, state = slot.strikes, slot.state
+        try:
+            return await self._send(
+                slot, call, lambda: pool.pace(self.name, name, calls=calls, seconds=seconds)
+            )
+        finally:
+            slot.in_flight -= 1
+            try:
+                await pool.finished(self.name, name)
+                await self._share(slot, strikes, state)
+            except PoolUnavailable as error:
+                logger.warning("pugongying account %r: its outcome was not shared: %s", name, error)
+
+    async def _share(self, slot: _Slot, strikes_before: int, state_before: AccountState) -> None:
+        """Tell the cluster what this attempt changed about the account."""
+        pool = self._pool
+        assert pool is not None
+        name = slot.account.name
+        if slot.last_failure is not None and slot.last_failure_fresh:
+            slot.last_failure_fresh = False
+            await pool.failed(self.name, name, slot.last_failure)
+        if slot.state is AccountState.ACTIVE:
+            if strikes_before and not slot.strikes:
+                await pool.clear(self.name, name)
+            return
+        if slot.state is state_before:
+            return  # the cluster's own state, not this attempt's doing
+        if slot.state is AccountState.COOLING_DOWN:
+            strikes = await pool.strike(self.name, name)
+            if strikes > slot.strikes:  # others struck meanwhile: rest as long as the cluster says
+                slot.strikes = strikes
+                self._rest(slot)
+        session = _session_of(slot.account) if slot.state is AccountState.DISABLED else None
+        slot.cooling_until = (
+            time.time() + (slot.until - self._monotonic()) if slot.until is not None else None
+        )
+        await pool.rest(
+            self.name,
+            name,
+            SharedAccount(
+                state=slot.state,
+                reason=slot.reason,
+                until=slot.cooling_until,
+                strikes=slot.strikes,
+                session=session,
+            ),
+        )
+
+    async def _send(
+        self, slot: _Slot, call: _Call, pace: Callable[[], Awaitable[None]] | None = None
+    ) -> dict[str, Any]:
+        """Sign and send one request on the account; ``pace`` is awaited just before sending."""
+        user_id = call.query.user_id
         if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
             # Another fetch disabled or rested it while this one waited for pacing.
             raise _AccountFailed(None, f"account became {slot.state.value}")
@@ -822,6 +966,10 @@ class PugongyingSource:
             )
             raise _AccountFailed("signer_error", "the request signer failed") from None
 
+        if pace is not None:
+            # Last, right before sending: what the window admits is what the upstream sees,
+            # with as little delay (and so as little jitter) between the two as possible.
+            await pace()
         started = time.perf_counter()
         try:
             response = await slot.client.get(call.url, params=call.params, headers=headers)
@@ -863,15 +1011,9 @@ class PugongyingSource:
             logger.warning("pugongying account %r disabled: %s", name, slot.reason)
             raise _AccountFailed(None, verdict.detail)
         if verdict.kind is VerdictKind.RISK_CONTROL:
-            config = self._config
             slot.strikes += 1
-            rest = min(
-                config.cooldown_base_seconds * 2 ** (slot.strikes - 1), config.cooldown_max_seconds
-            )
-            slot.state, slot.until = AccountState.COOLING_DOWN, self._monotonic() + rest
-            slot.reason = (
-                f"risk control: {verdict.detail}; resting {rest:.0f} s (strike {slot.strikes})"
-            )
+            slot.detail = verdict.detail
+            self._rest(slot)
             logger.warning("pugongying account %r cooling down: %s", name, slot.reason)
             raise _AccountFailed(None, verdict.detail)
         if verdict.kind is VerdictKind.TRANSIENT:
@@ -885,7 +1027,19 @@ class PugongyingSource:
             )
         raise _AccountFailed(verdict.reason, verdict.detail)
 
+    def _rest(self, slot: _Slot) -> None:
+        """Cool the account down for its number of strikes: ``base * 2**(strikes-1)``, capped."""
+        config = self._config
+        rest = min(
+            config.cooldown_base_seconds * 2 ** (slot.strikes - 1), config.cooldown_max_seconds
+        )
+        slot.state, slot.until = AccountState.COOLING_DOWN, self._monotonic() + rest
+        slot.cooling_until = time.time() + rest
+        slot.reason = f"risk control: {slot.detail}; resting {rest:.0f} s (strike {slot.strikes})"
+
     def _record(self, slot: _Slot, *, ok: bool, reason: str | None, latency: float) -> None:
+        if not ok and reason is not None:
+            slot.last_failure, slot.last_failure_fresh = reason, True
         if self._outcomes is None:
             return
         outcome = Outcome(
@@ -906,6 +1060,20 @@ class PugongyingSource:
         for value in sorted(slot.account.secret_values(), key=len, reverse=True):
             text = text.replace(value, "***")
         return text
+
+
+def _window(rate: float) -> tuple[int, int]:
+    """The cluster's pacing window for ``rate`` calls a second: (calls, seconds). At 1/s and
+    above, ``ceil(rate)`` calls in any second; below, one call in any ``ceil(1/rate)`` s."""
+    if rate >= 1:
+        return math.ceil(rate), 1
+    return 1, math.ceil(1 / rate)
+
+
+def _session_of(account: PugongyingAccount) -> str:
+    """A short digest of the account's cookies: tells a new login from the one that was lost
+    (a digest, never the cookies, leaves the process)."""
+    return hashlib.blake2b(account.cookie_header().encode(), digest_size=8).hexdigest()
 
 
 KIND = SourceKind(PugongyingSpec, _build)

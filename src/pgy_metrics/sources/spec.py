@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.sources.base import OutcomeSink, Source
+from pgy_metrics.sources.pool import SharedPool
 
 __all__ = ["BuildContext", "SourceKind", "SourceSpec", "read_secret"]
 
@@ -44,13 +45,16 @@ class SourceSpec(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class BuildContext:
-    """What every factory may use besides its spec: the server's clock and where upstream
-    attempts are reported (health)."""
+    """What every factory may use besides its spec: the server's clock, where upstream
+    attempts are reported (health) and the cluster's shared account pool state, if any."""
 
     clock: Clock
     outcomes: OutcomeSink | None = None
     on_result: Callable[[str, bool], None] | None = field(default=None)
     """Told, for a chain of several sources, whether each source tried produced data."""
+    pool: SharedPool | None = None
+    """Where account pools keep pacing and account states shared by the cluster (the server
+    gives one on Redis with ``PGY_REDIS_URL``); None keeps them in the process."""
 
 
 SpecT = TypeVar("SpecT", bound=SourceSpec)

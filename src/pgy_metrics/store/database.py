@@ -3,6 +3,10 @@ per concern (see ``engine.Database`` for how reads and writes reach the database
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -18,6 +22,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "head"
 _PG_MIGRATION_LOCK = 0x70677931
 """Advisory lock id that serialises migrations when several servers start at once."""
+
+COLLECTION_LOCK_POLL_SECONDS = 0.1
+"""How often a process waiting for another one's collection tries the lock again. Waiting by
+polling ``pg_try_advisory_xact_lock`` holds no pooled connection and no thread while waiting (a
+blocking ``pg_advisory_xact_lock`` would hold both for every waiting key)."""
+
+COLLECTION_LOCKS_PER_PROCESS = 8
+"""Collection locks a process holds or waits for at once. A held lock keeps one connection of
+the engine's pool (10 + 20 overflow) for the whole collection, pacing wait included: the bound
+leaves the pool to reads, which a holder itself needs to re-read the snapshot, and keeps lock
+polls from filling the default thread pool. Collections beyond it wait in the process, without
+a connection; the account pool's pace, not this, bounds how many can usefully run."""
 
 __all__ = ["MIGRATIONS", "SQLITE_BUSY_TIMEOUT_MS", "Store", "default_sqlite_url"]
 
@@ -43,6 +59,7 @@ class Store:
         self.snapshots = SnapshotRepository(self.database)
         self.ledger = Ledger(self.database)
         self.health = HealthRepository(self.database)
+        self._collection_slots: asyncio.Semaphore | None = None
 
     @property
     def engine(self) -> Engine:
@@ -91,5 +108,66 @@ class Store:
         )
         (command.downgrade if newer else command.upgrade)(config, to)
 
+    @asynccontextmanager
+    async def collection_lock(self, key: tuple[str, ...]) -> AsyncIterator[None]:
+        """Hold the cluster-wide lock of one collection key (endpoint, creator, scope) while the
+        body runs: every process sharing this PostgreSQL database waits here for the one
+        collecting that key. A transaction-level advisory lock on a dedicated connection of the
+        store's engine: PostgreSQL releases it when the transaction ends, also when the process
+        dies mid-collection, so a crashed holder never blocks the others.
+
+        On SQLite (one process) the in-process single-flight is all there is: no lock.
+        """
+        if self.is_sqlite:
+            yield
+            return
+        if self._collection_slots is None:
+            self._collection_slots = asyncio.Semaphore(COLLECTION_LOCKS_PER_PROCESS)
+        lock_id = collection_lock_id(key)
+        engine = self.engine
+        async with self._collection_slots:
+            while True:
+                conn = await asyncio.to_thread(_try_lock, engine, lock_id)
+                if conn is not None:
+                    break
+                await asyncio.sleep(COLLECTION_LOCK_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                # Ending the transaction releases the lock; the connection returns to the pool.
+                await asyncio.to_thread(_release, conn)
+
     async def aclose(self) -> None:
         await self.database.aclose()
+
+
+def collection_lock_id(key: tuple[str, ...]) -> int:
+    """A signed 64-bit advisory lock id for a collection key, the same in every process
+    (``hash()`` is salted per process; a digest is not)."""
+    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _try_lock(engine: Engine, lock_id: int) -> Connection | None:
+    """A connection in a transaction holding the advisory lock ``lock_id``; None if another
+    transaction holds it."""
+    conn = engine.connect()
+    try:
+        held = conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:id)"), {"id": lock_id}
+        ).scalar_one()
+    except BaseException:
+        conn.close()
+        raise
+    if held:
+        return conn
+    conn.rollback()
+    conn.close()
+    return None
+
+
+def _release(conn: Connection) -> None:
+    try:
+        conn.rollback()
+    finally:
+        conn.close()

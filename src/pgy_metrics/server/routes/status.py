@@ -9,7 +9,7 @@ source and account *names*, reasons are short classes, never cookies or tokens.
 from __future__ import annotations
 
 import html
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
@@ -40,7 +40,8 @@ async def _report(runtime: Runtime) -> dict[str, Any]:
         "thresholds": {label.value: threshold for threshold, label in THRESHOLDS},
         "min_calls": MIN_CALLS,
         "subjects": [_health_json(h, zone) for h in healths],
-        "accounts": [_account_json(a) for a in account_states(runtime)],
+        "accounts": [_account_json(a) for a in await cluster_account_states(runtime)],
+        "account_pool": account_pool_state(runtime),
     }
 
 
@@ -67,12 +68,42 @@ def account_states(runtime: Runtime) -> list[AccountStatus]:
     return states
 
 
+async def cluster_account_states(runtime: Runtime) -> list[AccountStatus]:
+    """``account_states``, read anew from the cluster's shared pool where there is one."""
+    source: Any = runtime.service.source
+    states: list[AccountStatus] = []
+    for member in getattr(source, "sources", [source]):
+        cluster = getattr(member, "cluster_accounts", None)
+        if callable(cluster):
+            states.extend(await cluster())
+        elif callable(accounts := getattr(member, "accounts", None)):
+            states.extend(accounts())
+    return states
+
+
+def account_pool_state(runtime: Runtime) -> str | None:
+    """Where account pools keep their state: ``local``, ``shared`` or ``unreachable`` (the
+    shared one cannot be read: collection paused); None without accounts."""
+    source: Any = runtime.service.source
+    found = [getattr(member, "pool_state", None) for member in getattr(source, "sources", [source])]
+    found = [state for state in found if state is not None]
+    if not found:
+        return None
+    return "unreachable" if "unreachable" in found else found[0]
+
+
 def _account_json(status: AccountStatus) -> dict[str, Any]:
+    until = status.cooling_until
     return {
         "source": status.source,
         "account": status.account,
         "state": status.state.value,
         "reason": status.reason,
+        "in_flight": status.in_flight,
+        "cooling_until": (
+            datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds") if until else None
+        ),
+        "last_failure": status.last_failure,
     }
 
 
@@ -108,7 +139,9 @@ async def status_html(request: Request) -> HTMLResponse:
     )
     accounts = "".join(
         f"<tr><td>{html.escape(a['source'])}</td><td>{html.escape(a['account'])}</td>"
-        f"<td>{html.escape(a['state'])}</td><td>{html.escape(a['reason'] or '')}</td></tr>"
+        f"<td>{html.escape(a['state'])}</td><td>{html.escape(a['reason'] or '')}</td>"
+        f"<td>{a['in_flight']}</td><td>{html.escape(a['cooling_until'] or '')}</td>"
+        f"<td>{html.escape(a['last_failure'] or '')}</td></tr>"
         for a in report["accounts"]
     )
     legend = "".join(
@@ -138,7 +171,9 @@ count: not a caller's invalid request or insufficient balance, not a cached answ
 <th>ok</th><th>failed</th><th>label since</th></tr></thead><tbody>{rows}</tbody></table>
 {
         "<h2>Accounts</h2><table><thead><tr><th>source</th><th>account</th><th>state</th>"
-        "<th>reason</th></tr></thead><tbody>" + accounts + "</tbody></table>"
+        "<th>reason</th><th>in flight</th><th>cooling until</th><th>last failure</th></tr>"
+        "</thead><tbody>" + accounts + "</tbody></table>"
+        f"<p>Account pool: {html.escape(report['account_pool'] or 'local')}</p>"
         if accounts
         else ""
     }

@@ -1,0 +1,159 @@
+"""The account pool's shared state on Redis (``PGY_REDIS_URL``): pacing and account states that
+every server process of a cluster sees (``sources.pool.SharedPool``).
+
+- **Pacing** is the ``limits`` library's moving window on its Redis storage (one Lua script per
+  hit, atomic in Redis): at most ``calls`` hits on an account in any window of ``seconds``,
+  whichever process hits. A refused caller sleeps until the oldest hit leaves the window, plus
+  ``PACE_MARGIN_SECONDS``: the window is counted when a call is admitted, the upstream sees it a
+  moment later, and the margin keeps that moment's jitter from putting two admissions of
+  neighbouring windows into one upstream second.
+- **Account states** are plain keys with an expiry: a cool-down's key expires when the rest
+  ends (every process sees the account usable again at the same moment), a disablement's after
+  ``DISABLED_SECONDS`` (or sooner, for a process whose cookies differ: see
+  ``SharedAccount.session``); strikes, the last failure label and the calls in flight have
+  keys of their own.
+
+Any Redis error becomes ``PoolUnavailable`` (code 301 for the caller, collection paused; the
+gate still serves cached answers, which need no collection). Nothing is cached between calls,
+so collection resumes by itself with the first call after Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import coredis
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from pgy_metrics.sources.base import AccountState
+from pgy_metrics.sources.pool import PoolUnavailable, SharedAccount
+
+PACE_MARGIN_SECONDS = 0.5
+"""Added to a paced caller's wait (see the module docstring). Measured with two servers under
+150 concurrent asks each: up to 0.35 s between admitting a call and the upstream seeing it, so
+0.1 and 0.3 let a third call into one upstream second; 0.5 held."""
+DISABLED_SECONDS = 24 * 3600
+"""How long a lost session keeps an account disabled in the cluster without a new login."""
+KEPT_SECONDS = 24 * 3600
+"""How long strikes and the last failure label are remembered without news."""
+IN_FLIGHT_SECONDS = 600
+"""Expiry of the in-flight counter: a process killed mid-call cannot leave it up for ever."""
+TIMEOUT_SECONDS = 1.0
+"""Connect and read timeout of every Redis call: an outage pauses collection within a second."""
+UNREACHABLE = (
+    "Collection is paused: the shared account pool (Redis) cannot be reached. Cached answers "
+    "are still served; please retry later."
+)
+
+__all__ = ["RedisAccountPool"]
+
+
+class RedisAccountPool:
+    """``SharedPool`` on Redis; keys start with ``{prefix}:pool:``."""
+
+    def __init__(self, redis_url: str, *, prefix: str) -> None:
+        self._storage = RedisStorage(
+            redis_url if redis_url.startswith("async+") else f"async+{redis_url}",
+            key_prefix=f"{prefix}:pace",
+            connect_timeout=TIMEOUT_SECONDS,
+            stream_timeout=TIMEOUT_SECONDS,
+        )
+        self._pace = MovingWindowRateLimiter(self._storage)
+        self._redis: Any = coredis.Redis.from_url(
+            redis_url.removeprefix("async+"),
+            decode_responses=True,
+            connect_timeout=TIMEOUT_SECONDS,
+            stream_timeout=TIMEOUT_SECONDS,
+        )
+        self._prefix = f"{prefix}:pool"
+        self.unreachable: str | None = None
+        """Why the last call failed, until one succeeds again (for health)."""
+
+    def _key(self, source: str, account: str, what: str) -> str:
+        return f"{self._prefix}:{source}:{account}:{what}"
+
+    async def _call(self, work: Any) -> Any:
+        try:
+            result = await work
+        except PoolUnavailable:
+            raise
+        except Exception as error:  # coredis and limits raise many kinds; all mean "unreachable"
+            self.unreachable = type(error).__name__
+            raise PoolUnavailable(UNREACHABLE, source="pool") from None
+        self.unreachable = None
+        return result
+
+    async def pace(self, source: str, account: str, *, calls: int, seconds: int) -> None:
+        item = RateLimitItemPerSecond(calls, seconds)
+        while True:
+            if await self._call(self._pace.hit(item, source, account)):
+                return
+            stats = await self._call(self._pace.get_window_stats(item, source, account))
+            await asyncio.sleep(max(stats.reset_time - time.time(), 0.0) + PACE_MARGIN_SECONDS)
+
+    async def accounts(self, source: str, names: list[str]) -> dict[str, SharedAccount]:
+        if not names:
+            return {}
+        fields = ("rest", "strikes", "inflight", "failure")
+        keys = [self._key(source, name, what) for name in names for what in fields]
+        values = await self._call(self._redis.mget(keys))
+        shared: dict[str, SharedAccount] = {}
+        for index, name in enumerate(names):
+            rest, strikes, in_flight, failure = values[index * 4 : index * 4 + 4]
+            state: dict[str, Any] = json.loads(rest) if rest else {}
+            shared[name] = SharedAccount(
+                state=AccountState(state.get("state", AccountState.ACTIVE.value)),
+                reason=state.get("reason"),
+                until=state.get("until"),
+                strikes=int(strikes or 0),
+                in_flight=max(0, int(in_flight or 0)),
+                last_failure=failure,
+                session=state.get("session"),
+            )
+        return shared
+
+    async def rest(self, source: str, account: str, state: SharedAccount) -> None:
+        if state.state is AccountState.COOLING_DOWN:
+            if state.until is None:
+                return
+            expiry = max(1, round((state.until - time.time()) * 1000))
+        else:
+            expiry = DISABLED_SECONDS * 1000
+        document = json.dumps(
+            {
+                "state": state.state.value,
+                "reason": state.reason,
+                "until": state.until,
+                "session": state.session,
+            }
+        )
+        await self._call(self._redis.set(self._key(source, account, "rest"), document, px=expiry))
+
+    async def strike(self, source: str, account: str) -> int:
+        key = self._key(source, account, "strikes")
+        strikes = int(await self._call(self._redis.incr(key)))
+        await self._call(self._redis.expire(key, KEPT_SECONDS))
+        return strikes
+
+    async def clear(self, source: str, account: str) -> None:
+        await self._call(self._redis.delete([self._key(source, account, "strikes")]))
+
+    async def failed(self, source: str, account: str, label: str) -> None:
+        key = self._key(source, account, "failure")
+        await self._call(self._redis.set(key, label, ex=KEPT_SECONDS))
+
+    async def started(self, source: str, account: str) -> None:
+        key = self._key(source, account, "inflight")
+        await self._call(self._redis.incr(key))
+        await self._call(self._redis.expire(key, IN_FLIGHT_SECONDS))
+
+    async def finished(self, source: str, account: str) -> None:
+        await self._call(self._redis.decr(self._key(source, account, "inflight")))
+
+    async def aclose(self) -> None:
+        """Nothing to release: coredis closes its connections with the process."""
