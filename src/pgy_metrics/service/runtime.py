@@ -130,6 +130,7 @@ def build_runtime(
             limiter=limiter,
             clock=clock,
             encode=encode,
+            endpoints=endpoints,
         ),
         endpoints=endpoints,
     )
