@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from pgy_metrics.client import AsyncClient, Client, HistoryPoint, InvalidParams, PermissionDenied
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.contract.history import HISTORY_PATH
@@ -323,3 +324,66 @@ def test_the_header_is_read_as_http_reads_it() -> None:
     assert max_age('max-age="45"').total_seconds() == 45  # type: ignore[union-attr]
     assert max_age("max-age=60, no-cache").total_seconds() == 0  # type: ignore[union-attr]
     assert max_age("max-age=1.5") is None and max_age("no-store") is None
+
+
+# --- the client twins ------------------------------------------------------------------------
+
+
+async def test_the_async_client_reads_history(server: Harness, payload: dict[str, Any]) -> None:
+    times = await _three_collections(server)
+    client = AsyncClient(
+        server.token,
+        base_url="http://127.0.0.1",
+        transport=httpx.ASGITransport(app=server.app),
+        max_retries=0,
+    )
+    async with client:
+        result = await client.history(USER, since=date(2026, 11, 26), fields=["noteNumber"])
+        assert [p.record_time for p in result.points] == times
+        assert result.points[0].data == {"noteNumber": payload["noteNumber"]}
+        assert result.points[0].source == "counting"
+        assert result.record_time == times[-1] and result.user_id == USER
+        assert result.scope["dateType"] == "DAY_30" and result.endpoint == "notes_rate"
+        later = await client.history(USER, since="2026-11-26T16:00:00")
+        assert len(later.points) == 2 and later.points[0].data == payload
+        other = await client.history(USER, dateType="DAY_90")
+        assert other.points == [] and other.scope["dateType"] == "DAY_90"
+        with pytest.raises(InvalidParams, match=r"^since must be a day"):
+            await client.history(USER, since="last week")
+        with pytest.raises(InvalidParams, match="dateType must be one of"):
+            await client.history(USER, dateType="DAY_7")
+    assert len(server.source.calls) == 3  # reading history never collects
+
+
+def test_the_sync_client_reads_history_and_its_errors() -> None:
+    sent: list[httpx.Request] = []
+    point = {"recordTime": "2026-11-26T09:00:00.000000", "source": "pugongying", "data": {"a": 1}}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        if request.url.params.get("since") == "2026-11-01":
+            body = {"code": 600, "message": "This token may not call history.", "data": None}
+            return httpx.Response(200, json=body)
+        data = {"userId": USER, "scope": {"endpoint": "notes_rate"}, "points": [point]}
+        body = {"code": 0, "message": None, "data": data, "recordTime": point["recordTime"]}
+        return httpx.Response(200, json={**body, "requestId": "r1"})
+
+    with Client("t" * 32, base_url="http://127.0.0.1", transport=httpx.MockTransport(answer)) as client:
+        result = client.history(USER, dateType="DAY_90", fields=("a",))
+        assert result.points == [
+            HistoryPoint(record_time=point["recordTime"], source="pugongying", data={"a": 1})
+        ]
+        with pytest.raises(PermissionDenied, match="may not call history"):
+            client.history(USER, since=date(2026, 11, 1))
+    first = sent[0]
+    assert first.url.path == HISTORY_PATH
+    assert dict(first.url.params) == {
+        "endpoint": "notes_rate",
+        "userId": USER,
+        "business": "DAILY_NOTE",
+        "noteType": "PHOTO_TEXT_AND_VIDEO",
+        "dateType": "DAY_90",
+        "advertiseSwitch": "ALL",
+        "fields": "a",
+        "token": "t" * 32,
+    }
