@@ -368,7 +368,8 @@ def test_the_sync_client_reads_history_and_its_errors() -> None:
         body = {"code": 0, "message": None, "data": data, "recordTime": point["recordTime"]}
         return httpx.Response(200, json={**body, "requestId": "r1"})
 
-    with Client("t" * 32, base_url="http://127.0.0.1", transport=httpx.MockTransport(answer)) as client:
+    transport = httpx.MockTransport(answer)
+    with Client("t" * 32, base_url="http://127.0.0.1", transport=transport) as client:
         result = client.history(USER, dateType="DAY_90", fields=("a",))
         assert result.points == [
             HistoryPoint(record_time=point["recordTime"], source="pugongying", data={"a": 1})
