@@ -388,3 +388,13 @@ def test_the_sync_client_reads_history_and_its_errors() -> None:
         "fields": "a",
         "token": "t" * 32,
     }
+
+
+async def test_openapi_describes_history_and_the_header(server: Harness) -> None:
+    paths = server.app.openapi()["paths"]
+    history = paths[HISTORY_PATH]["get"]
+    names = [p["name"] for p in history["parameters"]]
+    assert names[:3] == ["token", "userId", "endpoint"]
+    assert {"dateType", "since", "fields"} <= set(names)
+    notes = paths[NOTES_RATE_PATH]["get"]["parameters"]
+    assert any(p["name"] == "Cache-Control" and p["in"] == "header" for p in notes)
