@@ -54,12 +54,14 @@ def history(
         "--since",
         help="Only collections from this day (YYYY-MM-DD) or date and time (ISO 8601; without "
         "an offset, in the server's record-time zone) on.",
+        show_default="every collection",
     ),
     fields: str | None = typer.Option(
         None,
         "--fields",
         help="Comma-separated fields of data to show, e.g. noteNumber,readMedian "
-        f"(table default: {','.join(TABLE_FIELDS)}; CSV default: every tidy column).",
+        "(the table and CSV defaults below).",
+        show_default=f"table: {','.join(TABLE_FIELDS)}; CSV: every tidy column",
     ),
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per collection."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole answer as JSON."),
