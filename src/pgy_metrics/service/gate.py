@@ -11,6 +11,10 @@ limit (302), quota (303), balance (601), collection (301). Money is reserved bef
 collection and captured (ledger row, counted call, stored idempotent answer: one transaction)
 only for a code-0 answer; any other outcome releases it.
 
+``Gate.history`` (``GET /api/history``) passes the same admission steps (``_admit``) with the
+permission and price key ``history``, then reads stored snapshots and charges in one step; it
+never collects.
+
 The stored idempotent answer must be the exact bytes the caller received, so the gate asks the
 edge's encoder for them (``SuccessEncoder``): the wire format stays at the edge, and the gate
 stores what it is given.

@@ -1,4 +1,5 @@
-"""The API's endpoints at the edge: HTTP in, the gate's outcome out as bytes.
+"""The API's endpoints (and our ``/api/history``) at the edge: HTTP in, the gate's outcome out
+as bytes. ``Cache-Control`` on an endpoint becomes the gate's ``max_age``.
 
 This is the hot path, so it is a plain ASGI layer in front of the FastAPI application: requests
 for a registered endpoint's path never enter the framework's routing, dependency solving or
@@ -28,7 +29,8 @@ log = logging.getLogger("pgy_metrics.server")
 
 
 class EndpointsLayer:
-    """Answers every registered endpoint; any other request goes on to ``app``."""
+    """Answers every registered endpoint and ``/api/history``; any other request goes on to
+    ``app``."""
 
     def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
         self.app = app
