@@ -398,3 +398,23 @@ async def test_openapi_describes_history_and_the_header(server: Harness) -> None
     assert {"dateType", "since", "fields"} <= set(names)
     notes = paths[NOTES_RATE_PATH]["get"]["parameters"]
     assert any(p["name"] == "Cache-Control" and p["in"] == "header" for p in notes)
+
+
+async def test_history_of_a_sibling_endpoint_is_its_own(server: Harness) -> None:
+    from pgy_metrics.contract.endpoints import BLOGGER_PROFILE_SPEC, FANS_HISTORY_SPEC
+
+    await server.http.get(BLOGGER_PROFILE_SPEC.path, params={"token": server.token, "userId": USER})
+    fans = await server.http.get(
+        FANS_HISTORY_SPEC.path,
+        params={"token": server.token, "userId": USER, "dateType": "DAY_90"},
+    )
+    assert fans.json()["code"] == 0
+    body = await server.history(endpoint="fans_history", dateType="DAY_90")
+    assert body["code"] == 0 and len(body["data"]["points"]) == 1
+    assert body["data"]["scope"]["endpoint"] == "fans_history"
+    assert set(body["data"]["scope"]) == {"endpoint", *(p.name for p in FANS_HISTORY_SPEC.params)}
+    profile = await server.history(endpoint="blogger_profile")
+    assert profile["data"]["scope"] == {"endpoint": "blogger_profile"}
+    assert len(profile["data"]["points"]) == 1
+    assert (await server.history(endpoint="fans_history"))["data"]["points"] == []  # DAY_30
+    assert (await server.history())["data"]["points"] == []  # notes rate never collected
