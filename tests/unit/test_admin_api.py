@@ -485,7 +485,10 @@ async def test_holder_balance(admin: Admin) -> None:
         "remaining_today": 4,
         "rate_limit": "10/second",
         "endpoints": None,
-        "prices": {key: {"price": 3, "cached_price": 1} for key in ENDPOINTS},
+        "prices": {
+            **{key: {"price": 3, "cached_price": 1} for key in ENDPOINTS},
+            "history": {"price": 3, "cached_price": 3},  # history is never cached
+        },
     }
     by_header = await admin.http.get("/api/balance", headers={"Authorization": f"Bearer {token}"})
     assert by_header.json() == response.json()

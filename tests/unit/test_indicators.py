@@ -240,3 +240,37 @@ def test_docs_have_an_entry_per_indicator_and_the_closing_sections() -> None:
         assert spec.label_zh in text, spec.name
     for section in ("## Tidy tables", "## Indicators", "## Cohort benchmarks and score"):
         assert f"\n{section}\n" in text
+
+
+def test_momentum_uses_real_history_when_an_earlier_collection_is_a_week_older(
+    data: dict[str, Any],
+) -> None:
+    """Two collections of the 30-day scope a week or more apart: momentum is the change of its
+    read median between them, not the 30-vs-90-day proxy."""
+    records = [
+        ScopeRecord(USER, HEADLINE_SCOPE, "2025-12-20T10:00:00", data),  # 90 days: 1471
+        ScopeRecord(USER, DAY_30, "2025-12-01T10:00:00", variant(data, readMedian=900)),
+        ScopeRecord(USER, DAY_30, "2025-12-10T10:00:00", variant(data, readMedian=1000)),
+        ScopeRecord(USER, DAY_30, "2025-12-15T10:00:00", variant(data, readMedian=1200)),
+        ScopeRecord(USER, DAY_30, "2025-12-20T10:00:00.5+00:00", variant(data, readMedian=1500)),
+    ]
+    frame = indicators_frame(scopes_frame(records))
+    # the newest collection at least 7 days older than the latest: 2025-12-10 (1000)
+    assert row_of(frame, DAY_30)["momentum"] == pytest.approx(1500 / 1000 - 1)
+    assert row_of(frame, DAY_30)["read_median"] == 1500
+    assert row_of(frame, HEADLINE_SCOPE)["momentum"] is None  # still a 30-day-row indicator
+
+
+def test_momentum_falls_back_to_30_vs_90_days_without_a_week_of_history(
+    data: dict[str, Any],
+) -> None:
+    records = [
+        ScopeRecord(USER, HEADLINE_SCOPE, "2025-12-20T10:00:00", data),  # 90 days: 1471
+        ScopeRecord(USER, DAY_30, "2025-12-15T10:00:00", variant(data, readMedian=1000)),
+        ScopeRecord(USER, DAY_30, "2025-12-20T10:00:00", variant(data, readMedian=1800)),
+    ]
+    frame = indicators_frame(scopes_frame(records))
+    assert row_of(frame, DAY_30)["momentum"] == pytest.approx(1800 / 1471 - 1)
+    zero = ScopeRecord(USER, DAY_30, "2025-12-01T10:00:00", variant(data, readMedian=0))
+    zero_before = indicators_frame(scopes_frame([records[0], records[2], zero]))
+    assert row_of(zero_before, DAY_30)["momentum"] == pytest.approx(1800 / 1471 - 1)

@@ -284,3 +284,46 @@ async def test_a_failed_holder_lets_the_waiting_process_collect_once(
     finally:
         await first_store.aclose()
         await second_store.aclose()
+
+
+async def test_concurrent_no_cache_asks_share_one_new_collection(
+    store: Store, payload: dict[str, object]
+) -> None:
+    gate = asyncio.Event()
+    gate.set()
+    clock = FixedClock(START)
+    source = CountingSource(payload, gate=gate)
+    metrics = service(store, source, clock)
+    query = notes_query(USER, Scope())
+    first = await metrics.get(query)
+    clock.advance(minutes=1)
+    gate.clear()
+    asks = [asyncio.create_task(metrics.serve(query, max_age=timedelta(0))) for _ in range(20)]
+    while len(source.calls) < 2:
+        await asyncio.sleep(0.001)
+    gate.set()
+    served = await asyncio.gather(*asks)
+    assert len(source.calls) == 2  # one new collection for all twenty
+    assert {s.snapshot.id for s in served} == {served[0].snapshot.id} != {first.id}
+    assert not any(s.cached for s in served)
+    assert metrics.flight_joins == 19
+
+
+async def test_a_max_age_ask_joining_a_flight_answered_from_the_store_collects(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    query = notes_query(USER, Scope())
+    stored = await service(store, CountingSource(payload), clock).get(query)  # another process
+    clock.advance(minutes=10)
+    source = CountingSource(payload)
+    metrics = service(store, source, clock)
+    plain = asyncio.create_task(metrics.serve(query))
+    strict = asyncio.create_task(metrics.serve(query, max_age=timedelta(minutes=1)))
+    answered, fresh = await asyncio.gather(plain, strict)
+    assert metrics.flight_joins == 1  # the strict ask joined the plain one's flight first
+    assert answered.snapshot.id == stored.id and answered.cached
+    assert fresh.snapshot.id != stored.id and not fresh.cached
+    assert len(source.calls) == 1
+    younger = await metrics.serve(query, max_age=timedelta(minutes=1))
+    assert younger.snapshot.id == fresh.snapshot.id and younger.cached  # young enough

@@ -21,6 +21,7 @@ from pgy_metrics.analytics.tables import SCOPE_KEY, TablesError, latest_scopes
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 
 __all__ = [
+    "HISTORY_GAP_DAYS",
     "INDICATORS",
     "INDICATOR_COLUMNS",
     "INTERVALS",
@@ -76,6 +77,10 @@ INTERVALS: dict[str, tuple[str, str]] = {
     "thousand_like_ratio": ("thousand_like_low", "thousand_like_high"),
 }
 """Indicator -> the columns of its Wilson 95 % interval."""
+
+HISTORY_GAP_DAYS = 7
+"""Momentum compares with an earlier collection of the same scope only when it is at least this
+many days older than the latest: a re-collection hours later says nothing of a trend."""
 
 _EVERGREEN_LONG = "long_term_common_long_term_read_num"
 _EVERGREEN_RECENT = "long_term_common_recent_read_num"
@@ -158,7 +163,9 @@ INDICATORS: tuple[IndicatorSpec, ...] = (
         "momentum",
         "Momentum (30 vs 90 days)",
         "近期势头（30天对90天）",
-        "read_median(DAY_30) / read_median(DAY_90) - 1, same other filters",
+        "read_median(DAY_30, latest) / read_median(DAY_30, the newest collection at least "
+        "7 days older) - 1 when the store holds one; else read_median(DAY_30) / "
+        "read_median(DAY_90) - 1, same other filters",
         True,
     ),
     IndicatorSpec(
@@ -205,12 +212,14 @@ def indicators_frame(scopes: pl.DataFrame) -> pl.DataFrame:
     absent = [column for column in _INPUTS if column not in scopes.columns]
     if absent:
         raise TablesError(f"not a scopes table: missing the columns {', '.join(absent)}")
+    inputs = scopes.select(_INPUTS)
     rows = (
-        latest_scopes(scopes.select(_INPUTS))
+        latest_scopes(inputs)
         .lazy()
         .with_columns(
             engagement_rate_median=_ratio(pl.col("m_engagement_num"), pl.col("read_median"))
         )
+        .join(_earlier_reads(inputs), on=["user_id", SCOPE_KEY], how="left")
     )
     rows = _with_counterpart(rows, "business", Business.DAILY_NOTE, "read_median", "_daily")
     rows = _with_counterpart(
@@ -243,7 +252,10 @@ def indicators_frame(scopes: pl.DataFrame) -> pl.DataFrame:
             1 - _ratio(pl.col("_organic"), read_median)
         ),
         "momentum": pl.when(pl.col("date_type") == DateType.DAY_30).then(
-            _ratio(read_median, pl.col("_day_90")) - 1
+            pl.coalesce(
+                _ratio(read_median, pl.col("_earlier_read_median")) - 1,
+                _ratio(read_median, pl.col("_day_90")) - 1,
+            )
         ),
         "format_fit": pl.when(pl.col("note_type") == NoteType.PHOTO_TEXT_AND_VIDEO).then(
             _ratio(pl.col("_video_erm"), pl.col("_photo_erm")) - 1
@@ -262,6 +274,37 @@ def indicators_frame(scopes: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("user_id", SCOPE_KEY)
         .collect()
+    )
+
+
+def _earlier_reads(scopes: pl.DataFrame) -> pl.LazyFrame:
+    """Per creator x scope, ``_earlier_read_median``: the read median of the newest collection at
+    least ``HISTORY_GAP_DAYS`` older than the latest (none without such a collection).
+
+    Times are compared to the second as written (``recordTime`` wall time or the store's UTC
+    time; one creator x scope comes from one input, so one form), which is ample for a gap of
+    days."""
+    column = pl.col("collected_at")
+    if scopes.schema["collected_at"] == pl.String:
+        at = (
+            column.str.replace(" ", "T")
+            .str.slice(0, 19)
+            .str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False)
+        )
+    else:
+        at = column.cast(pl.Datetime, strict=False)
+    stamped = (
+        scopes.lazy()
+        .select("user_id", SCOPE_KEY, "read_median", at.alias("_at"))
+        .filter(pl.col("_at").is_not_null())
+    )
+    latest = stamped.group_by("user_id", SCOPE_KEY).agg(pl.col("_at").max().alias("_latest"))
+    return (
+        stamped.join(latest, on=["user_id", SCOPE_KEY])
+        .filter(pl.col("_at") <= pl.col("_latest") - pl.duration(days=HISTORY_GAP_DAYS))
+        .sort("_at")
+        .group_by("user_id", SCOPE_KEY)
+        .agg(pl.col("read_median").last().alias("_earlier_read_median"))
     )
 
 

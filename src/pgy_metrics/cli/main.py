@@ -18,7 +18,18 @@ import typer
 from pydantic import ValidationError
 
 from pgy_metrics import __version__
-from pgy_metrics.cli import analysis, batch, config, demo, fetch, mcp, serve, tokens, usage
+from pgy_metrics.cli import (
+    analysis,
+    batch,
+    config,
+    demo,
+    fetch,
+    history,
+    mcp,
+    serve,
+    tokens,
+    usage,
+)
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
 from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.extras import missing_extra
@@ -33,6 +44,7 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("fetch")(fetch.fetch)
 app.command("batch")(batch.batch)
+app.command("history")(history.history)
 app.add_typer(tokens.app, name="token")
 app.add_typer(config.app, name="config")
 app.command("usage")(usage.usage)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, say
-from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.contract.history import PERMISSIONS
 
 if TYPE_CHECKING:
     from pgy_metrics.service.tokens import TokenIssuer
@@ -66,10 +66,10 @@ def rate_option(value: str | None) -> str | None:
 
 def endpoints_option(value: str | None) -> str | None:
     if value is not None:
-        unknown = [name for name in _endpoint_names(value) if name not in ENDPOINTS]
+        unknown = [name for name in _endpoint_names(value) if name not in PERMISSIONS]
         if unknown:
             raise typer.BadParameter(
-                f"endpoints must be comma-separated names among {', '.join(ENDPOINTS)}; "
+                f"endpoints must be comma-separated names among {', '.join(PERMISSIONS)}; "
                 f"unknown: {', '.join(unknown)}"
             )
     return value
@@ -83,7 +83,7 @@ def _endpoint_names(value: str) -> tuple[str, ...]:
 RATE_HELP = "Rate limits such as '10/second;300/minute' (per second, minute, hour or day)."
 QUOTA_HELP = "Successful calls per day (the day of PGY_QUOTA_TIME_ZONE)."
 ENDPOINTS_HELP = (
-    f"Comma-separated endpoints the token may call, among: {', '.join(ENDPOINTS)} ('' for none)."
+    f"Comma-separated endpoints the token may call, among: {', '.join(PERMISSIONS)} ('' for none)."
 )
 PRICE_HELP = "Credits per fresh answer."
 CACHED_PRICE_HELP = "Credits per answer from a cached snapshot."

@@ -5,7 +5,7 @@ answers and decides retries without doing any I/O. See ``docs/client.md``.
 """
 
 from pgy_metrics.client._async import AsyncClient
-from pgy_metrics.client._base import EndpointResult, NotesRateResult
+from pgy_metrics.client._base import EndpointResult, HistoryPoint, HistoryResult, NotesRateResult
 from pgy_metrics.client._exceptions import (
     CODE_TO_ERROR,
     APIConnectionError,
@@ -53,6 +53,8 @@ __all__ = [
     "ConfigurationError",
     "DailyQuotaExceeded",
     "EndpointResult",
+    "HistoryPoint",
+    "HistoryResult",
     "InsufficientBalance",
     "InvalidParams",
     "InvalidToken",

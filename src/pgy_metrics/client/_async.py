@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,6 +15,7 @@ from pgy_metrics.client._base import (
     BaseClient,
     Call,
     EndpointResult,
+    HistoryResult,
     NotesRateResult,
     attach_retries,
     monotonic,
@@ -117,6 +119,25 @@ class AsyncClient(BaseClient, AsyncClosing):
         ``data`` comes back untouched; raises an ``APIError`` subclass for any code but 0."""
         call = self._prepare_call(endpoint, user_id, params, idempotency_key)
         return await self._run(call, self._parse_any, before_attempt)
+
+    async def history(
+        self,
+        user_id: str,
+        *,
+        endpoint: str = "notes_rate",
+        since: date | datetime | str | None = None,
+        fields: Iterable[str] | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+        **params: str,
+    ) -> HistoryResult:
+        """Every stored collection of one creator in one scope, oldest first (our server's
+        history extension, ``GET /api/history``; the hosted API has none). The scope is the
+        endpoint's parameters by their API names (``dateType="DAY_90"``; defaults for any not
+        given); ``since`` a day or a date and time (without an offset, in the server's
+        record-time zone); ``fields`` the keys of ``data`` to keep. Priced by the server's
+        ``history`` price; raises an ``APIError`` subclass for any code but 0."""
+        call = self._prepare_history(user_id, endpoint, since, fields, params)
+        return await self._run(call, self._parse_history, before_attempt)
 
     async def _run(
         self,

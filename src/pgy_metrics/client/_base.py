@@ -11,8 +11,9 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, TypeVar
 
@@ -43,6 +44,7 @@ from pgy_metrics.contract.endpoints import (
     notes_query,
 )
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.contract.history import HISTORY_PATH, parse_fields, parse_since
 from pgy_metrics.contract.http import idempotency_key_problem, parse_retry_after
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
@@ -128,6 +130,50 @@ class Call:
     @property
     def headers(self) -> dict[str, str]:
         return {C.IDEMPOTENCY_HEADER: self.idempotency_key, "Accept": "application/json"}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCall(Call):
+    """A call of the history extension (``GET /api/history``): the query names the endpoint,
+    creator and scope whose stored collections are read."""
+
+    since: str | None = None
+    fields: tuple[str, ...] | None = None
+
+    @property
+    def path(self) -> str:
+        return HISTORY_PATH
+
+    @property
+    def params(self) -> dict[str, str]:
+        params = {"endpoint": self.query.endpoint.name, **self.query.api_params()}
+        if self.since is not None:
+            params["since"] = self.since
+        if self.fields is not None:
+            params["fields"] = ",".join(self.fields)
+        return params
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPoint:
+    """One stored collection: when (``recordTime``), from which source, and its ``data`` (the
+    whole object, or the fields asked for)."""
+
+    record_time: str
+    source: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryResult(Answered):
+    """A successful history answer: every collection of one creator and scope, oldest first.
+    ``record_time`` is the newest point's (None without points)."""
+
+    endpoint: str
+    user_id: str
+    scope: dict[str, str]
+    """The scope as the server read it (``endpoint`` and the endpoint's parameters)."""
+    points: list[HistoryPoint]
 
 
 def _parse_filter(enum: type[E], value: E | str | None, param: str, default: E) -> E:
@@ -378,6 +424,64 @@ class BaseClient:
         except ParamError as error:
             raise InvalidParams(error.message, param=error.param) from None
         return Call(query, self._checked_key(idempotency_key))
+
+    def _prepare_history(
+        self,
+        user_id: str,
+        endpoint: str,
+        since: date | datetime | str | None,
+        fields: Iterable[str] | None,
+        params: Mapping[str, object],
+    ) -> HistoryCall:
+        """A history call, validated before anything is sent (``InvalidParams``)."""
+        call = self._prepare_call(endpoint, user_id, params, None)
+        if isinstance(since, date):  # a datetime is a date too
+            since = since.isoformat()
+        try:
+            parse_since(since, UTC, param="since")
+            chosen = parse_fields(",".join(fields) if fields is not None else None)
+        except ParamError as error:
+            raise InvalidParams(error.message, param=error.param) from None
+        return HistoryCall(call.query, call.idempotency_key, since=since or None, fields=chosen)
+
+    def _parse_history(
+        self, call: Call, response: httpx.Response, retries_taken: int
+    ) -> HistoryResult:
+        """The result of a code-0 history answer, or the error of any other answer."""
+        body, data, request_id = self._envelope(response)
+        points = data.get("points")
+        scope = data.get("scope")
+        if not isinstance(points, list) or not isinstance(scope, dict):
+            raise ProtocolError(
+                "The API answered code 0 with history data without points and scope.",
+                status_code=response.status_code,
+                request_id=request_id,
+                code=0,
+            )
+        try:
+            typed = [
+                HistoryPoint(
+                    record_time=str(point["recordTime"]),
+                    source=str(point["source"]),
+                    data=dict(point["data"]),
+                )
+                for point in points
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError(
+                "The API answered code 0 with a history point that lacks recordTime, source "
+                "or a data object.",
+                status_code=response.status_code,
+                request_id=request_id,
+                code=0,
+            ) from None
+        return HistoryResult(
+            endpoint=call.query.endpoint.name,
+            user_id=call.user_id,
+            scope={str(k): str(v) for k, v in scope.items()},
+            points=typed,
+            **_how_it_came(call, response, body, request_id, retries_taken),
+        )
 
     @staticmethod
     def _checked_key(idempotency_key: str | None) -> str:

@@ -97,7 +97,9 @@ def answer(outcome: Outcome, request_id: str) -> tuple[bytes, Headers]:
             extra.append((b"x-pgy-source", outcome.source.encode()))
         return outcome.body, headers(outcome.body, replayed_id, *extra)
     if outcome.ok and outcome.body is not None:
-        source = (b"x-pgy-source", (outcome.source or "").encode())
+        if outcome.source is None:  # history: many snapshots, each naming its source
+            return outcome.body, headers(outcome.body, request_id)
+        source = (b"x-pgy-source", outcome.source.encode())
         return outcome.body, headers(outcome.body, request_id, source)
     body = failure_body(outcome.code, outcome.message, request_id=request_id)
     limited = outcome.rate_limited

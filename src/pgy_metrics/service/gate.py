@@ -11,6 +11,10 @@ limit (302), quota (303), balance (601), collection (301). Money is reserved bef
 collection and captured (ledger row, counted call, stored idempotent answer: one transaction)
 only for a code-0 answer; any other outcome releases it.
 
+``Gate.history`` (``GET /api/history``) passes the same admission steps (``_admit``) with the
+permission and price key ``history``, then reads stored snapshots and charges in one step; it
+never collects.
+
 The stored idempotent answer must be the exact bytes the caller received, so the gate asks the
 edge's encoder for them (``SuccessEncoder``): the wire format stays at the edge, and the gate
 stores what it is given.
@@ -20,16 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
+from typing import TypeVar
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.codes import BusinessCode
-from pgy_metrics.contract.endpoints import EndpointSpec, Query
+from pgy_metrics.contract.endpoints import ENDPOINTS, EndpointSpec, Query, Registry
+from pgy_metrics.contract.envelope import encode_envelope, format_record_time
+from pgy_metrics.contract.history import HISTORY, HistoryRequest, parse_history
 from pgy_metrics.contract.http import idempotency_key_problem
 from pgy_metrics.contract.params import ParamError
 from pgy_metrics.service.billing import Billing
@@ -47,6 +55,8 @@ log = logging.getLogger("pgy_metrics.service")
 
 IDEMPOTENCY_POLL_SECONDS = 0.02
 """How often a repeat looks whether the first request with its key has finished."""
+
+P = TypeVar("P")
 
 Encoder = Callable[[Snapshot, str], bytes]
 """``(snapshot, request id) -> the success answer's bytes``: the edge's wire format."""
@@ -84,6 +94,7 @@ class Gate:
         limiter: RateLimiter,
         clock: Clock,
         encode: Encoder,
+        endpoints: Registry = ENDPOINTS,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -93,6 +104,7 @@ class Gate:
         self._limiter = limiter
         self._clock = clock
         self._encode = encode
+        self._endpoints = endpoints
         self.codes: Counter[int] = Counter()
         """Outcomes by business code (for /metrics)."""
 
@@ -104,15 +116,78 @@ class Gate:
         request_id: str,
         idempotency_key: str | None = None,
         repeated: str | None = None,
+        max_age: timedelta | None = None,
     ) -> Outcome:
         """One call of ``endpoint`` with its query parameters (``token`` among them).
 
-        ``repeated`` names a parameter the caller sent more than once (a 400). Raises only on a
-        bug or an outage (the edge answers 500 then); every business outcome is returned.
+        ``repeated`` names a parameter the caller sent more than once (a 400). ``max_age`` is
+        the caller's freshness limit (``Cache-Control``; see ``MetricsService.serve``): a
+        snapshot at least that old is collected anew and priced as a fresh call. Raises only on
+        a bug or an outage (the edge answers 500 then); every business outcome is returned.
         """
-        outcome = await self._call(endpoint, params, request_id, idempotency_key, repeated)
+        outcome = await self._call(endpoint, params, request_id, idempotency_key, repeated, max_age)
         self.codes[outcome.code] += 1
         return outcome
+
+    async def history(
+        self,
+        params: Mapping[str, str],
+        *,
+        request_id: str,
+        repeated: str | None = None,
+    ) -> Outcome:
+        """``GET /api/history``: every stored collection of one creator and scope, oldest first.
+
+        The same checks as any call (parameters, token, permission ``history``, rate limit),
+        then a one-step charge of the ``history`` price key (quota and balance as for a cached
+        answer: nothing is collected, so nothing needs reserving). Only snapshots of the sources
+        this server serves are read, as for a call. ``body`` is the whole envelope.
+        """
+        outcome = await self._history(params, request_id, repeated)
+        self.codes[outcome.code] += 1
+        return outcome
+
+    async def _history(
+        self, params: Mapping[str, str], request_id: str, repeated: str | None
+    ) -> Outcome:
+        zone = self._settings.zone
+        admitted = await self._admit(
+            params, repeated, lambda given: parse_history(given, self._endpoints, zone), HISTORY
+        )
+        if isinstance(admitted, Outcome):
+            return admitted
+        record, asked = admitted
+        query = asked.query
+        snapshots = await self._store.snapshots.history(
+            query.endpoint.name, query.user_id, query.scope_key
+        )
+        points = [
+            snapshot
+            for snapshot in snapshots
+            if self._service.serves(snapshot.source)
+            and (asked.since is None or snapshot.collected_at >= asked.since)
+        ]
+        body = history_envelope(asked, points, zone=zone, request_id=request_id)
+        plan = record.plan
+        day = self._billing.day()
+        refusal = await self._store.ledger.charge(
+            Charge(
+                request_id=request_id,
+                token_id=record.id,
+                amount=self._billing.price(plan, HISTORY, cached=False),
+                day=day,
+                endpoint=HISTORY,
+                user_id=query.user_id,
+                scope_key=query.scope_key,
+                cached=False,
+                at=self._clock.now(),
+            ),
+            metered=plan.metered,
+            daily_quota=plan.daily_quota,
+        )
+        if refusal is not None:
+            return self._refusal(refusal, plan, HISTORY, day)
+        return Outcome(BusinessCode.SUCCESS, body=body)
 
     async def _call(
         self,
@@ -121,13 +196,37 @@ class Gate:
         request_id: str,
         key: str | None,
         repeated: str | None,
+        max_age: timedelta | None,
     ) -> Outcome:
-        query: Query | None = None
+        admitted = await self._admit(params, repeated, endpoint.parse, endpoint.permission)
+        if isinstance(admitted, Outcome):
+            return admitted
+        record, query = admitted
+        if key is not None:
+            problem = idempotency_key_problem(key)
+            if problem is not None:
+                return Outcome(BusinessCode.INVALID_PARAMS, problem)
+            settled = await self._claim(record.id, key, query)
+            if settled is not None:
+                return settled
+        return await self._collect(record, query, request_id, key, max_age)
+
+    async def _admit(
+        self,
+        params: Mapping[str, str],
+        repeated: str | None,
+        parse: Callable[[Mapping[str, str]], P],
+        permission: str,
+    ) -> tuple[TokenRecord, P] | Outcome:
+        """The checks every call passes before anything is collected or read, in the contract's
+        order: parameters (400), token (100), permission (600), rate limit (302). The parsed
+        request and the token's record, or the refusing outcome."""
+        parsed: P | None = None
         param_error: ParamError | None = None
         try:
             if repeated is not None:
                 raise ParamError(repeated, f"{repeated} was given more than once; pass it once.")
-            query = endpoint.parse(params)
+            parsed = parse(params)
         except ParamError as error:
             param_error = error
 
@@ -138,7 +237,7 @@ class Gate:
                 # Invalid requests still count against the caller's rate limit.
                 await self._limiter.hit(record.token_hash, record.plan.rate_limit)
             return Outcome(BusinessCode.INVALID_PARAMS, param_error.message)
-        assert query is not None
+        assert parsed is not None
         if not token:
             return Outcome(
                 BusinessCode.INVALID_TOKEN,
@@ -150,10 +249,10 @@ class Gate:
                 "The token is unknown, revoked or expired; check it or ask your operator for one.",
             )
         plan = record.plan
-        if plan.endpoints is not None and endpoint.permission not in plan.endpoints:
+        if plan.endpoints is not None and permission not in plan.endpoints:
             return Outcome(
                 BusinessCode.PERMISSION_DENIED,
-                f"This token may not call {endpoint.permission}; it may call: "
+                f"This token may not call {permission}; it may call: "
                 f"{', '.join(plan.endpoints) or 'nothing'}. Ask your operator to extend its plan.",
             )
         if plan.rate_limit:
@@ -165,14 +264,7 @@ class Gate:
                     f"{limited.retry_after} s.",
                     rate_limited=limited,
                 )
-        if key is not None:
-            problem = idempotency_key_problem(key)
-            if problem is not None:
-                return Outcome(BusinessCode.INVALID_PARAMS, problem)
-            settled = await self._claim(record.id, key, query)
-            if settled is not None:
-                return settled
-        return await self._collect(record, query, request_id, key)
+        return record, parsed
 
     async def _claim(self, token_id: int, key: str, query: Query) -> Outcome | None:
         """None when this request owns the key; else the outcome (replay, 400, 301)."""
@@ -220,7 +312,12 @@ class Gate:
             await asyncio.sleep(IDEMPOTENCY_POLL_SECONDS)
 
     async def _collect(
-        self, record: TokenRecord, query: Query, request_id: str, key: str | None
+        self,
+        record: TokenRecord,
+        query: Query,
+        request_id: str,
+        key: str | None,
+        max_age: timedelta | None,
     ) -> Outcome:
         ledger = self._store.ledger
         billing = self._billing
@@ -234,7 +331,7 @@ class Gate:
             if key is not None:
                 await ledger.unclaim(token_id=record.id, key=key)
 
-        in_hand = self._service.cached(query)
+        in_hand = self._service.cached(query, max_age=max_age)
         if in_hand is not None:
             return await self._charge_cached(record, in_hand, query, request_id, key, day)
 
@@ -255,7 +352,7 @@ class Gate:
             reservation = held
 
         try:
-            served = await self._service.serve(query)
+            served = await self._service.serve(query, max_age=max_age)
         except CollectionError as error:
             await give_back(reservation)
             log.warning(
@@ -352,3 +449,44 @@ async def _quietly(action: Awaitable[None]) -> None:
         await action
     except Exception:
         log.exception("clean-up after a failed request failed too")
+
+
+def history_envelope(
+    asked: HistoryRequest, points: list[Snapshot], *, zone: tzinfo, request_id: str
+) -> bytes:
+    """The envelope of a history answer: ``data`` = userId, scope and points (oldest first),
+    ``recordTime`` that of the newest point (null when there is none)."""
+    fields = asked.fields
+    items: list[str] = []
+    for snapshot in points:
+        if fields is None:
+            data = snapshot.payload
+        else:
+            whole = json.loads(snapshot.payload)
+            data = json.dumps(
+                {name: whole.get(name) for name in fields},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+        head = json.dumps(
+            {
+                "recordTime": format_record_time(snapshot.collected_at, zone),
+                "source": snapshot.source,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        items.append(f'{head[:-1]},"data":{data}}}')
+    head = json.dumps(
+        {"userId": asked.query.user_id, "scope": asked.scope()},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    data_json = f'{head[:-1]},"points":[{",".join(items)}]}}'
+    return encode_envelope(
+        code=BusinessCode.SUCCESS,
+        message=None,
+        data_json=data_json.encode(),
+        record_time=format_record_time(points[-1].collected_at, zone) if points else None,
+        request_id=request_id,
+    )

@@ -107,49 +107,73 @@ class MetricsService:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
         return (await self.serve(query)).snapshot
 
-    def cached(self, query: Query) -> Snapshot | None:
-        """A fresh snapshot this process holds in memory, without any I/O; else None."""
+    def cached(self, query: Query, *, max_age: timedelta | None = None) -> Snapshot | None:
+        """A fresh snapshot this process holds in memory, without any I/O; else None.
+        ``max_age`` as for ``serve``."""
         remembered = self._memory.get(query.key)
         if (
             remembered is not None
             and remembered.source in self._serves
-            and self._is_fresh(remembered, query.endpoint)
+            and self._is_fresh(remembered, query.endpoint, max_age)
         ):
             self.cache_hits += 1
             return remembered
         return None
 
-    async def serve(self, query: Query) -> Served:
+    async def serve(self, query: Query, *, max_age: timedelta | None = None) -> Served:
         """Like ``get``, also saying whether the snapshot was cached (cached answers may be
-        priced differently)."""
+        priced differently).
+
+        ``max_age`` is the caller's own limit (``Cache-Control: max-age=N``; zero for
+        ``no-cache``): a stored snapshot answers only while younger than both it and the TTL.
+        Single-flight still applies: a caller joins a collection under way, and only when the
+        flight it joined answered from the store with a snapshot older than its limit does it
+        start (or join) a second one, which then collects.
+        """
         key = query.key
         remembered = self._memory.get(key)
         if (
             remembered is not None
             and remembered.source in self._serves
-            and self._is_fresh(remembered, query.endpoint)
+            and self._is_fresh(remembered, query.endpoint, max_age)
         ):
             self._memory.move_to_end(key)
             self.cache_hits += 1
             return Served(remembered, cached=True)
-        flight = self._flights.get(key)
         started = self._clock.now()
+        joined = self._flights.get(key)
+        snapshot = await self._fly(query, max_age, joined)
+        if (
+            max_age is not None
+            and snapshot.collected_at < started
+            and not self._is_fresh(snapshot, query.endpoint, max_age)
+        ):
+            # The flight joined answered from the store, older than this caller accepts.
+            again = self._flights.get(key)
+            snapshot = await self._fly(query, max_age, again if again is not joined else None)
+        return Served(snapshot, cached=snapshot.collected_at < started)
+
+    async def _fly(
+        self, query: Query, max_age: timedelta | None, flight: asyncio.Future[Snapshot] | None
+    ) -> Snapshot:
+        """Join ``flight``, or start the key's flight when there is none to join."""
+        key = query.key
         if flight is None:
-            flight = asyncio.ensure_future(self._load(query))
+            flight = asyncio.ensure_future(self._load(query, max_age))
             self._flights[key] = flight
             flight.add_done_callback(lambda done: self._land(key, done))
         else:
             self.flight_joins += 1
         # shield: one caller hanging up must not cancel the fetch the others are waiting for.
-        snapshot = await asyncio.shield(flight)
-        return Served(snapshot, cached=snapshot.collected_at < started)
+        return await asyncio.shield(flight)
 
     def _land(self, key: FlightKey, flight: asyncio.Future[Snapshot]) -> None:
-        self._flights.pop(key, None)
+        if self._flights.get(key) is flight:
+            del self._flights[key]
         if not flight.cancelled():
             flight.exception()  # mark retrieved even if every waiter went away
 
-    async def _load(self, query: Query) -> Snapshot:
+    async def _load(self, query: Query, max_age: timedelta | None = None) -> Snapshot:
         """The stored snapshot if fresh; else collect it, once across the cluster.
 
         On PostgreSQL several processes may miss at once: the first takes the key's advisory
@@ -159,22 +183,24 @@ class MetricsService:
         process, its askers share its answer), so a failure costs at most one more paced
         upstream call per waiting process and each answers its own 301.
         """
-        stored = await self._fresh_stored(query)
+        stored = await self._fresh_stored(query, max_age)
         if stored is not None:
             return stored
         async with self._store.collection_lock(query.key):
             if not self._store.is_sqlite:
                 # Another process may have collected while this one waited for the lock.
-                stored = await self._fresh_stored(query)
+                stored = await self._fresh_stored(query, max_age)
                 if stored is not None:
                     return stored
             return await self._collect_and_store(query)
 
-    async def _fresh_stored(self, query: Query) -> Snapshot | None:
+    async def _fresh_stored(
+        self, query: Query, max_age: timedelta | None = None
+    ) -> Snapshot | None:
         stored = await self._store.snapshots.latest(
             query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
         )
-        if stored is not None and self._is_fresh(stored, query.endpoint):
+        if stored is not None and self._is_fresh(stored, query.endpoint, max_age):
             self.cache_hits += 1
             self._remember(query, stored)
             return stored
@@ -229,8 +255,11 @@ class MetricsService:
                 self._source.name, ok=ok, latency_seconds=seconds, endpoint=endpoint
             )
 
-    def _is_fresh(self, snapshot: Snapshot, endpoint: EndpointSpec) -> bool:
-        return self._clock.now() - snapshot.collected_at < self.ttl(endpoint)
+    def _is_fresh(
+        self, snapshot: Snapshot, endpoint: EndpointSpec, max_age: timedelta | None = None
+    ) -> bool:
+        age = self._clock.now() - snapshot.collected_at
+        return age < self.ttl(endpoint) and (max_age is None or age < max_age)
 
     def _remember(self, query: Query, snapshot: Snapshot) -> None:
         key = query.key

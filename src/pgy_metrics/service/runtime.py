@@ -136,6 +136,7 @@ def build_runtime(
             limiter=limiter,
             clock=clock,
             encode=encode,
+            endpoints=endpoints,
         ),
         endpoints=endpoints,
     )

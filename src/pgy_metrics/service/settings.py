@@ -16,7 +16,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE
+from pgy_metrics.contract.endpoints import NOTES_RATE
+from pgy_metrics.contract.history import PERMISSIONS
 from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.store.database import SQLITE_BUSY_TIMEOUT_MS, default_sqlite_url
 
@@ -103,8 +104,8 @@ class Settings(BaseSettings):
     @classmethod
     def _known_priced_endpoints(cls, value: dict[str, int]) -> dict[str, int]:
         for endpoint, price in value.items():
-            if endpoint not in ENDPOINTS:
-                raise ValueError(f"unknown endpoint {endpoint!r}; known: {', '.join(ENDPOINTS)}")
+            if endpoint not in PERMISSIONS:
+                raise ValueError(f"unknown endpoint {endpoint!r}; known: {', '.join(PERMISSIONS)}")
             if price < 0:
                 raise ValueError(f"price of {endpoint} must be >= 0; got {price}")
         return value

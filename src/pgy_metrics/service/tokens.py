@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pgy_metrics.clock import Clock
-from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.contract.history import PERMISSIONS
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.service.settings import Settings
@@ -59,10 +59,10 @@ def validate_plan(plan: BillingPlan) -> None:
         if value is not None and value < 0:
             raise ValueError(f"{option} must be a whole number >= 0; got {value}")
     if plan.endpoints is not None:
-        unknown = [e for e in plan.endpoints if e not in ENDPOINTS]
+        unknown = [e for e in plan.endpoints if e not in PERMISSIONS]
         if unknown:
             raise ValueError(
-                f"endpoints must be among {', '.join(ENDPOINTS)}; unknown: {', '.join(unknown)}"
+                f"endpoints must be among {', '.join(PERMISSIONS)}; unknown: {', '.join(unknown)}"
             )
 
 

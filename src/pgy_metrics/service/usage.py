@@ -17,7 +17,7 @@ from typing import Final
 
 from pydantic import BaseModel, Field
 
-from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.contract.history import HISTORY, PERMISSIONS
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.tokens import BillingPlan, InFlight, TokenRecord
@@ -221,7 +221,7 @@ async def balance_view(record: TokenRecord, *, store: Store, billing: Billing) -
     fresh = await store.tokens.by_name(record.name) or record
     (view,) = await token_views([fresh], store=store, billing=billing)
     plan = fresh.plan
-    allowed = plan.endpoints if plan.endpoints is not None else tuple(ENDPOINTS)
+    allowed = plan.endpoints if plan.endpoints is not None else PERMISSIONS
     return BalanceView(
         name=view.name,
         balance=plan.balance,
@@ -237,10 +237,11 @@ async def balance_view(record: TokenRecord, *, store: Store, billing: Billing) -
         prices={
             endpoint: EndpointPrice(
                 price=billing.price(plan, endpoint, cached=False),
-                cached_price=billing.price(plan, endpoint, cached=True),
+                # History never answers from a cache: it always costs its price.
+                cached_price=billing.price(plan, endpoint, cached=endpoint != HISTORY),
             )
             for endpoint in allowed
-            if endpoint in ENDPOINTS
+            if endpoint in PERMISSIONS
         },
     )
 

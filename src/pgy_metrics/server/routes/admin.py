@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, 
 from pydantic.json_schema import SkipJsonSchema
 from starlette.responses import JSONResponse
 
-from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.contract.history import PERMISSIONS
 from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.service.tokens import UnknownToken
 from pgy_metrics.service.usage import BalanceView, TokenView, UsageRow, parse_day
@@ -170,9 +170,9 @@ class PlanFields(BaseModel):
     )
     endpoints: list[str] | None = Field(
         default=None,
-        description=f"Endpoint names the token may call, among: {', '.join(ENDPOINTS)}; "
+        description=f"Endpoint names the token may call, among: {', '.join(PERMISSIONS)}; "
         "null: all of them.",
-        examples=[list(ENDPOINTS)],
+        examples=[list(PERMISSIONS)],
     )
     price: NonNegativeInt | None = Field(
         default=None, description="Credits per fresh answer; null: the server's price."
@@ -192,10 +192,11 @@ class PlanFields(BaseModel):
     @classmethod
     def _known_endpoints(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
-            unknown = [name for name in value if name not in ENDPOINTS]
+            unknown = [name for name in value if name not in PERMISSIONS]
             if unknown:
                 raise ValueError(
-                    f"endpoints must be among {', '.join(ENDPOINTS)}; unknown: {', '.join(unknown)}"
+                    f"endpoints must be among {', '.join(PERMISSIONS)}; "
+                    f"unknown: {', '.join(unknown)}"
                 )
             value = list(dict.fromkeys(value))
         return value
