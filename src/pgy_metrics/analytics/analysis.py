@@ -7,6 +7,7 @@ step is a function of the one before; nothing here computes a figure itself.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,9 +15,11 @@ from datetime import datetime
 import polars as pl
 
 from pgy_metrics.analytics.cohorts import benchmark_frame
+from pgy_metrics.analytics.costs import cost_frame
 from pgy_metrics.analytics.estimates import Dropped, estimate_options
 from pgy_metrics.analytics.flags import flags_frame
 from pgy_metrics.analytics.indicators import INDICATORS, indicators_frame
+from pgy_metrics.analytics.marketplace import Exclusion, Marketplace, exclusions_frame
 from pgy_metrics.analytics.planner import (
     DEFAULT_TIME_LIMIT_SECONDS,
     Objective,
@@ -24,6 +27,7 @@ from pgy_metrics.analytics.planner import (
     Plan,
     PlanError,
     PlanRules,
+    audience_unknown,
     frontier,
     greedy,
     options_frame,
@@ -96,6 +100,49 @@ class CampaignPlan:
     greedy: Plan
     frontier: pl.DataFrame
     notes: list[str] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+    """Creators and formats left out before planning (no price, not accepting orders, no
+    fans profile for an audience target), each with its reason."""
+    marketplace: Marketplace | None = None
+    costs: pl.DataFrame | None = None
+    """``costs.COST_SCHEMA`` for every option: cost per read / engagement, platform estimates."""
+
+    def plan_table(self) -> pl.DataFrame:
+        """The optimal plan's rows, with where each price came from and what it costs per read
+        and engagement beside the platform's estimate (when the plan used the marketplace)."""
+        return self._with_details(self.optimal.frame())
+
+    def greedy_table(self) -> pl.DataFrame:
+        return self._with_details(self.greedy.frame())
+
+    def _with_details(self, frame: pl.DataFrame) -> pl.DataFrame:
+        if self.marketplace is None:
+            return frame
+        market = self.marketplace.candidates
+        sources = pl.concat(
+            [
+                market.select(
+                    "user_id",
+                    pl.lit(fmt).alias("format"),
+                    pl.col(f"price_{fmt}_source").alias("price_source"),
+                )
+                for fmt in ("photo", "video")
+            ]
+        )
+        extra = market.select("user_id", "followers", "agency", "follower_momentum")
+        frame = frame.join(sources, on=["user_id", "format"], how="left").join(
+            extra, on="user_id", how="left"
+        )
+        if self.costs is not None:
+            frame = frame.join(self.costs.drop("price"), on=["user_id", "format"], how="left")
+        audience = self.rules.audience
+        if audience is not None:
+            shares = {o.user_id: audience.shares(o.audience) for o in self.options}
+            for dimension in audience.dimensions():
+                column = f"audience_{dimension}"
+                values = [shares.get(u, {}).get(dimension) for u in frame["user_id"].to_list()]
+                frame = frame.with_columns(pl.Series(column, values, dtype=pl.Float64))
+        return frame
 
     @property
     def improvement(self) -> float | None:
@@ -122,6 +169,12 @@ class CampaignPlan:
             "improvement_over_greedy": improvement,
             "candidates_valued": len({option.user_id for option in self.options}),
             "formats_dropped": len(self.dropped),
+            **(
+                {"creators_excluded": len({e.user_id for e in self.excluded if e.format is None})}
+                if self.marketplace is not None or self.excluded
+                else {}
+            ),
+            **{f"audience_{d}": share for d, share in self.optimal.audience.items()},
         }
 
 
@@ -133,18 +186,37 @@ def plan_campaign(
     objective: Objective | str,
     rules: PlanRules | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT_SECONDS,
+    marketplace: Marketplace | None = None,
 ) -> CampaignPlan:
     """Value the candidates from the analysis, then solve, solve robustly, run greedy and trace
-    the frontier. Raises ``Infeasible`` (naming the rule to relax) or ``PlanError``."""
+    the frontier. Raises ``Infeasible`` (naming the rule to relax) or ``PlanError``.
+
+    With ``marketplace`` (``marketplace.complete_candidates``) its completed candidates are
+    planned instead of ``candidates``, each option carries its creator's audience, and the plan
+    lists the exclusions and the costs beside the platform's estimates."""
     objective = Objective(objective)
     rules = rules or PlanRules()
     tiers = analysis.benchmark.select("user_id", "tier")
+    if marketplace is not None:
+        candidates = marketplace.candidates
     estimates = estimate_options(
         candidates, analysis.tables, objective=objective, flags=analysis.flags, tiers=tiers
     )
     options = list(estimates)
+    excluded = list(marketplace.excluded) if marketplace is not None else []
+    if marketplace is not None:
+        options = [
+            dataclasses.replace(o, audience=marketplace.audiences.get(o.user_id)) for o in options
+        ]
+    unknown = audience_unknown(options, rules)
+    if unknown:
+        excluded += [
+            Exclusion(u, None, "no fans profile with the shares the audience target needs")
+            for u in unknown
+        ]
+        options = [o for o in options if o.user_id not in set(unknown)]
     if not options:
-        reasons = "; ".join(str(d) for d in estimates.dropped[:5]) or "no candidates"
+        reasons = "; ".join(str(d) for d in [*estimates.dropped, *excluded][:5]) or "no candidates"
         raise NoCandidates(f"no candidate could be valued for {objective.value}: {reasons}")
     optimal = solve(options, budget=budget, rules=rules, objective=objective, time_limit=time_limit)
     robust = solve(
@@ -168,6 +240,13 @@ def plan_campaign(
         robust=robust,
         greedy=baseline,
         frontier=curve,
+        excluded=excluded,
+        marketplace=marketplace,
+        costs=(
+            cost_frame(options, analysis.tables.scopes, marketplace.estimates)
+            if marketplace is not None
+            else None
+        ),
     )
 
 
@@ -228,17 +307,27 @@ def report_data(
     synthetic: bool | None,
     generated_at: datetime,
     plan: CampaignPlan | None = None,
+    creators: pl.DataFrame | None = None,
 ) -> ReportData:
-    """Everything a report shows, from one analysis (and optionally one plan)."""
+    """Everything a report shows, from one analysis (and optionally one plan). ``creators``
+    (``marketplace.MARKET_SCHEMA``) adds the creators sheet: prices and where each came from;
+    a plan made with the marketplace brings its own."""
     plan_report = None
     if plan is not None:
         plan_report = PlanReport(
-            plan_table=plan.optimal.frame(),
-            greedy_table=plan.greedy.frame(),
+            plan_table=plan.plan_table(),
+            greedy_table=plan.greedy_table(),
             frontier=plan.frontier,
             summary=summary_for_report(plan.summary()),
             options=options_frame(plan.options),
+            excluded=(
+                exclusions_frame(plan.excluded)
+                if plan.marketplace is not None or plan.excluded
+                else None
+            ),
         )
+        if creators is None and plan.marketplace is not None:
+            creators = plan.marketplace.candidates
     return ReportData(
         title=title,
         generated_at=generated_at,
@@ -250,6 +339,7 @@ def report_data(
         flags=analysis.flags,
         plan=plan_report,
         methodology=methodology(plan),
+        creators=creators,
     )
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from pgy_metrics.analytics.audience import AUDIENCE_EXPECTED, AudienceTarget
 from pgy_metrics.analytics.planner import PlanError, PlanRules
 from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
@@ -250,7 +251,11 @@ _EXPECTED = {
     "exclude_flags": "a list of flag names",
     "must_include": "a list of creator ids (24 lowercase hex characters)",
     "must_exclude": "a list of creator ids (24 lowercase hex characters)",
+    "audience": "a table with mode, weight, gender, gender_min, ages, ages_min, cities, cities_min",
 }
+
+AUDIENCE_KEYS: tuple[str, ...] = tuple(AudienceTarget.model_fields)
+"""The keys of the rules file's ``[audience]`` table."""
 
 
 def _rule_problems(error: ValidationError) -> list[str]:
@@ -259,13 +264,19 @@ def _rule_problems(error: ValidationError) -> list[str]:
         location = [str(part) for part in item["loc"]]
         key = location[0] if location else ""
         where = ".".join(location[:2]) if len(location) > 1 else key
+        nested = key == "audience" and len(location) > 1
         if item["type"] == "extra_forbidden":
-            problems.append(f"unknown key {key!r}; allowed keys: {', '.join(RULE_KEYS)}")
+            if nested:
+                problems.append(
+                    f"unknown key {where!r}; allowed keys in [audience]: {', '.join(AUDIENCE_KEYS)}"
+                )
+            else:
+                problems.append(f"unknown key {key!r}; allowed keys: {', '.join(RULE_KEYS)}")
             continue
         message = str(item["msg"]).removeprefix("Value error, ")
-        expected = _EXPECTED.get(key)
+        expected = AUDIENCE_EXPECTED.get(location[1]) if nested else _EXPECTED.get(key)
         suffix = f" (expected {expected})" if expected else ""
-        if message.startswith(f"{key}."):
+        if message.startswith((f"{key}.", f"{key}:")):
             problems.append(f"{message}{suffix}")  # the validator named the key already
         else:
             problems.append(f"{where or 'rules'}: {message}{suffix}")

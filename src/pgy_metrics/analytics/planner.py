@@ -37,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+from pgy_metrics.analytics.audience import Audience, AudienceTarget
 from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.contract.params import ParamError, parse_user_id
 
@@ -49,9 +50,11 @@ __all__ = [
     "Plan",
     "PlanError",
     "PlanRules",
+    "audience_unknown",
     "frontier",
     "greedy",
     "options_frame",
+    "plan_audience",
     "solve",
 ]
 
@@ -116,6 +119,8 @@ class Option:
     flags: frozenset[str] = frozenset()
     basis: str = ""
     """Which scope the value comes from (a ``Scope.key``), so a plan can say why."""
+    audience: Audience | None = None
+    """The creator's fans profile (shares), for an audience target; None = unknown."""
 
     def objective_value(self, *, robust: bool) -> float:
         return self.robust_value if robust else self.value
@@ -148,6 +153,19 @@ class PlanRules(BaseModel):
     """Options whose creator carries any of these risk flags are left out."""
     must_include: tuple[str, ...] = ()
     must_exclude: tuple[str, ...] = ()
+    audience: AudienceTarget | None = None
+    """The audience to reach (``audience.py``): a rule per dimension, or a weighted objective.
+    Options whose creator has no fans profile are left out when it is set."""
+
+    def worth(self, option: Option, *, robust: bool) -> float:
+        """What the planner maximises for ``option``: its value, scaled by its audience fit
+        when the audience target is an objective: ``value x ((1 - weight) + weight x fit)``."""
+        value = option.objective_value(robust=robust)
+        target = self.audience
+        if target is None or target.mode != "objective":
+            return value
+        fit = target.fit(option.audience)
+        return value * ((1 - target.weight) + target.weight * (fit or 0.0))
 
     @field_validator("tier_spend_share", "tier_count_share")
     @classmethod
@@ -199,6 +217,9 @@ class Plan:
     """HiGHS's relative MIP gap at the end (0 when proven optimal); None for greedy."""
     unmet: tuple[str, ...] = field(default=())
     """Rules the greedy baseline could not meet (empty for solver plans)."""
+    audience: dict[str, float] = field(default_factory=dict)
+    """With an audience target: dimension -> the plan's share in the targeted group, each
+    booking weighted by its expected value (what the constraint bounds)."""
 
     def frame(self) -> pl.DataFrame:
         """The booked options, one row each, with value per 1,000 of price."""
@@ -279,11 +300,42 @@ def _allowed(options: Sequence[Option], *, budget: float, rules: PlanRules) -> l
         if rules.max_creator_budget_share is not None
         else math.inf
     )
+    target = rules.audience
     return [
         o
         for o in options
-        if o.user_id not in excluded and not (o.flags & rules.exclude_flags) and o.price <= cap
+        if o.user_id not in excluded
+        and not (o.flags & rules.exclude_flags)
+        and o.price <= cap
+        and (target is None or target.known(o.audience))
     ]
+
+
+def audience_unknown(options: Sequence[Option], rules: PlanRules) -> list[str]:
+    """Creators left out because the audience target needs a share their fans profile does
+    not give (or they have none), sorted."""
+    target = rules.audience
+    if target is None:
+        return []
+    return sorted({o.user_id for o in options if not target.known(o.audience)})
+
+
+def plan_audience(
+    chosen: Sequence[Option], rules: PlanRules, *, robust: bool = False
+) -> dict[str, float]:
+    """dimension -> the value-weighted share of ``chosen``'s audience in the targeted group."""
+    target = rules.audience
+    if target is None or not chosen:
+        return {}
+    weights = [o.objective_value(robust=robust) for o in chosen]
+    total = sum(weights)
+    found: dict[str, float] = {}
+    for dimension in target.dimensions():
+        shares = [o.audience.share(dimension, target) if o.audience else None for o in chosen]
+        if total > 0 and all(s is not None for s in shares):
+            found[dimension] = sum(w * (s or 0.0) for w, s in zip(weights, shares, strict=True))
+            found[dimension] /= total
+    return found
 
 
 def _check_must_include(
@@ -299,6 +351,8 @@ def _check_must_include(
         own = [o for o in options if o.user_id == user_id]
         if not own:
             reason = "not among the options (not a candidate, or no estimate for it)"
+        elif rules.audience is not None and not any(rules.audience.known(o.audience) for o in own):
+            reason = "its fans profile does not give the shares the audience target needs"
         elif rules.max_creator_budget_share is not None and all(
             o.price > rules.max_creator_budget_share * budget for o in own
         ):
@@ -345,7 +399,9 @@ class _Row:
     coefs: FloatArray
 
 
-def _rows(options: Sequence[Option], *, budget: float, rules: PlanRules) -> list[_Row]:
+def _rows(
+    options: Sequence[Option], *, budget: float, rules: PlanRules, robust: bool = False
+) -> list[_Row]:
     """Every constraint of the model (docs/planner.md lists them as formulas)."""
     inf = math.inf
     n = len(options)
@@ -413,7 +469,21 @@ def _rows(options: Sequence[Option], *, budget: float, rules: PlanRules) -> list
         rows.append(
             _Row(f"must_include {user_id}", 1, inf, np.array(cols, np.int32), ones[: len(cols)])
         )
+    target = rules.audience
+    if target is not None and target.mode == "constraint":
+        # sum_j x_j v_j (s_j - m) >= 0: the value-weighted share of the plan is at least m.
+        value = np.array([o.objective_value(robust=robust) for o in options], dtype=np.float64)
+        for dimension, minimum in target.dimensions().items():
+            audience = np.array([_share(o, dimension, target) for o in options], dtype=np.float64)
+            coefs = value * (audience - minimum)
+            rows.append(_Row(target.describe(dimension), 0, inf, every, coefs))
     return rows
+
+
+def _share(option: Option, dimension: str, target: AudienceTarget) -> float:
+    """The option's audience share (known: options without one are filtered out before)."""
+    share = option.audience.share(dimension, target) if option.audience else None
+    return share if share is not None else 0.0
 
 
 @dataclass(frozen=True)
@@ -530,8 +600,8 @@ def solve(
     _check_tiers(options, rules)
     allowed = _allowed(options, budget=budget, rules=rules)
     _check_must_include(options, allowed, budget=budget, rules=rules)
-    rows = _rows(allowed, budget=budget, rules=rules)
-    costs = np.array([o.objective_value(robust=robust) for o in allowed], dtype=np.float64)
+    rows = _rows(allowed, budget=budget, rules=rules, robust=robust)
+    costs = np.array([rules.worth(o, robust=robust) for o in allowed], dtype=np.float64)
     outcome = _run(costs, rows, time_limit=time_limit)
     if outcome.status == HighsModelStatus.kInfeasible:
         raise _diagnose(allowed, rows, time_limit=min(time_limit, FEASIBILITY_CHECK_SECONDS))
@@ -546,7 +616,7 @@ def solve(
     proven = outcome.status == HighsModelStatus.kOptimal
     return Plan(
         chosen=chosen,
-        value=sum(o.objective_value(robust=robust) for o in chosen),
+        value=sum(rules.worth(o, robust=robust) for o in chosen),
         spend=sum(o.price for o in chosen),
         budget=budget,
         objective=objective,
@@ -555,6 +625,7 @@ def solve(
         robust=robust,
         proven_optimal=proven,
         gap=0.0 if proven else outcome.gap,
+        audience=plan_audience(chosen, rules, robust=robust),
     )
 
 
@@ -564,8 +635,10 @@ def solve(
 class _Tally:
     """Running totals of a greedy plan, enough to check every rule after each addition."""
 
-    def __init__(self, rules: PlanRules) -> None:
+    def __init__(self, rules: PlanRules, *, robust: bool = False) -> None:
         self.rules = rules
+        self.robust = robust
+        self.chosen: list[Option] = []
         self.spend = 0.0
         self.count = 0
         self.video = 0
@@ -574,6 +647,10 @@ class _Tally:
         self.count_by_tag: dict[str | None, int] = defaultdict(int)
 
     def add(self, option: Option, sign: int = 1) -> None:
+        if sign > 0:
+            self.chosen.append(option)
+        else:
+            self.chosen.remove(option)
         self.spend += sign * option.price
         self.count += sign
         self.video += sign * (option.format == "video")
@@ -619,6 +696,13 @@ class _Tally:
         video = self.rules.min_video_share
         if video and self.count and self.video / self.count < video - SHARE_TOLERANCE:
             off[f"min_video_share (min {video:g})"] = video - self.video / self.count
+        target = self.rules.audience
+        if target is not None and target.mode == "constraint" and self.chosen:
+            reached = plan_audience(self.chosen, self.rules, robust=self.robust)
+            for dimension, minimum in target.dimensions().items():
+                share = reached.get(dimension)
+                if share is not None and share < minimum - SHARE_TOLERANCE:
+                    off[target.describe(dimension)] = minimum - share
         return off
 
 
@@ -651,9 +735,9 @@ def greedy(
     _check_options(options)
     _check_tiers(options, rules)
     allowed = _allowed(options, budget=budget, rules=rules)
-    worth: Callable[[Option], float] = lambda o: o.objective_value(robust=robust)  # noqa: E731
+    worth: Callable[[Option], float] = lambda o: rules.worth(o, robust=robust)  # noqa: E731
     order = sorted(allowed, key=lambda o: (-worth(o) / o.price, -worth(o), o.user_id, o.format))
-    tally = _Tally(rules)
+    tally = _Tally(rules, robust=robust)
     chosen: list[Option] = []
     booked: set[str] = set()
     unmet: list[str] = []
@@ -700,6 +784,7 @@ def greedy(
         solve_seconds=time.perf_counter() - started,
         robust=robust,
         unmet=tuple(unmet),
+        audience=plan_audience(chosen, rules, robust=robust),
     )
 
 

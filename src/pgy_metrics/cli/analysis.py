@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from pgy_metrics.analytics.objectives import Objective
+from pgy_metrics.cli.connect import base_url_option, env_option, token_option
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, say
 from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.figures import FigureKind, format_figure
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     import polars as pl
 
     from pgy_metrics.analytics.analysis import Analysis, CampaignPlan
+    from pgy_metrics.analytics.marketplace import Marketplace, SiblingAnswers
     from pgy_metrics.analytics.tables import Tables
+    from pgy_metrics.client import Client
 
 # The analytics stack (polars, numpy, HiGHS, Jinja2) is imported inside the commands, so that every
 # other ``pgy`` command starts without it.
@@ -40,6 +43,13 @@ SOURCE_HELP = (
 )
 SOURCE_DEFAULT = "the local server's store: PGY_DATABASE_URL or the data dir"
 SETTINGS_DEFAULT = "the built-in weights, tiers and limits"
+FETCH_HELP = (
+    "Fetch what the plan needs from the API (--base-url, --token): every candidate's notes-rate "
+    "scopes, creator profile (prices, order states, followers, tags, agency), data summary, fans "
+    "profile and fans history. The file's prices, followers and tags still win."
+)
+FETCH_CONCURRENCY = 8
+"""Notes-rate calls in flight while ``--fetch`` collects the candidates (as ``pgy demo``)."""
 SYNTHETIC_DEFAULT = (
     "from the data's sources: synthetic if any row came from the sandbox, unknown if the input "
     "does not say"
@@ -111,6 +121,75 @@ def _shown(target: str) -> str:
         return make_url(target).render_as_string(hide_password=True)
     except ArgumentError:
         return target.split("://", 1)[0] + "://***"
+
+
+def fetch_notes(client: Client, ids: list[str], *, out: Path) -> Path:
+    """Every creator x analysis scope through ``Client.batch``, exported as JSONL in ``out``
+    (checkpointed: a re-run skips what was fetched)."""
+    from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
+    from pgy_metrics.cli.batch import progress_bar
+    from pgy_metrics.client.exports import open_export
+
+    out.mkdir(parents=True, exist_ok=True)
+    export_path = out / "creators.jsonl"
+    with (
+        open_export(export_path) as export,
+        progress_bar(len(ids), len(ANALYSIS_SCOPES)) as progress,
+    ):
+        run = client.batch(
+            ids,
+            scopes=ANALYSIS_SCOPES,
+            concurrency=FETCH_CONCURRENCY,
+            checkpoint=out / "creators.jsonl.checkpoint",
+        )
+        with run:
+            for item in run:
+                if item.result is not None:
+                    export.write_result(item.result)
+                progress.advance(run.stats)
+    if run.stats.failed or run.stats.not_attempted:
+        say(f"notes-rate fetch incomplete: {run.stats}; creators without data cannot be valued")
+    return export_path
+
+
+def fetch_siblings(client: Client, ids: list[str]) -> SiblingAnswers:
+    """The sibling answers a plan reads (``profiles.PLANNING_ENDPOINTS``) for every creator,
+    through ``Client.call``; a failed call is said on stderr and leaves that answer missing
+    (the creator is then excluded or planned without it, with the reason listed)."""
+    from pgy_metrics.analytics.profiles import PLANNING_ENDPOINTS
+    from pgy_metrics.client import InvalidToken, PgyError
+
+    found: dict[str, dict[str, dict[str, object]]] = {name: {} for name in PLANNING_ENDPOINTS}
+    for user_id in ids:
+        for endpoint in PLANNING_ENDPOINTS:
+            try:
+                result = client.call(endpoint, user_id)
+            except InvalidToken as failure:
+                raise fail(f"--token: {failure}", code=FAILED_EXIT) from None
+            except PgyError as failure:
+                say(f"{endpoint} {user_id}: {failure}")
+                continue
+            if isinstance(result.data, dict):
+                found[endpoint][user_id] = result.data
+    return found
+
+
+def print_marketplace(market: Marketplace) -> None:
+    """Where the prices came from and who was left out before planning, and why."""
+    from pgy_metrics.analytics.marketplace import FROM_FILE, FROM_PROFILE
+
+    frame = market.candidates
+    counts = {
+        source: sum(
+            frame.get_column(f"price_{fmt}_source").to_list().count(source)
+            for fmt in ("photo", "video")
+        )
+        for source in (FROM_FILE, FROM_PROFILE)
+    }
+    say(
+        f"prices: {counts[FROM_FILE]} from the candidates file, {counts[FROM_PROFILE]} from the "
+        "creator profile endpoint"
+    )
 
 
 def read_creators(path: Path | None) -> pl.DataFrame | None:
@@ -271,6 +350,30 @@ def _comparison(plan: CampaignPlan) -> str:
         lines.append("improvement over greedy: not comparable (greedy misses a rule)")
     if greedy.unmet:
         lines.append(f"greedy misses: {', '.join(greedy.unmet)}")
+    if plan.optimal.audience and plan.rules.audience is not None:
+        target = plan.rules.audience
+        reached = ", ".join(
+            f"{target.describe(d)}: {format_figure(share, FigureKind.FRACTION)}"
+            for d, share in plan.optimal.audience.items()
+        )
+        lines.append(f"audience of the plan ({target.mode}): {reached}")
+    if plan.costs is not None:
+        chosen = {(o.user_id, o.format) for o in plan.optimal.chosen}
+        flagged = [
+            f"{row['user_id']} {row['format']}"
+            for row in plan.costs.iter_rows(named=True)
+            if row["estimate_gap_flag"] and (row["user_id"], row["format"]) in chosen
+        ]
+        if flagged:
+            lines.append(
+                f"{len(flagged)} booking(s) cost more than 10 % apart from the platform's own "
+                f"estimate (CPM or CPE; the report has both): {', '.join(flagged[:PREVIEW_ROWS])}"
+            )
+    if plan.excluded:
+        lines.append(f"excluded before planning ({len(plan.excluded)}):")
+        lines += [f"  {item}" for item in plan.excluded[:PREVIEW_ROWS]]
+        if len(plan.excluded) > PREVIEW_ROWS:
+            lines.append(f"  ... and {len(plan.excluded) - PREVIEW_ROWS} more (report: Excluded)")
     if plan.dropped:
         lines.append(f"{len(plan.dropped)} creator formats could not be valued and were left out:")
         lines += [f"  {dropped}" for dropped in plan.dropped[:PREVIEW_ROWS]]
@@ -302,7 +405,7 @@ def write_files(
     paths = write_report(data, out)
     if plan is not None:
         plan_csv = out / "plan.csv"
-        plan.optimal.frame().write_csv(plan_csv)
+        plan.plan_table().write_csv(plan_csv)
         paths.append(plan_csv)
     return paths
 
@@ -345,15 +448,20 @@ def report(
 
 def plan(
     candidates: Path = typer.Argument(
-        ..., help="CSV/XLSX: user_id, price_photo and/or price_video, optional followers, tier."
+        ...,
+        help="CSV/XLSX: user_id, price_photo and/or price_video, optional followers, tier, "
+        "content_tag. With --fetch a list of ids is enough.",
     ),
     budget: float = typer.Option(..., "--budget", help="Total budget, in the prices' currency."),
     objective: Objective = typer.Option(Objective.READS, "--objective"),
     rules_file: Path | None = typer.Option(
-        None, "--rules", help="Rules (TOML); docs/planner.md.", show_default="no rules"
+        None,
+        "--rules",
+        help="Rules (TOML), incl. an [audience] target; docs/planner.md.",
+        show_default="no rules",
     ),
     source: str | None = typer.Option(
-        None, "--from", help=SOURCE_HELP, show_default=SOURCE_DEFAULT
+        None, "--from", help=SOURCE_HELP, show_default=SOURCE_DEFAULT + " (--fetch: the API)"
     ),
     out: Path = typer.Option(Path("pgy-plan"), "--out", help="Folder for the plan files."),
     settings_file: Path | None = typer.Option(
@@ -371,6 +479,10 @@ def plan(
         help="Print every column of the plan table (content tag, value per 1,000 of price, "
         "basis), wider than 80 columns.",
     ),
+    fetch: bool = typer.Option(False, "--fetch", help=FETCH_HELP),
+    token: str | None = token_option(),
+    base_url: str | None = base_url_option(),
+    env: str | None = env_option(),
 ) -> None:
     """Choose creators and formats that maximise the objective within the budget and rules."""
     from pgy_metrics.analytics.analysis import plan_campaign
@@ -379,17 +491,31 @@ def plan(
 
     if not (math.isfinite(budget) and budget > 0):
         raise fail(f"--budget must be a positive number; got {budget:g}")
+    market = None
     with user_errors():
         rules = load_rules(rules_file) if rules_file is not None else PlanRules()
-        found = read_candidates(candidates)
+        found = read_candidates(candidates, require_price=not fetch)
         for problem in found.problems:
             say(f"skipped {candidates} {problem}")
         if found.frame.height == 0:
             raise fail(f"{candidates}: no usable candidate rows")
-        tables, label, detected = load_pool(source)
-        pool = analysis_of(tables, settings_file=settings_file, creators=found.frame)
+        if fetch:
+            tables, label, detected, market = _fetched(
+                found.frame, source=source, out=out, token=token, base_url=base_url, env=env
+            )
+        else:
+            tables, label, detected = load_pool(source)
+        frame = market.candidates if market is not None else found.frame
+        pool = analysis_of(tables, settings_file=settings_file, creators=frame)
     try:
-        chosen = plan_campaign(pool, found.frame, budget=budget, objective=objective, rules=rules)
+        chosen = plan_campaign(
+            pool,
+            found.frame,
+            budget=budget,
+            objective=objective,
+            rules=rules,
+            marketplace=market,
+        )
     except PlanError as error:
         raise fail(str(error), code=FAILED_EXIT) from None
     labelled = detected if synthetic is None else synthetic
@@ -407,3 +533,37 @@ def plan(
     )
     for path in paths:
         typer.echo(str(path))
+
+
+def _fetched(
+    candidates: pl.DataFrame,
+    *,
+    source: str | None,
+    out: Path,
+    token: str | None,
+    base_url: str | None,
+    env: str | None,
+) -> tuple[Tables, str, bool | None, Marketplace]:
+    """``--fetch``: the notes-rate tables (from ``--from`` when given, else fetched into
+    ``out/creators.jsonl``) and the candidates completed from the sibling endpoints."""
+    from pgy_metrics.analytics.marketplace import complete_candidates
+    from pgy_metrics.analytics.tables import load_jsonl
+    from pgy_metrics.cli.connect import open_client
+
+    ids = candidates.get_column("user_id").to_list()
+    with open_client(token, base_url, env) as client:
+        if source is None:
+            say(f"fetching {len(ids)} candidates through the API (notes rate, profile, audience)")
+            export = fetch_notes(client, ids, out=out)
+            tables = load_jsonl(export)
+            label, detected = str(export), tables.synthetic
+        else:
+            tables, label, detected = load_pool(source)
+        siblings = fetch_siblings(client, ids)
+    market = complete_candidates(candidates, siblings)
+    print_marketplace(market)
+    if market.candidates.height == 0:
+        for item in market.excluded:
+            say(f"excluded {item}")
+        raise fail("no candidate has a bookable format (see excluded above)", code=FAILED_EXIT)
+    return tables, label, detected, market

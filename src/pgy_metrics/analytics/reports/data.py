@@ -118,6 +118,24 @@ _REPORT_COLUMNS: dict[str, tuple[str, CellKind]] = {
     "solve_seconds": ("求解秒数", CellKind.NUMBER),
     "proven_optimal": ("已证明最优", CellKind.TEXT),
     "unmet": ("未满足规则", CellKind.TEXT),
+    "reason": ("原因", CellKind.TEXT),
+    "price_source": ("报价来源", CellKind.TEXT),
+    "price_photo_source": ("图文报价来源", CellKind.TEXT),
+    "price_video_source": ("视频报价来源", CellKind.TEXT),
+    "agency": ("机构", CellKind.TEXT),
+    "tags": ("标签", CellKind.TEXT),
+    "follower_momentum": ("粉丝增长(近30天)", CellKind.CHANGE),
+    "cost_per_read": ("单次阅读成本", CellKind.MONEY),
+    "cost_per_engagement": ("单次互动成本", CellKind.MONEY),
+    "cpm": ("千次曝光成本", CellKind.MONEY),
+    "platform_cpm": ("平台预估CPM", CellKind.MONEY),
+    "cpm_gap": ("CPM差异", CellKind.CHANGE),
+    "platform_cpe": ("平台预估CPE", CellKind.MONEY),
+    "cpe_gap": ("CPE差异", CellKind.CHANGE),
+    "estimate_gap_flag": ("与平台预估差异>10%", CellKind.TEXT),
+    "audience_gender": ("目标性别粉丝占比", CellKind.FRACTION),
+    "audience_ages": ("目标年龄粉丝占比", CellKind.FRACTION),
+    "audience_cities": ("目标城市粉丝占比", CellKind.FRACTION),
     "indicators_available": ("可用指标数", CellKind.INTEGER),
     # overview and methodology sheets
     "field": ("项目", CellKind.TEXT),
@@ -160,6 +178,10 @@ PLAN_SUMMARY_ITEMS: dict[str, tuple[str, str, CellKind]] = {
     "improvement_over_greedy": ("相对贪心方案的提升", "Improvement over greedy", CellKind.CHANGE),
     "candidates_valued": ("已估值候选博主数", "Candidates valued", CellKind.INTEGER),
     "formats_dropped": ("无法估值的博主形式数", "Creator formats not valued", CellKind.INTEGER),
+    "creators_excluded": ("排除的博主数", "Creators excluded", CellKind.INTEGER),
+    "audience_gender": ("方案目标性别占比", "Plan audience: target gender", CellKind.FRACTION),
+    "audience_ages": ("方案目标年龄占比", "Plan audience: target ages", CellKind.FRACTION),
+    "audience_cities": ("方案目标城市占比", "Plan audience: target cities", CellKind.FRACTION),
 }
 """The plan summary's items (``CampaignPlan.summary()`` keys): (中文, English, kind). A key not
 here is labelled as a report column, or with its own name."""
@@ -286,6 +308,9 @@ class PlanReport:
     frontier: pl.DataFrame
     summary: Mapping[str, object] = field(default_factory=dict)
     options: pl.DataFrame | None = None
+    excluded: pl.DataFrame | None = None
+    """``user_id, format, reason``: creators (format empty) and formats left out before
+    planning, e.g. no price or not accepting orders (``marketplace.Exclusion``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +334,9 @@ class ReportData:
     flags: pl.DataFrame
     plan: PlanReport | None = None
     methodology: list[tuple[str, str, str]] = field(default_factory=list)
+    creators: pl.DataFrame | None = None
+    """The creators' marketplace facts (``marketplace.MARKET_SCHEMA``): prices and where each
+    came from (``file`` or ``profile``), followers, agency, tags, follower momentum."""
 
     @property
     def generated_text(self) -> str:

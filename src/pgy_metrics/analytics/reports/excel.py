@@ -37,12 +37,16 @@ SHEETS = {
     "indicators": "指标 Indicators",
     "flags": "风险 Flags",
     "scopes": "数据 Scopes",
+    "creators": "达人 Creators",
     "plan": "方案 Plan",
     "greedy": "对比 Greedy",
     "frontier": "前沿 Frontier",
+    "excluded": "排除 Excluded",
     "methodology": "方法 Methodology",
 }
-"""Sheet names, in workbook order; the plan sheets exist only when the report has a plan."""
+"""Sheet names, in workbook order; the plan sheets exist only when the report has a plan,
+``creators`` only when it has the marketplace's creator facts, ``excluded`` only when a plan
+left creators out."""
 
 OVERVIEW_COLUMNS = ["item_zh", "item", "value"]
 OVERVIEW_LABELS = ["项目", "项目(英文)", "值"]
@@ -201,10 +205,14 @@ def write_xlsx(report: ReportData, path: str | Path) -> Path:
         book.frame(SHEETS["indicators"], report.indicators)
         book.frame(SHEETS["flags"], report.flags)
         book.frame(SHEETS["scopes"], report.scopes)
+        if report.creators is not None:
+            book.frame(SHEETS["creators"], report.creators)
         if report.plan is not None:
             book.frame(SHEETS["plan"], report.plan.plan_table)
             book.frame(SHEETS["greedy"], report.plan.greedy_table)
             book.frame(SHEETS["frontier"], report.plan.frontier)
+            if report.plan.excluded is not None:
+                book.frame(SHEETS["excluded"], report.plan.excluded)
         book.table(
             SHEETS["methodology"],
             ["name", "formula", "note"],

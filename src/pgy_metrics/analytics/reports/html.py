@@ -110,9 +110,13 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
         "benchmark": table("benchmark", report.benchmark, _benchmark_columns(report.benchmark)),
         "flags": table("flags", report.flags),
     }
+    if report.creators is not None:
+        tables["creators"] = table("creators", report.creators)
     if report.plan is not None:
         tables["plan"] = table("plan", report.plan.plan_table)
         tables["greedy"] = table("greedy", report.plan.greedy_table)
+        if report.plan.excluded is not None:
+            tables["excluded"] = table("excluded", report.plan.excluded)
     overview = [
         row
         for row in report.overview_rows()
