@@ -84,6 +84,18 @@ def test_demo_fetches_through_the_server_and_writes_labelled_files(demo: tuple[P
     with (out / "plan" / "plan.csv").open(encoding="utf-8") as handle:
         plan_rows = list(csv.DictReader(handle))
     assert plan_rows and sum(float(r["price"]) for r in plan_rows) <= float(DEMO_BUDGET)
+    # synthetic prices and audiences from the sandbox's sibling endpoints, an audience target
+    assert "from the creator profile endpoint" in result.stderr
+    assert "audience of the plan (constraint): audience.gender female (min 0.7)" in result.stdout
+    assert {r["price_source"] for r in plan_rows} == {"profile"}
+    total = sum(float(r["value"]) for r in plan_rows)
+    women = sum(float(r["value"]) * float(r["audience_gender"]) for r in plan_rows) / total
+    assert women >= 0.7 - 1e-9
+    book = load_workbook(out / "plan" / "report.xlsx", read_only=True)
+    try:
+        assert {"达人 Creators", "排除 Excluded"} <= set(book.sheetnames)
+    finally:
+        book.close()
     assert "demo-" not in result.stderr.split("server:")[0]  # no token echoed
 
 

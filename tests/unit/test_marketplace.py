@@ -85,7 +85,7 @@ def test_an_ids_only_file_takes_prices_followers_and_tags_from_the_profile(
     assert closed["followers"] == 50_000
     reasons = {(e.user_id, e.format): e.reason for e in market.excluded}
     assert "not on the marketplace" in reasons[(NOT_ENROLLED, None)]
-    assert reasons[(NO_PROFILE, None)].startswith("photo: no price in the file and no creator")
+    assert reasons[(NO_PROFILE, None)] == "no price in the file and no creator profile"
     assert reasons[(VIDEO_CLOSED, "video")] == "video: not accepting video orders (videoState 0)"
     assert set(market.audiences) == {ENROLLED} and set(market.estimates) == {ENROLLED}
     excluded = market.excluded_frame()

@@ -26,6 +26,7 @@ from pgy_metrics.analytics.audience import Audience
 from pgy_metrics.analytics.candidates import CANDIDATE_SCHEMA
 from pgy_metrics.analytics.planner import FORMATS
 from pgy_metrics.analytics.profiles import (
+    ABNORMAL_LEVEL,
     CreatorFacts,
     PlatformEstimates,
     audience,
@@ -137,7 +138,7 @@ def complete_candidates(file_frame: pl.DataFrame, siblings: SiblingAnswers) -> M
         history = histories.get(user_id)
         record["follower_momentum"] = follower_momentum(history) if history else None
         if len(reasons) == len(FORMATS):
-            excluded.append(Exclusion(user_id, None, "; ".join(reasons.values())))
+            excluded.append(Exclusion(user_id, None, _creator_reason(reasons, facts)))
             continue
         # A format the file does not price and the profile cannot book is worth a line only
         # when the profile offers it at all (a creator who only does photo-text is no news).
@@ -170,3 +171,12 @@ def _price(
     if reason is not None:
         return None, None, f"{fmt}: {reason}"
     return facts.prices[fmt], FROM_PROFILE, None
+
+
+def _creator_reason(reasons: Mapping[str, str], facts: CreatorFacts | None) -> str:
+    """One reason for a creator with no bookable format: the common cases in a few words."""
+    if facts is None:
+        return "no price in the file and no creator profile"
+    if facts.level != ABNORMAL_LEVEL and all(facts.prices.get(f) is None for f in FORMATS):
+        return "not on the marketplace (no picturePrice or videoPrice in the creator profile)"
+    return "; ".join(reasons.values())

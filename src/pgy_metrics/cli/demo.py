@@ -2,8 +2,10 @@
 
 Starts the API server in this process on the sandbox source (its own SQLite store under the demo
 folder), issues a token, fetches creators x the eight analysis scopes through the typed client's
-batch (rate-paced, checkpointed, exported to JSONL), then benchmarks the pool and plans a campaign
-with made-up prices, writing both reports. Every figure is synthetic and every file says so.
+batch (rate-paced, checkpointed, exported to JSONL) and each creator's profile, data summary, fans
+profile and fans history, then benchmarks the pool and plans a campaign on the sandbox's synthetic
+prices for an audience target (women, ages 18-34, first-tier cities), writing both reports. Every
+figure is synthetic and every file says so.
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
 from pgy_metrics.cli.analysis import (
     analysis_of,
     fail,
+    fetch_notes,
+    fetch_siblings,
     print_benchmark,
+    print_marketplace,
     print_plan,
     write_files,
 )
@@ -33,8 +38,7 @@ from pgy_metrics.cli.messages import FAILED_EXIT, say
 from pgy_metrics.figures import FigureKind, format_figure
 
 if TYPE_CHECKING:
-    import polars as pl
-
+    from pgy_metrics.analytics.marketplace import Marketplace
     from pgy_metrics.analytics.planner import PlanRules
     from pgy_metrics.service.settings import Settings
 
@@ -46,25 +50,33 @@ SERVER_START_SECONDS = 30.0
 """How long the in-process server may take to start listening."""
 SERVER_POLL_SECONDS = 0.05
 DEMO_CONCURRENCY = 8
-PRICE_PER_FOLLOWER_PHOTO = 0.08
-PRICE_PER_FOLLOWER_VIDEO = 0.12
-"""Synthetic quotes: a photo-text note at 8 % of the follower count (in yuan), video at 12 %,
-plus a floor; the order of magnitude of public rate cards, nothing more."""
-PRICE_FLOOR = 300.0
-VIDEO_OFFER_ABOVE = 0.15
-"""Synthetic creators whose notes are at least this share video also quote a video price."""
 DEMO_MIN_VIDEO_SHARE = 0.2
 DEMO_MAX_CREATOR_BUDGET_SHARE = 0.25
 """The demo plan's rules: at least a fifth of the booked creators in video, nobody above a
 quarter of the budget."""
+DEMO_FEMALE_MIN = 0.7
+DEMO_AGES = ("18-24", "25-34")
+DEMO_AGES_MIN = 0.6
+DEMO_TIER1_MIN = 0.1
+"""The demo plan's audience target (a constraint): women >= 70 %, ages 18-34 >= 60 %, first-tier
+cities >= 10 % of the plan's expected audience."""
 
 
 def demo_rules() -> PlanRules:
+    from pgy_metrics.analytics.audience import AudienceTarget
     from pgy_metrics.analytics.planner import PlanRules
 
     return PlanRules(
         min_video_share=DEMO_MIN_VIDEO_SHARE,
         max_creator_budget_share=DEMO_MAX_CREATOR_BUDGET_SHARE,
+        audience=AudienceTarget(
+            gender="female",
+            gender_min=DEMO_FEMALE_MIN,
+            ages=DEMO_AGES,
+            ages_min=DEMO_AGES_MIN,
+            cities="tier1",
+            cities_min=DEMO_TIER1_MIN,
+        ),
     )
 
 
@@ -76,35 +88,22 @@ def creator_ids(count: int) -> list[str]:
     return [hashlib.sha256(f"pgy-demo-{n}".encode()).hexdigest()[:24] for n in range(count)]
 
 
-def synthetic_candidates(ids: list[str]) -> pl.DataFrame:
-    """Prices and follower counts for the demo's creators, from the sandbox's own profiles."""
+def synthetic_market(base_url: str, token: str, ids: list[str]) -> Marketplace:
+    """The demo's candidates, completed from the sandbox's creator profiles through the API:
+    synthetic prices, order states, followers, tags, agencies, audiences and momentum."""
     import polars as pl
 
-    from pgy_metrics.sources.sandbox import creator_profile
+    from pgy_metrics.analytics.candidates import CANDIDATE_SCHEMA
+    from pgy_metrics.analytics.marketplace import complete_candidates
+    from pgy_metrics.client import Client
 
-    rows = []
-    for user_id in ids:
-        profile = creator_profile(user_id)
-        photo = round(max(PRICE_FLOOR, profile.followers * PRICE_PER_FOLLOWER_PHOTO), -1)
-        video = round(max(PRICE_FLOOR, profile.followers * PRICE_PER_FOLLOWER_VIDEO), -1)
-        rows.append(
-            {
-                "user_id": user_id,
-                "price_photo": photo,
-                "price_video": video if profile.video_share >= VIDEO_OFFER_ABOVE else None,
-                "followers": profile.followers,
-            }
-        )
-    return pl.DataFrame(
-        rows,
-        schema={
-            "user_id": pl.Utf8,
-            "price_photo": pl.Float64,
-            "price_video": pl.Float64,
-            "followers": pl.Int64,
-        },
-        orient="row",
+    with Client(token=token, base_url=base_url) as client:
+        siblings = fetch_siblings(client, ids)
+    ids_only = pl.DataFrame(
+        {name: ids if name == "user_id" else [None] * len(ids) for name in CANDIDATE_SCHEMA},
+        schema=CANDIDATE_SCHEMA,
     )
+    return complete_candidates(ids_only, siblings)
 
 
 @contextmanager
@@ -153,30 +152,10 @@ async def _demo_token(settings: Settings) -> str:
 
 def fetch_pool(base_url: str, token: str, ids: list[str], *, out: Path) -> Path:
     """Every creator x analysis scope through ``Client.batch``, exported as JSONL."""
-    from pgy_metrics.cli.batch import progress_bar
     from pgy_metrics.client import Client
-    from pgy_metrics.client.exports import open_export
 
-    export_path = out / "creators.jsonl"
-    with (
-        Client(token=token, base_url=base_url) as client,
-        open_export(export_path) as export,
-        progress_bar(len(ids), len(ANALYSIS_SCOPES)) as progress,
-    ):
-        run = client.batch(
-            ids,
-            scopes=ANALYSIS_SCOPES,
-            concurrency=DEMO_CONCURRENCY,
-            checkpoint=out / "creators.jsonl.checkpoint",
-        )
-        with run:
-            for item in run:
-                if item.result is not None:
-                    export.write_result(item.result)
-                progress.advance(run.stats)
-    if run.stats.failed or run.stats.not_attempted:
-        raise fail(f"the demo fetch did not complete: {run.stats}", code=FAILED_EXIT)
-    return export_path
+    with Client(token=token, base_url=base_url) as client:
+        return fetch_notes(client, ids, out=out)
 
 
 def demo(
@@ -210,7 +189,10 @@ def demo(
             f"x {len(ANALYSIS_SCOPES)} scopes through the client"
         )
         export_path = fetch_pool(base_url, token, ids, out=out)
-    candidates = synthetic_candidates(ids)
+        say("fetching each creator's profile, data summary, fans profile and fans history")
+        market = synthetic_market(base_url, token, ids)
+    print_marketplace(market)
+    candidates = market.candidates
     candidates_path = out / "candidates-synthetic.csv"
     candidates.write_csv(candidates_path)
     pool = analysis_of(load_jsonl(export_path), settings_file=None, creators=candidates)
@@ -225,7 +207,12 @@ def demo(
     )
     try:
         chosen = plan_campaign(
-            pool, candidates, budget=budget, objective=objective, rules=demo_rules()
+            pool,
+            candidates,
+            budget=budget,
+            objective=objective,
+            rules=demo_rules(),
+            marketplace=market,
         )
     except PlanError as error:
         raise fail(str(error), code=FAILED_EXIT) from None
@@ -235,7 +222,8 @@ def demo(
         out=out / "plan",
         title=(
             "Demo: campaign plan 投放方案 (synthetic 合成数据), "
-            f"budget {format_figure(budget, FigureKind.MONEY)}"
+            f"budget {format_figure(budget, FigureKind.MONEY)}, "
+            "audience 受众: women 女性, 18-34, tier-1 cities 一线城市"
         ),
         source_label=label,
         synthetic=True,
@@ -244,7 +232,7 @@ def demo(
     say(
         "\nWritten (all synthetic):\n"
         f"  fetched data     {export_path}\n"
-        f"  synthetic prices {candidates_path}\n"
+        f"  synthetic prices {candidates_path} (the sandbox's creator profiles)\n"
         + "".join(f"  report           {path}\n" for path in report_paths)
         + "".join(f"  plan             {path}\n" for path in plan_paths)
         + "Open the .html files in a browser (they work offline) and the .xlsx in Excel."
