@@ -77,7 +77,31 @@ def test_a_plan_from_ids_a_budget_and_an_audience_target(tmp_path: Path) -> None
             str(tmp_path / "out"),
             env={**env, "PGY_TOKEN": token},
         )
-    assert "Traceback" not in result.stderr
+        # pgy report: the same pool from the plan's export, the creators file's price first
+        report = pgy(
+            "report",
+            "--from",
+            str(tmp_path / "out" / "creators.jsonl"),
+            "--creators",
+            str(candidates),
+            "--fetch",
+            "--base-url",
+            server.base_url,
+            "--out",
+            str(tmp_path / "report"),
+            env={**env, "PGY_TOKEN": token},
+        )
+    assert "Traceback" not in result.stderr + report.stderr
+    assert "1 from the candidates file" in report.stderr
+    listed = load_workbook(tmp_path / "report" / "report.xlsx", read_only=True)
+    rows = list(listed["达人 Creators"].iter_rows(min_row=3, values_only=True))
+    listed.close()
+    columns = list(rows[0])
+    sources = {row[0]: row[columns.index("price_photo_source")] for row in rows[1:]}
+    assert set(sources) == set(ids)  # every creator, bookable or not
+    assert sources[negotiated] == "file"
+    assert all(sources[u] is None for u in unlisted)
+    assert any(sources[u] == "profile" for u in enrolled)
     output = result.stdout + result.stderr
     assert token not in output
     assert "from the creator profile endpoint" in output

@@ -106,9 +106,12 @@ def exclusions_frame(excluded: Iterable[Exclusion]) -> pl.DataFrame:
     )
 
 
-def complete_candidates(file_frame: pl.DataFrame, siblings: SiblingAnswers) -> Marketplace:
+def complete_candidates(
+    file_frame: pl.DataFrame, siblings: SiblingAnswers, *, keep_unbookable: bool = False
+) -> Marketplace:
     """The candidates file (``read_candidates(..., require_price=False).frame``) completed from
-    the siblings' answers; see the module doc for which source wins."""
+    the siblings' answers; see the module doc for which source wins. ``keep_unbookable`` keeps
+    the rows of excluded creators (without prices) for a report that lists every creator."""
     profiles = siblings.get(BLOGGER_PROFILE, {})
     summaries = siblings.get(DATA_SUMMARY, {})
     fans = siblings.get(FANS_PROFILE, {})
@@ -139,6 +142,8 @@ def complete_candidates(file_frame: pl.DataFrame, siblings: SiblingAnswers) -> M
         record["follower_momentum"] = follower_momentum(history) if history else None
         if len(reasons) == len(FORMATS):
             excluded.append(Exclusion(user_id, None, _creator_reason(reasons, facts)))
+            if keep_unbookable:
+                rows.append(record)
             continue
         # A format the file does not price and the profile cannot book is worth a line only
         # when the profile offers it at all (a creator who only does photo-text is no news).

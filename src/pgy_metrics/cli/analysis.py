@@ -390,6 +390,7 @@ def write_files(
     source_label: str,
     synthetic: bool | None,
     plan: CampaignPlan | None = None,
+    creators: pl.DataFrame | None = None,
 ) -> list[Path]:
     from pgy_metrics.analytics.analysis import report_data as build_report_data
     from pgy_metrics.analytics.reports import write_report
@@ -401,6 +402,7 @@ def write_files(
         synthetic=synthetic,
         generated_at=datetime.now().astimezone(),
         plan=plan,
+        creators=creators,
     )
     paths = write_report(data, out)
     if plan is not None:
@@ -434,14 +436,36 @@ def report(
         help="Label every figure as synthetic, or as real.",
         show_default=SYNTHETIC_DEFAULT,
     ),
+    fetch: bool = typer.Option(
+        False,
+        "--fetch",
+        help="Fetch every creator's profile, data summary, fans profile and fans history from "
+        "the API (--base-url, --token): prices (with their source), followers, tags, agency, "
+        "momentum in a Creators sheet. The --creators file's figures still win.",
+    ),
+    token: str | None = token_option(),
+    base_url: str | None = base_url_option(),
+    env: str | None = env_option(),
 ) -> None:
     """Benchmark a pool of creators and write report.xlsx and report.html."""
     with user_errors():
         tables, label, detected = load_pool(source)
-        pool = analysis_of(tables, settings_file=settings_file, creators=read_creators(creators))
+        listed = read_creators(creators)
+        market = None
+        if fetch:
+            market = _market_of(tables, listed, token=token, base_url=base_url, env=env)
+            listed = market.candidates
+        pool = analysis_of(tables, settings_file=settings_file, creators=listed)
         labelled = detected if synthetic is None else synthetic
         print_benchmark(pool, synthetic=labelled)
-        paths = write_files(pool, out=out, title=title, source_label=label, synthetic=labelled)
+        paths = write_files(
+            pool,
+            out=out,
+            title=title,
+            source_label=label,
+            synthetic=labelled,
+            creators=market.candidates if market is not None else None,
+        )
     for path in paths:
         typer.echo(str(path))
 
@@ -567,3 +591,32 @@ def _fetched(
             say(f"excluded {item}")
         raise fail("no candidate has a bookable format (see excluded above)", code=FAILED_EXIT)
     return tables, label, detected, market
+
+
+def _market_of(
+    tables: Tables,
+    listed: pl.DataFrame | None,
+    *,
+    token: str | None,
+    base_url: str | None,
+    env: str | None,
+) -> Marketplace:
+    """``pgy report --fetch``: every creator of the pool (or of ``--creators``), completed from
+    the sibling endpoints; creators without a bookable format stay listed, without a price."""
+    import polars as pl
+
+    from pgy_metrics.analytics.candidates import CANDIDATE_SCHEMA
+    from pgy_metrics.analytics.marketplace import complete_candidates
+    from pgy_metrics.cli.connect import open_client
+
+    if listed is None:
+        ids = tables.scopes.get_column("user_id").unique(maintain_order=True).to_list()
+        listed = pl.DataFrame(
+            {name: ids if name == "user_id" else [None] * len(ids) for name in CANDIDATE_SCHEMA},
+            schema=CANDIDATE_SCHEMA,
+        )
+    with open_client(token, base_url, env) as client:
+        siblings = fetch_siblings(client, listed.get_column("user_id").to_list())
+    market = complete_candidates(listed, siblings, keep_unbookable=True)
+    print_marketplace(market)
+    return market
