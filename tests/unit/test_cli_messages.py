@@ -106,7 +106,14 @@ def _options() -> list[tuple[str, Any]]:
     return found
 
 
-SECRETS = {"pgy fetch --token", "pgy batch --token", "pgy mcp --token", "pgy history --token"}
+SECRETS = {
+    "pgy fetch --token",
+    "pgy batch --token",
+    "pgy mcp --token",
+    "pgy history --token",
+    "pgy plan --token",
+    "pgy report --token",
+}
 """Options whose value is a secret: no default exists and none may be shown."""
 
 

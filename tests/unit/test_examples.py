@@ -71,6 +71,12 @@ def test_candidates_are_the_creators_with_prices_and_the_rules_load() -> None:
     assert rules.max_creator_budget_share is not None
 
 
+def test_the_audience_rules_load_with_every_group() -> None:
+    target = load_rules(EXAMPLES / "rules-audience.toml").audience
+    assert target is not None and target.mode == "constraint"
+    assert target.dimensions() == {"gender": 0.7, "ages": 0.6, "cities": 0.1}
+
+
 def test_settings_file_takes_every_secret_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -481,7 +481,7 @@ def plan(
     rules_file: Path | None = typer.Option(
         None,
         "--rules",
-        help="Rules (TOML), incl. an [audience] target; docs/planner.md.",
+        help="Rules (TOML), an audience target too; docs/planner.md.",
         show_default="no rules",
     ),
     source: str | None = typer.Option(
