@@ -141,3 +141,24 @@ def test_a_plan_from_ids_a_budget_and_an_audience_target(tmp_path: Path) -> None
     for row in plan:  # costs beside the platform's estimates
         assert float(row["cost_per_read"]) > 0
         assert row["estimate_gap_flag"] in ("true", "false", "")
+
+
+def test_fetch_and_audience_refusals_name_the_option_or_key(tmp_path: Path) -> None:
+    env = pgy_env(tmp_path / "data")
+    candidates = tmp_path / "ids.csv"
+    candidates.write_text(f"user_id\n{creator_ids()[0]}\n", encoding="utf-8")
+    no_token = pgy("plan", str(candidates), "--budget", "1000", "--fetch", env=env, check=False)
+    assert no_token.returncode == 2 and "--token" in no_token.stderr
+    assert "Traceback" not in no_token.stderr
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[audience]\ngender = "women"\ngender_min = 0.7\n', encoding="utf-8")
+    bad = pgy(
+        "plan", str(candidates), "--budget", "1000", "--rules", str(rules), "--fetch",
+        env=env, check=False,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "audience.gender" in bad.stderr and "female or male" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    without_prices = pgy("plan", str(candidates), "--budget", "1000", env=env, check=False)
+    assert without_prices.returncode == 2  # without --fetch the file must carry prices
+    assert "price_photo and/or price_video" in without_prices.stderr
