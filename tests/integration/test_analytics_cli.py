@@ -223,3 +223,35 @@ def test_plan_refusals_name_what_to_change(demo: tuple[Path, Any], tmp_path: Pat
         "plan", str(candidates), "--budget", "-5", "--from", store, cwd=tmp_path, check=False
     )
     assert negative.returncode == 2 and "--budget" in negative.stderr
+
+
+def test_plan_from_the_store_reads_the_stored_profiles_and_audiences(
+    demo: tuple[Path, Any], tmp_path: Path
+) -> None:
+    out, _ = demo
+    candidates = tmp_path / "candidates.csv"
+    _candidates(out, candidates)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        '[audience]\ngender = "female"\ngender_min = 0.6\nages = ["18-24", "25-34"]\n'
+        "ages_min = 0.5\n",
+        encoding="utf-8",
+    )
+    store = str(out / "server" / "pgy.db")
+    result = pgy(
+        "plan", str(candidates), "--budget", "20000", "--rules", str(rules), "--from", store,
+        "--out", "s", cwd=tmp_path,
+    )  # fmt: skip
+    assert "creator profiles and audiences from the store" in result.stderr
+    assert "audience of the plan (constraint)" in result.stdout
+    with (tmp_path / "s" / "plan.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows and {r["price_source"] for r in rows} <= {"file", "profile"}
+    total = sum(float(r["value"]) for r in rows)
+    assert sum(float(r["value"]) * float(r["audience_gender"]) for r in rows) / total >= 0.6
+    export = str(out / "creators.jsonl")  # an export holds no fans profiles
+    refused = pgy(
+        "plan", str(candidates), "--budget", "20000", "--rules", str(rules), "--from", export,
+        cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "needs the candidates' fans profiles" in refused.stderr

@@ -70,6 +70,7 @@ __all__ = [
     "load",
     "load_jsonl",
     "load_store",
+    "load_store_answers",
     "load_tidy",
     "notes_frame",
     "scopes_frame",
@@ -659,34 +660,13 @@ def load_store(database_url: str | Path) -> Tables:
     Accepts the server's URLs (``sqlite+aiosqlite:///PATH``, ``postgresql+psycopg://...``) or a
     path to a SQLite file.
     """
-    from sqlalchemy import create_engine, select
-    from sqlalchemy.engine import Engine, make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
 
     from pgy_metrics.contract.endpoints import NOTES_RATE
     from pgy_metrics.store.models import SnapshotRow
 
-    text = str(database_url)
-    try:
-        url = make_url(text) if "://" in text else None
-    except ArgumentError as error:
-        raise TablesError(f"not a database URL: {error}") from None
-    engine: Engine
-    if url is None or url.get_backend_name() == "sqlite":
-        database = Path(url.database or "") if url is not None else Path(text)
-        shown = str(database)
-        if not database.is_file():
-            raise TablesError(f"no SQLite database at {shown}")
-        uri = f"file:{quote(str(database.resolve()))}?mode=ro"
-        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
-    elif url.get_backend_name() == "postgresql":
-        shown = url.render_as_string(hide_password=True)
-        engine = create_engine(url.set(drivername="postgresql+psycopg"))
-    else:
-        raise TablesError(
-            f"unsupported database {url.get_backend_name()!r}: use sqlite+aiosqlite:///PATH, "
-            "postgresql+psycopg://... or a path to a SQLite file"
-        )
+    engine, shown = _read_only_engine(database_url)
     table = SnapshotRow.__table__
     query = (
         select(
@@ -742,6 +722,88 @@ def load_store(database_url: str | Path) -> Tables:
     finally:
         engine.dispose()
     return _tables(builder)
+
+
+def _read_only_engine(database_url: str | Path) -> tuple[Any, str]:
+    """A read-only engine on the server's store (SQLite opened ``mode=ro``) and its label
+    without a password."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import Engine, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    text = str(database_url)
+    try:
+        url = make_url(text) if "://" in text else None
+    except ArgumentError as error:
+        raise TablesError(f"not a database URL: {error}") from None
+    engine: Engine
+    if url is None or url.get_backend_name() == "sqlite":
+        database = Path(url.database or "") if url is not None else Path(text)
+        shown = str(database)
+        if not database.is_file():
+            raise TablesError(f"no SQLite database at {shown}")
+        uri = f"file:{quote(str(database.resolve()))}?mode=ro"
+        engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True))
+    elif url.get_backend_name() == "postgresql":
+        shown = url.render_as_string(hide_password=True)
+        engine = create_engine(url.set(drivername="postgresql+psycopg"))
+    else:
+        raise TablesError(
+            f"unsupported database {url.get_backend_name()!r}: use sqlite+aiosqlite:///PATH, "
+            "postgresql+psycopg://... or a path to a SQLite file"
+        )
+    return engine, shown
+
+
+def load_store_answers(
+    database_url: str | Path, endpoints: Iterable[str], user_ids: Iterable[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """The newest stored ``data`` of each endpoint (in its default scope: ``business``
+    DAILY_NOTE, ``DAY_30`` + ``FANS_TOTAL``) for each of ``user_ids``, read-only:
+    endpoint -> user_id -> data. What ``pgy batch --endpoints`` or any call through the server
+    collected; an endpoint or creator never collected is simply absent."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from pgy_metrics.contract.endpoints import ENDPOINTS, NO_PARAMS
+    from pgy_metrics.store.models import SnapshotRow
+
+    keys = {
+        name: ".".join(p.default.value for p in ENDPOINTS[name].params) or NO_PARAMS
+        for name in endpoints
+    }
+    wanted = set(user_ids)
+    found: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in keys}
+    if not keys or not wanted:
+        return found
+    engine, shown = _read_only_engine(database_url)
+    table = SnapshotRow.__table__
+    query = (
+        select(table.c.id, table.c.endpoint, table.c.user_id, table.c.params_key, table.c.payload)
+        .where(table.c.endpoint.in_(list(keys)))
+        .order_by(table.c.collected_at, table.c.id)
+    )
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection = connection.execution_options(postgresql_readonly=True)
+            for row in connection.execution_options(yield_per=STORE_BATCH_ROWS).execute(query):
+                if row.user_id not in wanted or row.params_key != keys[row.endpoint]:
+                    continue
+                try:
+                    data = json.loads(row.payload)
+                except ValueError as error:
+                    raise TablesError(
+                        f"payload is not valid JSON ({error})", origin=f"snapshot id {row.id}"
+                    ) from None
+                if isinstance(data, dict):
+                    found[row.endpoint][row.user_id] = data
+    except SQLAlchemyError as error:
+        detail = getattr(error, "orig", None) or error
+        raise StoreUnavailable(f"cannot read the snapshots table of {shown}: {detail}") from None
+    finally:
+        engine.dispose()
+    return found
 
 
 # -- tidy exports (CSV with a BOM, Parquet) ------------------------------------------------------

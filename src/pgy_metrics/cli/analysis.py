@@ -192,6 +192,37 @@ def print_marketplace(market: Marketplace) -> None:
     )
 
 
+def stored_market(source: str | None, candidates: pl.DataFrame) -> Marketplace | None:
+    """Without ``--fetch``: the candidates completed from the sibling answers already in the
+    store (collected by ``pgy batch --endpoints`` or any call through the server), or None when
+    the pool is an export or the store holds none for these creators."""
+    from pgy_metrics.analytics.marketplace import complete_candidates
+    from pgy_metrics.analytics.profiles import PLANNING_ENDPOINTS
+    from pgy_metrics.analytics.tables import DATABASE_SCHEMES, SQLITE_SUFFIXES, load_store_answers
+
+    if source is None:
+        from pgy_metrics.service.settings import Settings
+
+        target = Settings().resolved_database_url
+    elif "://" in source:
+        scheme = source.split("://", 1)[0].split("+", 1)[0].lower()
+        if scheme not in DATABASE_SCHEMES:
+            return None
+        target = source
+    elif Path(source).suffix.lower() in SQLITE_SUFFIXES:
+        target = source
+    else:
+        return None
+    ids = candidates.get_column("user_id").to_list()
+    siblings = load_store_answers(target, PLANNING_ENDPOINTS, ids)
+    if not any(siblings.values()):
+        return None
+    market = complete_candidates(candidates, siblings)
+    say(f"creator profiles and audiences from the store for {len(market.audiences)} candidates")
+    print_marketplace(market)
+    return market
+
+
 def read_creators(path: Path | None) -> pl.DataFrame | None:
     """An optional creators file (the candidates format, prices optional): followers, tiers."""
     from pgy_metrics.analytics.candidates import read_candidates
@@ -529,6 +560,12 @@ def plan(
             )
         else:
             tables, label, detected = load_pool(source)
+            market = stored_market(source, found.frame)
+        if rules.audience is not None and market is None:
+            raise fail(
+                "the [audience] target needs the candidates' fans profiles: give --fetch, or "
+                "plan from a store that holds them (pgy batch --endpoints fans_profile,...)"
+            )
         frame = market.candidates if market is not None else found.frame
         pool = analysis_of(tables, settings_file=settings_file, creators=frame)
     try:
