@@ -6,6 +6,9 @@ import logging
 import re
 
 _SECRET = re.compile(r"(?i)(token=)[^&\s\"']*|pgy_[A-Za-z0-9_-]{20,}")
+_OUR_TOKEN = re.compile(r"pgy_[A-Za-z0-9_-]{20,}")
+_VALUE_END = re.compile(r"[&\s\"']")
+_PARAMETER = "token="
 REDACTED = "***"
 _TRACEBACKS = logging.Formatter()
 
@@ -15,10 +18,34 @@ def _replace(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """Replace ``token=...`` query values and anything shaped like one of our tokens."""
-    if "token=" not in text and "TOKEN=" not in text and "pgy_" not in text:
-        return text  # the common case costs three substring checks, no regex
-    return _SECRET.sub(_replace, text)
+    """Replace ``token=...`` values (any case) and anything shaped like one of our tokens.
+
+    Every access-log line of a paid request holds a token, so this runs once per request: it
+    finds ``token=`` with ``str.find`` on the lowered text rather than with the one
+    case-insensitive regex, which cost several microseconds a line (``_SECRET``, still used
+    where lowering would move characters)."""
+    if "pgy_" in text:
+        text = _OUR_TOKEN.sub(REDACTED, text)
+    if "=" not in text:  # most arguments of a log line: an address, a method, a status
+        return text
+    lowered = text.lower()
+    at = lowered.find(_PARAMETER)
+    if at < 0:
+        return text
+    if len(lowered) != len(text):  # a character whose lower case is longer: positions move
+        return _SECRET.sub(_replace, text)
+    parts: list[str] = []
+    kept = 0
+    while at >= 0:
+        start = at + len(_PARAMETER)
+        end_of_value = _VALUE_END.search(text, start)
+        end = end_of_value.start() if end_of_value is not None else len(text)
+        parts.append(text[kept:start])
+        parts.append(REDACTED)
+        kept = end
+        at = lowered.find(_PARAMETER, end)
+    parts.append(text[kept:])
+    return "".join(parts)
 
 
 class RedactSecrets(logging.Filter):

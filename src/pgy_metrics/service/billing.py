@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.service.settings import Settings
@@ -15,10 +16,24 @@ DEFAULT_PRICE = 1
 class Billing:
     settings: Settings
     clock: Clock
+    _today: list[tuple[datetime, datetime, str]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+    """The last day asked for, with its bounds: every paid call asks, and it rarely changes."""
 
     def day(self) -> str:
         """Today in the quota time zone (``YYYY-MM-DD``): quotas reset when it changes."""
-        return self.clock.now().astimezone(self.settings.quota_zone).date().isoformat()
+        now = self.clock.now()
+        if self._today:
+            start, end, day = self._today[0]
+            if start <= now < end:
+                return day
+        zone = self.settings.quota_zone
+        date = now.astimezone(zone).date()
+        start = datetime.combine(date, time(), zone)
+        end = datetime.combine(date + timedelta(days=1), time(), zone)
+        self._today[:] = [(start, end, date.isoformat())]
+        return date.isoformat()
 
     def price(self, plan: BillingPlan, endpoint: str, *, cached: bool) -> int:
         """Credits one successful call costs; a token's own price wins over the server's."""

@@ -49,7 +49,9 @@ class Database:
         self.busy_timeout_ms = busy_timeout_ms
         self.engine = _engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
         self.dialect = self.engine.dialect.name
-        self._inbox: queue.SimpleQueue[_Operation[Any] | None] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[list[_Operation[Any]] | None] = queue.SimpleQueue()
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Operation[Any]]] = {}
+        """Per event loop, the writes asked for in its current iteration, not yet handed over."""
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -70,9 +72,23 @@ class Database:
         """
         loop = asyncio.get_running_loop()
         operation: _Operation[T] = _Operation(fn, loop.create_future(), loop)
-        self._start()
-        self._inbox.put(operation)
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        pending.append(operation)
         return await operation.future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the event loop, once per iteration that asked for writes: hand them all to the
+        writer at once. One wake-up of the writer thread (and one commit) per loop iteration,
+        not per request: under load a single request's hand-over woke the writer, which then
+        committed one or two writes at a time and took the CPU from the event loop each time.
+        ``call_soon`` runs in the same iteration, so a lone write waits for nothing."""
+        batch = self._pending.pop(loop, None)
+        if batch:
+            self._start()
+            self._inbox.put(batch)
 
     def _start(self) -> None:
         if self._writer is not None and self._writer.is_alive():
@@ -95,8 +111,8 @@ class Database:
             first = self._inbox.get()
             if first is None:
                 break
-            batch = [first]
-            while len(batch) < MAX_BATCH:
+            waiting = list(first)
+            while True:
                 try:
                     following = self._inbox.get_nowait()
                 except queue.Empty:
@@ -104,15 +120,17 @@ class Database:
                 if following is None:
                     self._inbox.put(None)  # stop after this batch
                     break
-                batch.append(following)
-            try:
-                if conn is None or conn.invalidated or conn.closed:
-                    conn = self.engine.connect()
-                outcomes = self._commit(conn, batch)
-            except Exception as error:  # cannot even connect: every waiter learns why
-                outcomes = [(False, error)] * len(batch)
-                conn = None
-            _report(batch, outcomes)
+                waiting.extend(following)
+            for start in range(0, len(waiting), MAX_BATCH):
+                batch = waiting[start : start + MAX_BATCH]
+                try:
+                    if conn is None or conn.invalidated or conn.closed:
+                        conn = self.engine.connect()
+                    outcomes = self._commit(conn, batch)
+                except Exception as error:  # cannot even connect: every waiter learns why
+                    outcomes = [(False, error)] * len(batch)
+                    conn = None
+                _report(batch, outcomes)
         if conn is not None:
             conn.close()
 
@@ -135,6 +153,7 @@ class Database:
             return False, error
 
     async def aclose(self) -> None:
+        self._hand_over(asyncio.get_running_loop())  # writes asked for just before closing
         writer, self._writer = self._writer, None
         if writer is not None:
             self._inbox.put(None)
