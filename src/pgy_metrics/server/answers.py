@@ -88,19 +88,32 @@ class SuccessEncoder:
         return b"".join((prefix, request_id.encode(), b'"}'))
 
 
+CHARGED_HEADER = b"x-pgy-charged"
+"""What this answer was charged (the ``Outcome.charged`` credits; ``0`` when nothing was): a
+replay, a refusal or a failure says 0, so a caller counting its spending (``pgy mcp``'s budget)
+knows a free answer from a charged one without asking the ledger."""
+
+NOT_CHARGED = (CHARGED_HEADER, b"0")
+
+
+def charged(outcome: Outcome) -> tuple[bytes, bytes]:
+    """The ``X-Pgy-Charged`` header of an outcome: from what the gate knows, no database read."""
+    return (CHARGED_HEADER, b"%d" % outcome.charged) if outcome.charged else NOT_CHARGED
+
+
 def answer(outcome: Outcome, request_id: str) -> tuple[bytes, Headers]:
     """The bytes and headers of an outcome of the gate."""
     if outcome.replayed and outcome.body is not None:
         replayed_id = str(json.loads(outcome.body).get("requestId") or "")
-        extra = [(b"idempotent-replayed", b"true")]
+        extra = [(b"idempotent-replayed", b"true"), NOT_CHARGED]
         if outcome.source:
             extra.append((b"x-pgy-source", outcome.source.encode()))
         return outcome.body, headers(outcome.body, replayed_id, *extra)
     if outcome.ok and outcome.body is not None:
         if outcome.source is None:  # history: many snapshots, each naming its source
-            return outcome.body, headers(outcome.body, request_id)
+            return outcome.body, headers(outcome.body, request_id, charged(outcome))
         source = (b"x-pgy-source", outcome.source.encode())
-        return outcome.body, headers(outcome.body, request_id, source)
+        return outcome.body, headers(outcome.body, request_id, source, charged(outcome))
     body = failure_body(outcome.code, outcome.message, request_id=request_id)
     limited = outcome.rate_limited
-    return body, headers(body, request_id, *(limited.headers() if limited else ()))
+    return body, headers(body, request_id, NOT_CHARGED, *(limited.headers() if limited else ()))
