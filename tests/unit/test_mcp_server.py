@@ -147,6 +147,12 @@ def test_each_session_has_its_own_budget_and_a_closed_one_is_released() -> None:
     import gc
 
     budgets = SessionBudgets(3)
+    _, tools = build_server(
+        lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"),
+        token=TOKEN,
+        budgets=budgets,
+    )
+    assert tools.budgets is budgets  # an empty map is falsy: kept all the same
     first, second = Session(), Session()
     budgets.of(first).reserve(3, "notes_rate")
     budgets.of(first).settle(3, 3)

@@ -520,7 +520,7 @@ def build_server(
     """The MCP server and the shared state its tools use (the caller closes ``Tools``).
 
     ``budgets`` gives each MCP session its own ``--max-billable-calls`` (None: no limit)."""
-    tools = Tools(make_client, budgets or SessionBudgets(), token, registry)
+    tools = Tools(make_client, SessionBudgets() if budgets is None else budgets, token, registry)
     per_creator = ANALYSIS_SCOPE_COUNT
     server = FastMCP(
         SERVER_NAME,
