@@ -520,7 +520,6 @@ def build_server(
     """The MCP server and the shared state its tools use (the caller closes ``Tools``).
 
     ``budgets`` gives each MCP session its own ``--max-billable-calls`` (None: no limit)."""
-    tools = Tools(make_client, SessionBudgets() if budgets is None else budgets, token, registry)
     per_creator = ANALYSIS_SCOPE_COUNT
     server = FastMCP(
         SERVER_NAME,
@@ -534,7 +533,13 @@ def build_server(
         port=port,
         log_level=log_level,
     )
-    tools.session = partial(_session, server)
+    tools = Tools(
+        make_client,
+        SessionBudgets() if budgets is None else budgets,
+        token,
+        registry,
+        session=partial(_session, server),
+    )
 
     for spec in registry.specs():
         server.add_tool(
