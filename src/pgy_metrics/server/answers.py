@@ -93,12 +93,16 @@ CHARGED_HEADER = b"x-pgy-charged"
 replay, a refusal or a failure says 0, so a caller counting its spending (``pgy mcp``'s budget)
 knows a free answer from a charged one without asking the ledger."""
 
-NOT_CHARGED = (CHARGED_HEADER, b"0")
+_CHARGED_HEADERS = {amount: (CHARGED_HEADER, b"%d" % amount) for amount in range(101)}
+"""The header of each usual price, made once: an answer looks its header up (no encoding)."""
+NOT_CHARGED = _CHARGED_HEADERS[0]
 
 
 def charged(outcome: Outcome) -> tuple[bytes, bytes]:
     """The ``X-Pgy-Charged`` header of an outcome: from what the gate knows, no database read."""
-    return (CHARGED_HEADER, b"%d" % outcome.charged) if outcome.charged else NOT_CHARGED
+    amount = outcome.charged
+    header = _CHARGED_HEADERS.get(amount)
+    return header if header is not None else (CHARGED_HEADER, b"%d" % amount)
 
 
 def answer(outcome: Outcome, request_id: str) -> tuple[bytes, Headers]:
@@ -110,10 +114,11 @@ def answer(outcome: Outcome, request_id: str) -> tuple[bytes, Headers]:
             extra.append((b"x-pgy-source", outcome.source.encode()))
         return outcome.body, headers(outcome.body, replayed_id, *extra)
     if outcome.ok and outcome.body is not None:
+        cost = charged(outcome)
         if outcome.source is None:  # history: many snapshots, each naming its source
-            return outcome.body, headers(outcome.body, request_id, charged(outcome))
+            return outcome.body, headers(outcome.body, request_id, cost)
         source = (b"x-pgy-source", outcome.source.encode())
-        return outcome.body, headers(outcome.body, request_id, source, charged(outcome))
+        return outcome.body, headers(outcome.body, request_id, source, cost)
     body = failure_body(outcome.code, outcome.message, request_id=request_id)
     limited = outcome.rate_limited
     return body, headers(body, request_id, NOT_CHARGED, *(limited.headers() if limited else ()))
