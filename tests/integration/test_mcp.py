@@ -8,6 +8,7 @@ anything the MCP server says or logs.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import subprocess
@@ -18,19 +19,26 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
+from pgy_metrics.client import AsyncClient
 from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.mcp_server import SessionBudgets, build_server
 from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
+from tests.upstreams.loopback import aserve_on_loopback
 
 pytestmark = pytest.mark.integration
 
 CREATORS = [f"5d21ab6b00000000120156{n:02x}" for n in range(4)]
 SCOPES_PER_CREATOR = 8
+CLIENT_TIMEOUT = 3.0
+"""The in-process test's client timeout: the longest a closed session's budget may linger."""
 ANALYST_TOOLS = ("creator_overview", "compare_creators", "benchmark_pool", "plan_campaign")
 
 
@@ -313,3 +321,40 @@ async def test_http_sessions_each_have_their_own_budget_and_free_answers_cost_no
             billing = _structured(await notes_rate(third, fresh[4]))["billing"]
             assert (billing["session_used"], billing["session_remaining"]) == (1, 1)
     assert cheap not in log_path.read_text() and all(cheap not in text for text in seen)
+
+
+async def test_a_closed_http_session_releases_its_budget(
+    api: tuple[ServerProcess, str, str],
+) -> None:
+    """The SDK's own HTTP server (in this process, so the budgets can be counted): each session
+    holds a budget while open, and none is left once the sessions are closed.
+
+    A session's object (hence its budget) lives as long as anything made during its requests
+    holds their context: a cancelled timer until it falls due (the client's timeout, short
+    here), a pooled keep-alive connection until it closes (none here). In a long-running
+    ``pgy mcp`` those are bounded by the client's pool and timeout."""
+    server, token, _ = api
+    budgets = SessionBudgets(5)
+    no_pool = httpx.Limits(max_keepalive_connections=0)
+    mcp, tools = build_server(
+        lambda: AsyncClient(
+            token=token,
+            base_url=server.base_url,
+            timeout=CLIENT_TIMEOUT,
+            transport=httpx.AsyncHTTPTransport(retries=0, limits=no_pool),
+        ),
+        token=token,
+        budgets=budgets,
+    )
+    async with aserve_on_loopback(mcp.streamable_http_app()) as base_url:
+        url = f"{base_url}/mcp"
+        async with http_session(url) as first, http_session(url) as second:
+            for session in (first, second):
+                _structured(await session.call_tool("notes_rate", {"user_id": CREATORS[1]}))
+            assert len(budgets) == 2
+        deadline = time.monotonic() + 10 * CLIENT_TIMEOUT
+        while len(budgets) and time.monotonic() < deadline:  # the server ends them on its side
+            await anyio.sleep(0.05)
+            gc.collect()
+        assert len(budgets) == 0
+    await tools.aclose()

@@ -65,8 +65,11 @@ class SessionBudgets:
 
     Keyed by the SDK's session object (``Context.session``: one per stdio connection, one per
     ``mcp-session-id`` over HTTP) through weak references, so a closed session's budget goes with
-    it: the map never holds more budgets than the server holds sessions. ``None`` (a call outside
-    any MCP request, as in tests) has one budget of its own."""
+    it: the map never holds more budgets than the process holds session objects. (A closed
+    session's object lives on while something made during its requests holds their context: a
+    cancelled timer until it falls due, the client's timeout; a keep-alive connection of the
+    client's pool until it closes. Both are bounded.) ``None`` (a call outside any MCP request,
+    as in tests) has one budget of its own."""
 
     limit: int | None = None
     _by_session: weakref.WeakKeyDictionary[object, Budget] = field(
