@@ -175,23 +175,25 @@ class Gate:
         body = history_envelope(asked, points, zone=zone, request_id=request_id)
         plan = record.plan
         day = self._billing.day()
-        charge = Charge(
-            request_id=request_id,
-            token_id=record.id,
-            amount=self._billing.price(plan, HISTORY, cached=False),
-            day=day,
-            endpoint=HISTORY,
-            user_id=query.user_id,
-            scope_key=query.scope_key,
-            cached=False,
-            at=self._clock.now(),
-        )
+        price = self._billing.price(plan, HISTORY, cached=False)
         refusal = await self._store.ledger.charge(
-            charge, metered=plan.metered, daily_quota=plan.daily_quota
+            Charge(
+                request_id=request_id,
+                token_id=record.id,
+                amount=price,
+                day=day,
+                endpoint=HISTORY,
+                user_id=query.user_id,
+                scope_key=query.scope_key,
+                cached=False,
+                at=self._clock.now(),
+            ),
+            metered=plan.metered,
+            daily_quota=plan.daily_quota,
         )
         if refusal is not None:
             return self._refusal(refusal, plan, HISTORY, day)
-        return Outcome(BusinessCode.SUCCESS, body=body, charged=charge.amount)
+        return Outcome(BusinessCode.SUCCESS, body=body, charged=price)
 
     async def _call(
         self,
