@@ -25,7 +25,7 @@ from pgy_metrics.client import (
     ServerError,
     UnknownCodeError,
 )
-from pgy_metrics.contract import Scope
+from pgy_metrics.contract import NOTES_RATE_PATH, Scope
 from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, pgy_env
 from tests.integration.test_money import books, issue
@@ -129,6 +129,31 @@ def test_our_refusals_raise_their_classes(kind: str, server: Server, clients: li
     quota_client.notes_rate(USER)
     with pytest.raises(DailyQuotaExceeded):
         quota_client.notes_rate(USER)
+
+
+def test_each_answer_says_what_it_was_charged(
+    kind: str, server: Server, clients: list[Twin]
+) -> None:
+    """X-Pgy-Charged: the price for a first success, 0 for a replay of its Idempotency-Key and
+    for a cached answer the plan prices at 0, 0 for a refusal; the ledger agrees."""
+    name, token = server.token(BillingPlan(balance=100, price=3, cached_price=0))
+    client = ours(kind, server, token, clients)
+    user = "00000000000000000000c0de" if kind == "sync" else "00000000000000000000c0df"
+    first = client.notes_rate(user, idempotency_key=f"charged-{kind}")
+    assert first.charged == 3 and not first.replayed
+    again = client.notes_rate(user, idempotency_key=f"charged-{kind}")
+    assert again.replayed and again.charged == 0 and again.request_id == first.request_id
+    cached = client.notes_rate(user)  # a new key: the snapshot in hand, priced 0 by the plan
+    assert cached.charged == 0 and not cached.replayed
+    money = asyncio.run(books(server.env, name))
+    assert (money.charges, money.charge_rows, money.balance) == (3, 2, 97)
+
+    refused = httpx.get(
+        f"{server.base_url}{NOTES_RATE_PATH}", params={"token": token, "userId": "nope"}
+    )
+    assert refused.json()["code"] == 400 and refused.headers["X-Pgy-Charged"] == "0"
+    _, default = server.token()  # the server's prices: 1 fresh, and 1 cached as well
+    assert ours(kind, server, default, clients).notes_rate(user).charged == 1
 
 
 def test_rate_limited_carries_retry_after(kind: str, server: Server, clients: list[Twin]) -> None:
@@ -251,6 +276,7 @@ def test_hosted_success(
     result = hosted_client(kind, hosted, clients).notes_rate(USER, note_type="VIDEO")
     assert result.data.note_number == 3
     assert result.source is None and not result.replayed
+    assert result.charged is None  # the hosted API does not say what it charged
     (request,) = fake.requests
     assert request.token_ok
     assert request.get("noteType") == "VIDEO"

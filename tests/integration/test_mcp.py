@@ -8,29 +8,37 @@ anything the MCP server says or logs.
 
 from __future__ import annotations
 
+import gc
 import json
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
+from pgy_metrics.client import AsyncClient
 from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.mcp_server import SessionBudgets, build_server
 from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
+from tests.upstreams.loopback import aserve_on_loopback
 
 pytestmark = pytest.mark.integration
 
 CREATORS = [f"5d21ab6b00000000120156{n:02x}" for n in range(4)]
 SCOPES_PER_CREATOR = 8
+CLIENT_TIMEOUT = 3.0
+"""The in-process test's client timeout: the longest a closed session's budget may linger."""
 ANALYST_TOOLS = ("creator_overview", "compare_creators", "benchmark_pool", "plan_campaign")
 
 
@@ -71,30 +79,18 @@ async def stdio_session(
             yield session
 
 
-@pytest.fixture
-def http_mcp(
-    api: tuple[ServerProcess, str, str], tmp_path: Path
-) -> Iterator[tuple[str, Path, str]]:
-    """``pgy mcp --http`` as a process: its URL, its log and the token it uses."""
-    server, token, _ = api
+@contextmanager
+def http_mcp_process(api_url: str, token: str, log_path: Path, *args: str) -> Iterator[str]:
+    """``pgy mcp --http`` as a process on a free port (its output in ``log_path``): its URL."""
     port = free_port()
-    log_path = tmp_path / "mcp-http.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
                 sys.executable,
-                *(
-                    "-m",
-                    "pgy_metrics",
-                    "mcp",
-                    "--http",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "DEBUG",
-                ),
+                *("-m", "pgy_metrics", "mcp", "--http", "--port", str(port)),
+                *("--log-level", "DEBUG", *args),
             ],
-            env=_mcp_env(server.base_url, token),
+            env=_mcp_env(api_url, token),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -108,10 +104,31 @@ def http_mcp(
             except OSError:
                 assert time.monotonic() < deadline, log_path.read_text()
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp", log_path, token
+        yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+@pytest.fixture
+def http_mcp(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> Iterator[tuple[str, Path, str]]:
+    """``pgy mcp --http`` as a process: its URL, its log and the token it uses."""
+    server, token, _ = api
+    log_path = tmp_path / "mcp-http.log"
+    with http_mcp_process(server.base_url, token, log_path) as url:
+        yield url, log_path, token
+
+
+@asynccontextmanager
+async def http_session(url: str) -> AsyncIterator[ClientSession]:
+    async with (
+        streamable_http_client(url) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
 
 
 def _structured(result: CallToolResult) -> dict[str, Any]:
@@ -197,11 +214,7 @@ async def test_http_runs_every_analyst_tool(
     ids_file = tmp_path / "creators.txt"
     ids_file.write_text("\n".join([*CREATORS[:3], "not-an-id"]) + "\n")
     seen: list[str] = []
-    async with (
-        streamable_http_client(url) as (read, write, _),
-        ClientSession(read, write) as session,
-    ):
-        await session.initialize()
+    async with http_session(url) as session:
         assert len((await session.list_tools()).tools) == len(ENDPOINTS) + len(ANALYST_TOOLS)
 
         compared = await session.call_tool("compare_creators", {"user_ids": CREATORS[:3]})
@@ -245,3 +258,103 @@ async def test_a_business_code_is_a_tool_error_with_code_message_and_request_id(
         assert overview.isError and "code 601" in _text(overview)
         assert broke not in _dump(result) + _dump(overview)
     assert broke not in errlog.read_text()
+
+
+async def test_http_sessions_each_have_their_own_budget_and_free_answers_cost_nothing(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> None:
+    """One ``pgy mcp --http --max-billable-calls 2`` process, two MCP sessions open at once:
+    each may spend 2 calls, the third is refused saying what it needs, and an answer the server
+    says was free (a cached one, for a token whose plan prices cached answers at 0) spends
+    nothing. Creators no other test asks for, so their first answers are fresh (charged)."""
+    server, _, _ = api
+    cheap = pgy(
+        "token",
+        "create",
+        "--name",
+        "cheap-cache",
+        "--price",
+        "1",
+        "--cached-price",
+        "0",
+        env=server.env,
+    ).stdout.strip()
+    fresh = [f"5d21ab6b00000000120157{n:02x}" for n in range(5)]
+    log_path = tmp_path / "mcp-budget.log"
+    seen: list[str] = []
+
+    async def notes_rate(session: ClientSession, user_id: str) -> CallToolResult:
+        result = await session.call_tool("notes_rate", {"user_id": user_id})
+        seen.append(_dump(result))
+        return result
+
+    with http_mcp_process(server.base_url, cheap, log_path, "--max-billable-calls", "2") as url:
+        async with http_session(url) as first, http_session(url) as second:
+            billing = _structured(await notes_rate(first, fresh[0]))["billing"]
+            assert (billing["billable_calls"], billing["session_remaining"]) == (1, 1)
+            for _ in range(3):  # cached, charged 0: the last call left is never spent
+                billing = _structured(await notes_rate(first, fresh[0]))["billing"]
+                assert billing == {
+                    "calls_needed": 1,
+                    "billable_calls": 0,
+                    "session_used": 1,
+                    "session_remaining": 1,
+                }
+            billing = _structured(await notes_rate(first, fresh[1]))["billing"]
+            assert (billing["session_used"], billing["session_remaining"]) == (2, 0)
+            refused = await notes_rate(first, fresh[2])
+            assert refused.isError
+            assert "notes_rate needs 1 billable call but" in _text(refused)
+            assert "has 0 left (2 used)" in _text(refused)
+
+            # The other session, open all along, still has its whole budget.
+            for user_id, remaining in ((fresh[2], 1), (fresh[3], 0)):
+                billing = _structured(await notes_rate(second, user_id))["billing"]
+                assert (billing["billable_calls"], billing["session_remaining"]) == (
+                    1,
+                    remaining,
+                )
+            refused = await notes_rate(second, fresh[4])
+            assert refused.isError and "needs 1 billable call" in _text(refused)
+            assert "has 0 left (2 used)" in _text(refused)
+        async with http_session(url) as third:  # a new session: a new budget
+            billing = _structured(await notes_rate(third, fresh[4]))["billing"]
+            assert (billing["session_used"], billing["session_remaining"]) == (1, 1)
+    assert cheap not in log_path.read_text() and all(cheap not in text for text in seen)
+
+
+async def test_a_closed_http_session_releases_its_budget(
+    api: tuple[ServerProcess, str, str],
+) -> None:
+    """The SDK's own HTTP server (in this process, so the budgets can be counted): each session
+    holds a budget while open, and none is left once the sessions are closed.
+
+    A session's object (hence its budget) lives as long as anything made during its requests
+    holds their context: a cancelled timer until it falls due (the client's timeout, short
+    here), a pooled keep-alive connection until it closes (none here). In a long-running
+    ``pgy mcp`` those are bounded by the client's pool and timeout."""
+    server, token, _ = api
+    budgets = SessionBudgets(5)
+    no_pool = httpx.Limits(max_keepalive_connections=0)
+    mcp, tools = build_server(
+        lambda: AsyncClient(
+            token=token,
+            base_url=server.base_url,
+            timeout=CLIENT_TIMEOUT,
+            transport=httpx.AsyncHTTPTransport(retries=0, limits=no_pool),
+        ),
+        token=token,
+        budgets=budgets,
+    )
+    async with aserve_on_loopback(mcp.streamable_http_app()) as base_url:
+        url = f"{base_url}/mcp"
+        async with http_session(url) as first, http_session(url) as second:
+            for session in (first, second):
+                _structured(await session.call_tool("notes_rate", {"user_id": CREATORS[1]}))
+            assert len(budgets) == 2
+        deadline = time.monotonic() + 10 * CLIENT_TIMEOUT
+        while len(budgets) and time.monotonic() < deadline:  # the server ends them on its side
+            await anyio.sleep(0.05)
+            gc.collect()
+        assert len(budgets) == 0
+    await tools.aclose()

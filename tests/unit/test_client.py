@@ -212,6 +212,17 @@ def test_replayed_answer_is_flagged(twin: Callable[..., Twin]) -> None:
     assert result.replayed is True
 
 
+@pytest.mark.parametrize(
+    ("header", "charged"),
+    [("3", 3), ("0", 0), (" 12 ", 12), (None, None), ("-1", None), ("1.5", None), ("", None)],
+)
+def test_charged_is_what_the_server_says_and_none_when_it_does_not(
+    twin: Callable[..., Twin], header: str | None, charged: int | None
+) -> None:
+    headers = {} if header is None else {C.CHARGED_HEADER: header}
+    assert twin(Script(ours(0, headers=headers))).notes_rate(USER).charged == charged
+
+
 # --- validation before any request ----------------------------------------------------------
 
 

@@ -418,3 +418,29 @@ async def test_history_of_a_sibling_endpoint_is_its_own(server: Harness) -> None
     assert len(profile["data"]["points"]) == 1
     assert (await server.history(endpoint="fans_history"))["data"]["points"] == []  # DAY_30
     assert (await server.history())["data"]["points"] == []  # notes rate never collected
+
+
+async def test_every_answer_says_what_it_was_charged(
+    tmp_path: Path, payload: dict[str, Any]
+) -> None:
+    """X-Pgy-Charged equals what the balance lost: the fresh price, the cached price, the
+    history price, and 0 for a refusal."""
+    async for server in _harness(
+        tmp_path,
+        payload,
+        plan=BillingPlan(balance=11),
+        prices={"notes_rate": 5, "history": 4},
+        cached_prices={"notes_rate": 1},
+    ):
+
+        async def charged(path: str, harness: Harness = server) -> tuple[int, str]:
+            query = {"token": harness.token, "userId": USER}
+            response = await harness.http.get(path, params=query)
+            return response.json()["code"], response.headers["x-pgy-charged"]
+
+        assert await charged(NOTES_RATE_PATH) == (0, "5")  # collected
+        assert await charged(NOTES_RATE_PATH) == (0, "1")  # cached
+        assert await charged(HISTORY_PATH) == (0, "4")
+        assert await server.balance() == 1
+        assert await charged(HISTORY_PATH) == (601, "0")
+        assert await server.balance() == 1

@@ -16,7 +16,7 @@ from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
 from pgy_metrics.client import AsyncClient, InsufficientBalance
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import ENDPOINTS
-from pgy_metrics.mcp_server import Budget, BudgetExceeded, build_server
+from pgy_metrics.mcp_server import Budget, BudgetExceeded, SessionBudgets, build_server
 from pgy_metrics.mcp_server.app import ANALYSIS_SCOPE_COUNT, Tools
 from pgy_metrics.mcp_server.reference import codes_markdown, endpoints_markdown
 
@@ -76,7 +76,9 @@ def test_every_tool_says_what_it_costs() -> None:
 
 
 def test_a_business_code_becomes_code_message_and_request_id_without_the_token() -> None:
-    tools = Tools(lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"), Budget(), TOKEN)
+    tools = Tools(
+        lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"), SessionBudgets(), TOKEN
+    )
     problem = InsufficientBalance(f"balance too low for {TOKEN}", request_id="req-1")
     text = str(tools.error(problem))
     assert text == "code 601: balance too low for *** (request id req-1)"
@@ -113,7 +115,7 @@ async def test_calls_cancelled_in_flight_count_as_billed_and_the_failure_is_the_
         await never.wait()
         raise AssertionError("not reached")
 
-    budget = Budget(10)
+    budgets = SessionBudgets(10)
     tools = Tools(
         lambda: AsyncClient(
             token=TOKEN,
@@ -121,9 +123,10 @@ async def test_calls_cancelled_in_flight_count_as_billed_and_the_failure_is_the_
             transport=httpx.MockTransport(answer),
             max_retries=0,
         ),
-        budget,
+        budgets,
         TOKEN,
     )
+    budget = budgets.of(None)
     calls = [
         ("notes_rate", uid, {})
         for uid in ("5d21ab6b000000001201567d", failing, "5d21ab6b000000001201567e")
@@ -133,4 +136,88 @@ async def test_calls_cancelled_in_flight_count_as_billed_and_the_failure_is_the_
     ):
         await tools.fetch("test", calls)
     assert (budget.used, budget.reserved, budget.remaining) == (2, 0, 8)
+    await tools.aclose()
+
+
+class Session:
+    """Stands for the SDK's ``ServerSession``: an object with an identity, weakly referable."""
+
+
+def test_each_session_has_its_own_budget_and_a_closed_one_is_released() -> None:
+    import gc
+
+    budgets = SessionBudgets(3)
+    _, tools = build_server(
+        lambda: AsyncClient(token=TOKEN, base_url="http://127.0.0.1:9"),
+        token=TOKEN,
+        budgets=budgets,
+    )
+    assert tools.budgets is budgets  # an empty map is falsy: kept all the same
+    first, second = Session(), Session()
+    budgets.of(first).reserve(3, "notes_rate")
+    budgets.of(first).settle(3, 3)
+    with pytest.raises(BudgetExceeded, match="notes_rate needs 1 billable call but"):
+        budgets.of(first).reserve(1, "notes_rate")
+    assert budgets.of(second).remaining == 3
+    assert budgets.of(first).remaining == 0 and len(budgets) == 2
+    del first
+    gc.collect()
+    assert len(budgets) == 1
+    with pytest.raises(ValueError, match="max_billable_calls"):
+        SessionBudgets(-1)
+
+
+async def test_an_answer_the_server_says_was_free_gives_its_reservation_back() -> None:
+    """X-Pgy-Charged: 0 is free, a price is billed, and without the header (the hosted API)
+    every answer but a replay counts; each session spends its own budget."""
+    import httpx
+    from mcp.server.fastmcp.exceptions import ToolError
+
+    from tests.unit.test_client import envelope
+
+    free, paid, unsaid, replay = (f"5d21ab6b00000000120156{n:02x}" for n in range(4))
+    headers = {
+        free: {"X-Pgy-Charged": "0"},
+        paid: {"X-Pgy-Charged": "2"},
+        unsaid: {},
+        replay: {"Idempotent-Replayed": "true"},
+    }
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, content=envelope(0), headers=headers[request.url.params["userId"]]
+        )
+
+    first, second = Session(), Session()
+    current = first
+    budgets = SessionBudgets(3)
+    tools = Tools(
+        lambda: AsyncClient(
+            token=TOKEN, base_url="http://127.0.0.1:9", transport=httpx.MockTransport(answer)
+        ),
+        budgets,
+        TOKEN,
+        session=lambda: current,
+    )
+
+    def calls(*user_ids: str) -> list[tuple[str, str, dict[str, str]]]:
+        return [("notes_rate", uid, {}) for uid in user_ids]
+
+    fetched = await tools.fetch("test", calls(free, paid, unsaid))
+    assert [result.charged for result in fetched.results] == [0, 2, None]
+    billing = fetched.billing
+    assert (billing.calls_needed, billing.billable_calls, billing.session_remaining) == (3, 2, 1)
+    for user_id in (free, replay, free):  # free answers: the one call left is never spent
+        billing = (await tools.fetch("test", calls(user_id))).billing
+        assert (billing.billable_calls, billing.session_used, billing.session_remaining) == (
+            0,
+            2,
+            1,
+        )
+    with pytest.raises(ToolError, match=r"test needs 2 billable calls .* has 1 left \(2 used\)"):
+        await tools.fetch("test", calls(free, paid))  # reserved whole, before any call
+    current = second  # another session: a budget of its own
+    billing = (await tools.fetch("test", calls(paid, paid, paid))).billing
+    assert (billing.session_used, billing.session_remaining) == (3, 0)
+    assert budgets.of(first).used == 2 and len(budgets) == 2
     await tools.aclose()

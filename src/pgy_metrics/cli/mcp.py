@@ -49,8 +49,10 @@ def mcp(
         "--max-billable-calls",
         min=0,
         help=(
-            "Most billable calls the tools may make in this process (one session on stdio); "
-            "a tool call that would go past it is refused, saying how many calls it needs."
+            "Most billable calls the tools may make in one MCP session (the process on stdio; "
+            "each session over --http has its own); a tool call that would go past it is "
+            "refused, saying how many calls it needs. Answers the server says were free "
+            "(X-Pgy-Charged: 0) do not count."
         ),
         show_default="no limit",
     ),
@@ -60,7 +62,7 @@ def mcp(
     import anyio
 
     from pgy_metrics.client import AsyncClient
-    from pgy_metrics.mcp_server import Budget, build_server, serve
+    from pgy_metrics.mcp_server import SessionBudgets, build_server, serve
     from pgy_metrics.mcp_server.app import LogLevel
 
     if not token:
@@ -81,7 +83,7 @@ def mcp(
     server, tools = build_server(
         make_client,
         token=token,
-        budget=Budget(max_billable_calls),
+        budgets=SessionBudgets(max_billable_calls),
         host=host,
         port=port,
         log_level=cast(LogLevel, log_level),

@@ -73,6 +73,10 @@ class Answered:
     idempotency_key: str
     envelope: dict[str, Any] = field(repr=False)
     """The whole answer as decoded (``code``, ``message``, ``data``, ``recordTime``...)."""
+    charged: int | None = None
+    """Credits the server charged for this answer (``X-Pgy-Charged``): the price, or 0 when it
+    charged nothing (an idempotent replay, a cached answer its plan prices at 0); None when the
+    server did not say (the hosted API does not)."""
 
     @property
     def synthetic(self) -> bool:
@@ -680,7 +684,17 @@ def _how_it_came(
         "replayed": response.headers.get(C.REPLAYED_HEADER, "").lower() == "true",
         "idempotency_key": call.idempotency_key,
         "envelope": body,
+        "charged": _charged(response.headers.get(C.CHARGED_HEADER)),
     }
+
+
+def _charged(header: str | None) -> int | None:
+    """``X-Pgy-Charged`` as credits; None when absent or not a whole number >= 0 (never trust a
+    header to spend from: a value we cannot read is as good as no value)."""
+    if header is None:
+        return None
+    text = header.strip()
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def attach_retries(error: PgyError, retries_taken: int) -> PgyError:

@@ -69,4 +69,6 @@ so they are retried only under the same rule as a read timeout."""
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 REPLAYED_HEADER: Final = "Idempotent-Replayed"
+CHARGED_HEADER: Final = "X-Pgy-Charged"
+"""Our server's word on what an answer cost (credits; 0 when nothing was charged)."""
 REQUEST_ID_HEADER: Final = "X-Request-Id"

@@ -4,8 +4,8 @@ An assistant gets one tool per registered endpoint (generated from ``contract.en
 new endpoint is a new tool without editing this module) and four analyst tools built on
 ``pgy_metrics.analytics``: ``creator_overview``, ``compare_creators``, ``benchmark_pool`` and
 ``plan_campaign``. Every tool says in its description how many billable calls it makes, reserves
-them against the session budget before calling (``budget.Budget``) and answers with a pydantic
-model, so its output has a JSON schema.
+them against its MCP session's budget before calling (``Tools.fetch``, ``budget.SessionBudgets``)
+and answers with a pydantic model, so its output has a JSON schema.
 
 Errors: a business code becomes a tool error ``code N: message (request id R)``; any text that
 leaves this module passes ``_scrubbed`` first, so the token never reaches the assistant or a log.
@@ -17,6 +17,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -43,7 +44,7 @@ from pgy_metrics.contract.endpoints import (
 )
 from pgy_metrics.contract.params import ParamError
 from pgy_metrics.figures import FigureKind
-from pgy_metrics.mcp_server.budget import Budget, BudgetExceeded
+from pgy_metrics.mcp_server.budget import BudgetExceeded, SessionBudgets
 from pgy_metrics.mcp_server.models import (
     Benchmark,
     BenchmarkRow,
@@ -136,15 +137,31 @@ class Fetched:
     billing: Billing
 
 
+def _billed(result: EndpointResult) -> bool:
+    """Whether an answer counts against the budget: what the server charged when it says
+    (``X-Pgy-Charged``; 0 is free), else every answer but an idempotent replay."""
+    if result.charged is not None:
+        return result.charged > 0
+    return not result.replayed
+
+
+def _no_session() -> object | None:
+    return None
+
+
 @dataclass
 class Tools:
     """The state every tool shares: the client (made on first use, inside the server's event
-    loop), the budget and the token to scrub from any text."""
+    loop), the budgets of the sessions and the token to scrub from any text.
+
+    ``session`` names the MCP session of the tool call being run (``build_server`` reads it from
+    the SDK's request context), so each session spends its own budget."""
 
     make_client: Callable[[], AsyncClient]
-    budget: Budget
+    budgets: SessionBudgets
     token: str
     registry: Registry = field(default_factory=lambda: ENDPOINTS)
+    session: Callable[[], object | None] = _no_session
     _client: AsyncClient | None = field(default=None, init=False)
 
     def client(self) -> AsyncClient:
@@ -171,25 +188,19 @@ class Tools:
             text = str(problem)
         return ToolError(self._scrubbed(text))
 
-    def billing(self, needed: int, billed: int) -> Billing:
-        return Billing(
-            calls_needed=needed,
-            billable_calls=billed,
-            session_used=self.budget.used,
-            session_remaining=self.budget.remaining,
-        )
-
     async def fetch(self, what: str, calls: Sequence[tuple[str, str, dict[str, str]]]) -> Fetched:
-        """Make ``calls`` (endpoint, user id, parameters) within the budget, ``CONCURRENCY`` at a
-        time; the first failure stops the rest and becomes the tool error.
+        """Make ``calls`` (endpoint, user id, parameters) within the session's budget,
+        ``CONCURRENCY`` at a time; the first failure stops the rest and becomes the tool error.
 
-        Counted as billed: each code-0 answer that is not an idempotent replay, and each call
-        whose outcome is unknown (cancelled in flight when another failed, or a connection lost
-        after the request was sent), since the server may have charged it. A business code other
-        than 0 is never billed."""
+        All ``calls`` are reserved first (refused whole when they would go past the budget);
+        then counted as billed: each code-0 answer the server charged (``_billed``: one it says
+        cost 0 gives its reservation back), and each call whose outcome is unknown (cancelled in
+        flight when another failed, or a connection lost after the request was sent), since the
+        server may have charged it. A business code other than 0 is never billed."""
+        budget = self.budgets.of(self.session())
         needed = len(calls)
         try:
-            self.budget.reserve(needed, what)
+            budget.reserve(needed, what)
         except BudgetExceeded as refused:
             raise ToolError(str(refused)) from None
         results: list[EndpointResult | None] = [None] * needed
@@ -219,9 +230,22 @@ class Tools:
             raise self.error(failed.exceptions[0]) from None
         finally:
             answers = [result for result in results if result is not None]
-            billed = sum(not result.replayed for result in answers) + unknown
-            self.budget.settle(needed, billed)
-        return Fetched(answers, self.billing(needed, billed))
+            billed = sum(_billed(result) for result in answers) + unknown
+            budget.settle(needed, billed)
+        billing = Billing(
+            calls_needed=needed,
+            billable_calls=billed,
+            session_used=budget.used,
+            session_remaining=budget.remaining,
+        )
+        return Fetched(answers, billing)
+
+    async def analysed(self, what: str, user_ids: Sequence[str]) -> tuple[Analysis, Fetched]:
+        """The analyst tools' common step: every analysis scope of ``user_ids`` fetched within
+        the budget (``fetch``), then analysed off the event loop."""
+        fetched = await self.fetch(what, _scope_calls(user_ids))
+        analysis = await anyio.to_thread.run_sync(_analysed, fetched.results)
+        return analysis, fetched
 
 
 # --- analysis ------------------------------------------------------------------------------------
@@ -473,18 +497,29 @@ def _endpoint_tool(tools: Tools, spec: EndpointSpec) -> Callable[..., Awaitable[
     return call_endpoint
 
 
+def _session(server: FastMCP) -> object | None:
+    """The SDK's session object of the request being handled (``Context.session``: one per
+    stdio connection, one per ``mcp-session-id`` over streamable HTTP); None outside a request."""
+    try:
+        session: object = server.get_context().session
+    except ValueError:  # no request in progress
+        return None
+    return session
+
+
 def build_server(
     make_client: Callable[[], AsyncClient],
     *,
     token: str,
-    budget: Budget | None = None,
+    budgets: SessionBudgets | None = None,
     registry: Registry = ENDPOINTS,
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: LogLevel = "WARNING",
 ) -> tuple[FastMCP, Tools]:
-    """The MCP server and the shared state its tools use (the caller closes ``Tools``)."""
-    tools = Tools(make_client, budget or Budget(), token, registry)
+    """The MCP server and the shared state its tools use (the caller closes ``Tools``).
+
+    ``budgets`` gives each MCP session its own ``--max-billable-calls`` (None: no limit)."""
     per_creator = ANALYSIS_SCOPE_COUNT
     server = FastMCP(
         SERVER_NAME,
@@ -497,6 +532,13 @@ def build_server(
         host=host,
         port=port,
         log_level=log_level,
+    )
+    tools = Tools(
+        make_client,
+        SessionBudgets() if budgets is None else budgets,
+        token,
+        registry,
+        session=partial(_session, server),
     )
 
     for spec in registry.specs():
@@ -525,8 +567,7 @@ def build_server(
     )
     async def creator_overview(user_id: UserId) -> CreatorOverview:
         (uid,) = _user_ids([user_id], "user_id")
-        fetched = await tools.fetch("creator_overview", _scope_calls([uid]))
-        analysis = await anyio.to_thread.run_sync(_analysed, fetched.results)
+        analysis, fetched = await tools.analysed("creator_overview", [uid])
         return _overview(analysis, uid, fetched.billing)
 
     @server.tool(
@@ -540,9 +581,7 @@ def build_server(
         structured_output=True,
     )
     async def compare_creators(user_ids: UserIds) -> Comparison:
-        ids = _user_ids(user_ids)
-        fetched = await tools.fetch("compare_creators", _scope_calls(ids))
-        analysis = await anyio.to_thread.run_sync(_analysed, fetched.results)
+        analysis, fetched = await tools.analysed("compare_creators", _user_ids(user_ids))
         return _comparison(analysis, fetched.billing)
 
     @server.tool(
@@ -574,8 +613,7 @@ def build_server(
             except InputFileError as error:
                 raise ToolError(f"invalid parameter path: {error}") from None
         ids = _user_ids(given, "path" if path is not None and not user_ids else "user_ids")
-        fetched = await tools.fetch("benchmark_pool", _scope_calls(ids))
-        analysis = await anyio.to_thread.run_sync(_analysed, fetched.results)
+        analysis, fetched = await tools.analysed("benchmark_pool", ids)
         return _benchmark(analysis, skipped, fetched.billing)
 
     from pgy_metrics.analytics.objectives import Objective

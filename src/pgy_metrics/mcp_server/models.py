@@ -40,7 +40,9 @@ class Billing(BaseModel):
     """What a tool call cost against the session budget."""
 
     calls_needed: int = Field(description="Calls the tool asked for (reserved before calling)")
-    billable_calls: int = Field(description="Calls counted as billed (code 0, not a replay)")
+    billable_calls: int = Field(
+        description="Calls counted as billed (code 0 and charged: not a replay, not free)"
+    )
     session_used: int
     session_remaining: int | None = Field(description="None: no --max-billable-calls limit")
 

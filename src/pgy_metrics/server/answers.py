@@ -88,19 +88,37 @@ class SuccessEncoder:
         return b"".join((prefix, request_id.encode(), b'"}'))
 
 
+CHARGED_HEADER = b"x-pgy-charged"
+"""What this answer was charged (the ``Outcome.charged`` credits; ``0`` when nothing was): a
+replay, a refusal or a failure says 0, so a caller counting its spending (``pgy mcp``'s budget)
+knows a free answer from a charged one without asking the ledger."""
+
+_CHARGED_HEADERS = {amount: (CHARGED_HEADER, b"%d" % amount) for amount in range(101)}
+"""The header of each usual price, made once: an answer looks its header up (no encoding)."""
+NOT_CHARGED = _CHARGED_HEADERS[0]
+
+
+def charged(outcome: Outcome) -> tuple[bytes, bytes]:
+    """The ``X-Pgy-Charged`` header of an outcome: from what the gate knows, no database read."""
+    amount = outcome.charged
+    header = _CHARGED_HEADERS.get(amount)
+    return header if header is not None else (CHARGED_HEADER, b"%d" % amount)
+
+
 def answer(outcome: Outcome, request_id: str) -> tuple[bytes, Headers]:
     """The bytes and headers of an outcome of the gate."""
     if outcome.replayed and outcome.body is not None:
         replayed_id = str(json.loads(outcome.body).get("requestId") or "")
-        extra = [(b"idempotent-replayed", b"true")]
+        extra = [(b"idempotent-replayed", b"true"), NOT_CHARGED]
         if outcome.source:
             extra.append((b"x-pgy-source", outcome.source.encode()))
         return outcome.body, headers(outcome.body, replayed_id, *extra)
     if outcome.ok and outcome.body is not None:
+        cost = charged(outcome)
         if outcome.source is None:  # history: many snapshots, each naming its source
-            return outcome.body, headers(outcome.body, request_id)
+            return outcome.body, headers(outcome.body, request_id, cost)
         source = (b"x-pgy-source", outcome.source.encode())
-        return outcome.body, headers(outcome.body, request_id, source)
+        return outcome.body, headers(outcome.body, request_id, source, cost)
     body = failure_body(outcome.code, outcome.message, request_id=request_id)
     limited = outcome.rate_limited
-    return body, headers(body, request_id, *(limited.headers() if limited else ()))
+    return body, headers(body, request_id, NOT_CHARGED, *(limited.headers() if limited else ()))

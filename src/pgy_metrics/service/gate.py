@@ -65,7 +65,11 @@ Encoder = Callable[[Snapshot, str], bytes]
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one call came to. For code 0 ``snapshot`` (and ``body``, its encoded answer) or,
-    for an idempotent replay, ``body`` alone (the stored bytes, ``replayed``)."""
+    for an idempotent replay, ``body`` alone (the stored bytes, ``replayed``).
+
+    ``charged`` is what this answer put on the token's ledger (the ``Charge.amount`` of its
+    ledger row, whether or not the plan is metered): the price for a charged code-0 answer, 0 for
+    everything else (a replay is not charged again, a refusal or failure is never charged)."""
 
     code: BusinessCode
     message: str | None = None
@@ -74,6 +78,7 @@ class Outcome:
     source: str | None = None
     replayed: bool = False
     rate_limited: RateLimited | None = None
+    charged: int = 0
 
     @property
     def ok(self) -> bool:
@@ -170,11 +175,12 @@ class Gate:
         body = history_envelope(asked, points, zone=zone, request_id=request_id)
         plan = record.plan
         day = self._billing.day()
+        price = self._billing.price(plan, HISTORY, cached=False)
         refusal = await self._store.ledger.charge(
             Charge(
                 request_id=request_id,
                 token_id=record.id,
-                amount=self._billing.price(plan, HISTORY, cached=False),
+                amount=price,
                 day=day,
                 endpoint=HISTORY,
                 user_id=query.user_id,
@@ -187,7 +193,7 @@ class Gate:
         )
         if refusal is not None:
             return self._refusal(refusal, plan, HISTORY, day)
-        return Outcome(BusinessCode.SUCCESS, body=body)
+        return Outcome(BusinessCode.SUCCESS, body=body, charged=price)
 
     async def _call(
         self,
@@ -384,7 +390,13 @@ class Gate:
         if not captured:  # the reservation was reaped and the balance ran dry meanwhile
             await give_back(None)
             return self._refusal(Refusal.BALANCE, plan, price_key, day)
-        return Outcome(BusinessCode.SUCCESS, snapshot=snapshot, body=body, source=snapshot.source)
+        return Outcome(
+            BusinessCode.SUCCESS,
+            snapshot=snapshot,
+            body=body,
+            source=snapshot.source,
+            charged=charge.amount,
+        )
 
     async def _charge_cached(
         self,
@@ -399,8 +411,9 @@ class Gate:
         plan = record.plan
         ledger = self._store.ledger
         body = self._encode(snapshot, request_id)
+        charge = self._charge(record, query, request_id, day, cached=True)
         refusal = await ledger.charge(
-            self._charge(record, query, request_id, day, cached=True),
+            charge,
             metered=plan.metered,
             daily_quota=plan.daily_quota,
             idempotency_key=key,
@@ -411,7 +424,13 @@ class Gate:
             if key is not None:
                 await ledger.unclaim(token_id=record.id, key=key)
             return self._refusal(refusal, plan, query.endpoint.price_key, day)
-        return Outcome(BusinessCode.SUCCESS, snapshot=snapshot, body=body, source=snapshot.source)
+        return Outcome(
+            BusinessCode.SUCCESS,
+            snapshot=snapshot,
+            body=body,
+            source=snapshot.source,
+            charged=charge.amount,
+        )
 
     def _charge(
         self, record: TokenRecord, query: Query, request_id: str, day: str, *, cached: bool
