@@ -386,6 +386,20 @@ async def test_the_schema_refuses_what_the_server_refuses(served: Served) -> Non
         since["schema"], format_checker=jsonschema.FormatChecker()
     )
     assert not validator.is_valid("") and validator.is_valid("2026-11-26")
+    history = {p["name"]: p["schema"] for p in document["paths"][HISTORY_PATH]["get"]["parameters"]}
+    for name, accepted, refused in (
+        ("since", ["", "2026-11-01", "2026-11-01T08:00:00+08:00"], ["x", "01/11/2026"]),
+        ("fields", ["", "noteNumber,readMedian", " a , b "], ["a b", "1a", "é"]),
+    ):
+        check = jsonschema.Draft202012Validator(history[name])
+        assert all(check.is_valid(v) for v in accepted) and not any(
+            check.is_valid(v) for v in refused
+        ), name
+        for value in refused:  # and the server refuses them: code 400 naming the parameter
+            answer = await served.http.get(
+                HISTORY_PATH, params={"token": served.admin, "userId": USER, name: value}
+            )
+            assert answer.json()["code"] == 400 and name in answer.json()["message"], value
     # and a whole float is accepted by the server as the schema accepts it
     response = await served.http.post(
         "/admin/tokens", json={"name": "whole", "balance": 5.0}, headers=served.bearer()

@@ -265,6 +265,11 @@ def operation(spec: EndpointSpec) -> dict[str, Any]:
 
 
 HISTORY_DATA = "HistoryData"
+SINCE_PATTERN = r"^(\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ].*)?)?$"
+"""What ``since`` can be (``contract.history.parse_since`` checks the date and time itself)."""
+_FIELD = "[A-Za-z_][A-Za-z0-9_]{0,63}"
+FIELDS_PATTERN = rf"^\s*({_FIELD})?\s*(,\s*({_FIELD})?\s*)*$"
+"""What ``fields`` can be (as ``contract.history.parse_fields`` reads it)."""
 
 
 def _history_data_schema(endpoints: Registry) -> dict[str, Any]:
@@ -343,15 +348,21 @@ def history_operation(endpoints: Registry) -> dict[str, Any]:
                 "in": "query",
                 "required": False,
                 "description": "Only collections from this day (YYYY-MM-DD) or ISO 8601 date "
-                "and time on; without an offset, in the record-time zone.",
-                "schema": {"type": "string", "example": "2026-11-01"},
+                "and time on; without an offset, in the record-time zone. Another value: code "
+                "400.",
+                "schema": {"type": "string", "pattern": SINCE_PATTERN, "example": "2026-11-01"},
             },
             {
                 "name": "fields",
                 "in": "query",
                 "required": False,
-                "description": "Comma-separated keys of data to keep.",
-                "schema": {"type": "string", "example": "noteNumber,readMedian"},
+                "description": "Comma-separated keys of data to keep (letters, digits and _). "
+                "Another value: code 400.",
+                "schema": {
+                    "type": "string",
+                    "pattern": FIELDS_PATTERN,
+                    "example": "noteNumber,readMedian",
+                },
             },
         ],
         "responses": _answer(
