@@ -15,14 +15,17 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope, Send
 
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
+from pgy_metrics.contract.history import HISTORY_PATH
+from pgy_metrics.server import methods
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
-from pgy_metrics.server.routes import admin, endpoints, index, metrics, probes, status
+from pgy_metrics.server.routes import admin, documents, endpoints, index, metrics, probes, status
 from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.service.config import FileConfig
 from pgy_metrics.service.runtime import Runtime, build_runtime
@@ -111,6 +114,12 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
+    app.include_router(documents.router)
+    # Last, so that they cost other routes nothing: 405 for any method but GET on the endpoints.
+    app.router.routes.extend(
+        methods.get_only_routes([*(s.path for s in runtime.endpoints.values()), HISTORY_PATH])
+    )
+    app.add_exception_handler(HTTPException, methods.http_error)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,6 +10,7 @@ look-ups, so the change holds at once here (other processes: within ``PGY_TOKEN_
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,8 +18,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Res
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from pgy_metrics.contract.history import PERMISSIONS
@@ -48,13 +50,35 @@ class InvalidField(BaseModel):
 
 
 class InvalidRequest(Problem):
-    """A request whose body or parameters do not validate (HTTP 422)."""
+    """A request whose body or parameters do not validate (HTTP 422), a body that is not JSON
+    included: ``detail`` names every bad field, ``errors`` lists them one by one."""
 
     errors: list[InvalidField]
 
 
+class Invalid(Exception):
+    """A field the server refuses after the models accepted it (HTTP 422, as they would)."""
+
+    def __init__(self, field: str, location: str, message: str) -> None:
+        super().__init__(message)
+        self.field = InvalidField(field=field, location=location, message=message)
+
+
+UNREADABLE_BODY = InvalidField(
+    field="body", location="body", message="the body must be a JSON object in UTF-8"
+)
+"""FastAPI's own 400 for a body it cannot decode, answered as every other invalid body."""
+
+
+def _invalid_request(errors: list[InvalidField], detail: str | None = None) -> JSONResponse:
+    detail = detail or "; ".join(f"{e.field}: {e.message}" for e in errors)
+    body = InvalidRequest(detail=detail or "invalid request", errors=errors)
+    return JSONResponse(body.model_dump(), status_code=422)
+
+
 class _ClearValidationErrors(APIRoute):
-    """422 answers as one sentence naming every bad field, without echoing the input back."""
+    """422 answers as one sentence naming every bad field, without echoing the input back, in
+    the documented shape (``InvalidRequest``) whatever refused the request."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
@@ -63,10 +87,13 @@ class _ClearValidationErrors(APIRoute):
             try:
                 return await handle(request)
             except RequestValidationError as error:
-                errors = [_invalid_field(problem) for problem in error.errors()]
-                detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-                body = InvalidRequest(detail=detail or "invalid request", errors=errors)
-                return JSONResponse(body.model_dump(), status_code=422)
+                return _invalid_request([_invalid_field(problem) for problem in error.errors()])
+            except Invalid as error:  # its message names the field already
+                return _invalid_request([error.field], error.field.message)
+            except StarletteHTTPException as error:
+                if error.status_code == 400:  # FastAPI: "There was an error parsing the body"
+                    return _invalid_request([UNREADABLE_BODY])
+                raise
 
         return handler
 
@@ -89,7 +116,10 @@ def _unknown(error: UnknownToken) -> HTTPException:
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
-    422: {"model": InvalidRequest, "description": "A field or parameter is invalid."},
+    422: {
+        "model": InvalidRequest,
+        "description": "A field or parameter is invalid, or the body is not a JSON object.",
+    },
 }
 ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
     **REFUSALS,
@@ -123,6 +153,16 @@ async def token_holder(
     """The active token of the caller (HTTP 401 without one)."""
     given = credentials.credentials if credentials is not None else token
     challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None and "authorization" in request.headers:
+        # Not a Bearer credential: refused rather than ignored for the token parameter.
+        raise _problem(401, "The Authorization header must be 'Bearer <token>'.", challenge)
+    if credentials is not None and token and token != credentials.credentials:
+        # Two different tokens: answering for either would let the other pass unchecked.
+        raise _problem(
+            401,
+            "Two different tokens were sent (Authorization header and token parameter): send one.",
+            challenge,
+        )
     if not given:
         raise _problem(
             401,
@@ -151,6 +191,31 @@ Holder = Annotated[TokenRecord, Depends(token_holder)]
 Admin = Annotated[TokenRecord, Depends(admin_token)]
 TokenName = Annotated[str, Path(description="The token's name.", max_length=100)]
 
+MAX_AMOUNT = 10**15
+"""The largest credit amount, quota or price accepted: far above any plan, far below the
+store's 64-bit integers, so that sums of top-ups cannot overflow them."""
+
+
+def _whole_number(value: object) -> object:
+    """A float without a fraction (``5.0``) as the integer it is: JSON Schema counts it as an
+    integer, so clients and generators may send it; strings and booleans stay refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Amount = Annotated[int, Field(ge=0, le=MAX_AMOUNT), BeforeValidator(_whole_number)]
+PositiveAmount = Annotated[int, Field(ge=1, le=MAX_AMOUNT), BeforeValidator(_whole_number)]
+
+_UNIT = "(second|minute|hour|day)"
+RATE_LIMIT_PATTERN = f"^[0-9]{{1,9}}/{_UNIT}(;[0-9]{{1,9}}/{_UNIT})*$"
+"""The rate limits the API accepts: ``N/unit`` separated by ``;`` (as documented)."""
+
+NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+"""A new token's name (``TokenIssuer`` refuses any other)."""
+
+Permission = Annotated[str, Field(json_schema_extra={"enum": list(PERMISSIONS)})]
+
 
 # -- bodies -------------------------------------------------------------------------------------
 
@@ -162,22 +227,22 @@ class PlanFields(BaseModel):
 
     rate_limit: str | None = Field(
         default=None,
-        description="Limits in `limits` syntax separated by `;`, e.g. `10/second;300/minute`.",
+        description="Limits `N/unit` (second, minute, hour or day) separated by `;`, e.g. "
+        "`10/second;300/minute`.",
         examples=["10/second;300/minute"],
+        json_schema_extra={"pattern": RATE_LIMIT_PATTERN},
     )
-    daily_quota: NonNegativeInt | None = Field(
-        default=None, description="Successful calls per quota day."
-    )
-    endpoints: list[str] | None = Field(
+    daily_quota: Amount | None = Field(default=None, description="Successful calls per quota day.")
+    endpoints: list[Permission] | None = Field(
         default=None,
         description=f"Endpoint names the token may call, among: {', '.join(PERMISSIONS)}; "
         "null: all of them.",
         examples=[list(PERMISSIONS)],
     )
-    price: NonNegativeInt | None = Field(
+    price: Amount | None = Field(
         default=None, description="Credits per fresh answer; null: the server's price."
     )
-    cached_price: NonNegativeInt | None = Field(
+    cached_price: Amount | None = Field(
         default=None, description="Credits per cached answer; null: the server's price."
     )
 
@@ -186,6 +251,11 @@ class PlanFields(BaseModel):
     def _readable_rate_limit(cls, value: str | None) -> str | None:
         if value is not None:
             parse_rate_limit(value)
+            if not re.fullmatch(RATE_LIMIT_PATTERN, value):  # `limits` reads more; we document this
+                raise ValueError(
+                    "rate must be limits separated by ';' such as '10/second;300/minute' (per "
+                    f"second, minute, hour or day); got {value!r}"
+                )
         return value
 
     @field_validator("endpoints")
@@ -218,9 +288,10 @@ class TokenCreate(PlanFields):
         description="Unique: 1-100 letters, digits, `_`, `.` or `-`, starting with a letter or "
         "digit.",
         examples=["shop-7"],
+        json_schema_extra={"pattern": NAME_PATTERN},  # TokenIssuer refuses any other name
     )
     admin: bool = Field(default=False, description="May use the admin API.")
-    balance: NonNegativeInt | None = Field(
+    balance: Amount | None = Field(
         default=None,
         description="Starting prepaid credits (recorded as a top-up); null: unmetered.",
     )
@@ -257,7 +328,7 @@ class PlanUpdate(PlanFields):
 class Topup(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    credits: PositiveInt = Field(description="Credits to add (a whole number > 0).")
+    credits: PositiveAmount = Field(description="Credits to add (a whole number > 0).")
 
 
 class CreatedToken(TokenView):
@@ -294,7 +365,7 @@ async def create_token(request: Request, admin: Admin, body: TokenCreate) -> Cre
     except TokenNameTaken as error:
         raise _problem(409, str(error)) from None
     except ValueError as error:  # the name; the plan was validated with the body
-        raise _problem(422, str(error)) from None
+        raise Invalid("name", "body", str(error)) from None
     runtime.authenticator.forget()
     log.info("admin %r created token %r", admin.name, body.name)
     view = await runtime.issuer.show(body.name)
@@ -327,8 +398,8 @@ async def update_token(
         view = await runtime.issuer.update_plan(name, **changes)
     except UnknownToken as error:
         raise _unknown(error) from None
-    except ValueError as error:
-        raise _problem(422, str(error)) from None
+    except ValueError as error:  # validated with the body already; kept as a safety net
+        raise Invalid("body", "body", str(error)) from None
     runtime.authenticator.forget()
     log.info("admin %r changed the plan of %r: %s", admin.name, name, ", ".join(changes) or "-")
     return view
@@ -366,14 +437,20 @@ async def usage(
     request: Request,
     _admin: Admin,
     name: Annotated[str | None, Query(description="Only this token.", max_length=100)] = None,
-    since: Annotated[str | None, Query(description="First day, `YYYY-MM-DD` (quota days).")] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="First day, `YYYY-MM-DD` (quota days).",
+            json_schema_extra={"format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        ),
+    ] = None,
 ) -> list[UsageRow]:
     """Calls, credits and what is in flight per token and quota day, oldest day first."""
     try:
         if since is not None:
             since = parse_day(since, name="since")
     except ValueError as error:
-        raise _problem(422, str(error)) from None
+        raise Invalid("since", "query", str(error)) from None
     try:
         return await _runtime(request).issuer.usage(name=name, since=since)
     except UnknownToken as error:

@@ -125,12 +125,78 @@ def _row(item: dict[str, Any]) -> str:
     )
 
 
-@router.get("/status", summary="Upstream health (JSON)", tags=["status"])
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+STATUS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["window_minutes", "thresholds", "min_calls", "subjects", "accounts"],
+    "properties": {
+        "window_minutes": {"type": "integer"},
+        "thresholds": {
+            "type": "object",
+            "description": "The lowest success ratio (0-1) of each label.",
+            "additionalProperties": {"type": "number"},
+        },
+        "min_calls": {"type": "integer", "description": "Fewer upstream calls: No data."},
+        "subjects": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["subject", "label", "ratio", "ok", "failed", "changed_at"],
+                "properties": {
+                    "subject": {"type": "string", "description": "endpoint, source or account"},
+                    "label": {"type": "string", "enum": [label.value for label in Label]},
+                    "ratio": {"type": ["number", "null"]},
+                    "ok": {"type": "integer"},
+                    "failed": {"type": "integer"},
+                    "changed_at": {"type": "string", "description": "When the label changed."},
+                },
+            },
+        },
+        "accounts": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["source", "account", "state", "in_flight"],
+                "properties": {
+                    "source": {"type": "string"},
+                    "account": {"type": "string"},
+                    "state": {"type": "string"},
+                    "reason": _NULLABLE_STRING,
+                    "in_flight": {"type": "integer"},
+                    "cooling_until": _NULLABLE_STRING,
+                    "last_failure": _NULLABLE_STRING,
+                },
+            },
+        },
+        "account_pool": {
+            "type": ["string", "null"],
+            "enum": ["local", "shared", "unreachable", None],
+            "description": "Where account pools keep their state; null without accounts.",
+        },
+    },
+}
+"""What ``GET /status`` answers (documented in OpenAPI; nothing in it can hold a secret)."""
+
+
+@router.get(
+    "/status",
+    summary="Upstream health (JSON)",
+    tags=["status"],
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {"schema": STATUS_SCHEMA}}}},
+)
 async def status_json(request: Request) -> JSONResponse:
     return JSONResponse(await _report(request.app.state.runtime))
 
 
-@router.get("/status.html", summary="Upstream health (a page)", tags=["status"])
+@router.get(
+    "/status.html",
+    summary="Upstream health (a page)",
+    tags=["status"],
+    response_class=HTMLResponse,
+    responses={200: {"description": "The status page (HTML)."}},
+)
 async def status_html(request: Request) -> HTMLResponse:
     runtime: Runtime = request.app.state.runtime
     report = await _report(runtime)
