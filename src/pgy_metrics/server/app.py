@@ -19,6 +19,7 @@ from fastapi.openapi.utils import get_openapi
 from pgy_metrics import __version__
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
+from pgy_metrics.server import docs_pages
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
 from pgy_metrics.server.routes import admin, endpoints, index, metrics, probes, status
@@ -77,6 +78,8 @@ def create_app(
         version=__version__,
         summary="Xiaohongshu Pugongying Note Performance Metrics API (self-hosted)",
         lifespan=lifespan,
+        docs_url=None,  # /docs is ours (docs_pages): Swagger UI and ReDoc load from a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics_registry, latency = build_registry(runtime)
@@ -88,6 +91,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
+    app.include_router(docs_pages.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
