@@ -105,6 +105,8 @@ async def test_each_page_says_what_the_registry_says(
     assert EXTERNAL.search(page.text) is None, "no asset from another host"
     assert "<script src" not in page.text and '<link rel="stylesheet"' not in page.text
     assert page.headers["content-language"] == lang
+    script = page.text[page.text.rindex("<script>") :]
+    assert "&&" in script and "&amp;" not in script  # the inline script is not HTML-escaped
 
 
 async def test_the_language_switch_leads_to_the_same_page_in_the_other_language(
