@@ -166,3 +166,15 @@ def test_every_sample_reports_the_code_and_message_of_a_failure(
     assert result.returncode != 0
     assert "code 100" in result.stderr + result.stdout
     assert "token" in (result.stderr + result.stdout).lower()
+
+
+def test_a_malformed_public_base_url_stops_serve_with_one_clear_line(tmp_path: Path) -> None:
+    env = pgy_env(tmp_path / "data", PGY_PUBLIC_BASE_URLS="prod=https://user:secretpw@host")
+    result = pgy("serve", "--port", "0", env=env, check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "error: PGY_PUBLIC_BASE_URLS: prod: the URL must be only scheme, host and optional path "
+        "(no query, fragment or user:password); tokens have their own setting"
+    ]
+    assert "secretpw" not in result.stderr + result.stdout
+    assert not (tmp_path / "data").exists()

@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from pgy_metrics.server.docs_pages.samples import render_samples, sdk_method
 from pgy_metrics.server.docs_pages.text import CODES_ZH, TEXT
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.sandbox import GENERATORS
+from pgy_metrics.store.database import Store
+from pgy_metrics.store.snapshots import Snapshot
 from tests.unit.test_endpoint_registry import ECHO, REGISTRY, _echo
 
 ORIGIN = "http://127.0.0.1:8123"
@@ -240,3 +243,23 @@ def test_samples_never_hold_a_real_token_unless_given_one() -> None:
     assert "'pgy_x\\'y'" in php  # quoted for its language
     curl = next(s for s in given if s.key == "curl").code
     assert "token=pgy_x%27y" in curl  # URL-encoded inside a quoted shell word
+
+
+async def test_the_newest_snapshot_of_an_endpoint_is_any_creators_on_both_backends(
+    store: Store,
+) -> None:
+    """The store's query behind the latest example, on SQLite and PostgreSQL."""
+    assert await store.snapshots.newest_of_endpoint("notes_rate") is None
+    at = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    rows = [
+        ("notes_rate", "a" * 24, "K1", at, "sandbox"),
+        ("notes_rate", "b" * 24, "K2", at + timedelta(minutes=5), "justoneapi"),
+        ("notes_rate", "c" * 24, "K1", at + timedelta(minutes=1), "sandbox"),
+        ("fans_summary", "d" * 24, "-", at + timedelta(minutes=9), "sandbox"),
+    ]
+    for endpoint, user_id, key, when, source in rows:
+        await store.snapshots.add(Snapshot(endpoint, user_id, key, when, source, '{"n": 1}'))
+    newest = await store.snapshots.newest_of_endpoint("notes_rate")
+    assert newest is not None
+    assert (newest.user_id, newest.params_key, newest.source) == ("b" * 24, "K2", "justoneapi")
+    assert await store.snapshots.newest_of_endpoint("fans_history") is None
