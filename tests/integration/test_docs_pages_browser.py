@@ -35,6 +35,8 @@ pytestmark = pytest.mark.integration
 CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
 RELAY_TOKEN = "relay-token-for-docs-pages"
 WAIT_SECONDS = 20.0
+FASTEST = "() => document.getElementById('fastest').dataset.fastest"
+"""True once the page has timed every base URL and recommended one."""
 
 
 @dataclass
@@ -171,7 +173,7 @@ def test_every_page_loads_clean_asks_no_other_host_and_is_kept_as_a_screenshot(
         try:
             assert page.locator("h1").is_visible()
             if path != "/docs":
-                page.wait_for_function("() => document.getElementById('fastest').dataset.fastest")
+                page.wait_for_function(FASTEST)
             assert problems == [], path
             assert _foreign(asked, deployment) == [], path
             name = path.strip("/").replace("/", "-")
@@ -240,6 +242,7 @@ def test_copy_puts_each_sample_on_the_clipboard(browser: Any, deployment: Deploy
         permissions=["clipboard-read", "clipboard-write"],
     )
     try:
+        page.wait_for_function(FASTEST)  # the samples take the fastest base URL first
         tabs = page.locator('[role="tab"]')
         for index in range(tabs.count()):
             tabs.nth(index).click()
@@ -280,13 +283,19 @@ def test_each_base_url_is_timed_and_the_fastest_recommended(
 ) -> None:
     page, problems, asked = _open(browser, deployment, "/docs/notes_rate")
     try:
-        page.wait_for_function("() => document.getElementById('fastest').dataset.fastest")
+        page.wait_for_function(FASTEST)
         durations = page.locator("#bases td.duration").all_text_contents()
         assert len(durations) == 2 and all(d.isdigit() for d in durations), durations
         fastest = page.locator("#fastest").get_attribute("data-fastest")
         assert fastest in {"loopback", "localhost"}
         assert f"Recommended: {fastest}" in (page.locator("#fastest").text_content() or "")
         assert {f"{origin}/healthz" for origin in deployment.origins} <= set(asked)
+        chosen = page.locator(f'#bases tr[data-name="{fastest}"]').get_attribute("data-base")
+        other = next(origin for origin in deployment.origins if origin != chosen)
+        assert page.locator("#samples-base").get_attribute("data-base") == chosen
+        samples = page.locator("code.sample[data-sample]").all_text_contents()
+        assert len(samples) == 9
+        assert all(chosen in text and other not in text for text in samples)
         assert problems == []
     finally:
         page.close()

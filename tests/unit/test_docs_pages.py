@@ -179,6 +179,7 @@ async def test_configured_base_urls_are_listed_timed_and_used(tmp_path: Path) ->
         ]
         assert page.text.count('class="duration"') == 2 and 'id="measure"' in page.text
         assert "https://api.example.com/api/xiaohongshu-pgy" in page.text  # samples use it
+        assert 'id="samples-base" data-base="https://api.example.com"' in page.text
         assert ORIGIN not in page.text
 
 

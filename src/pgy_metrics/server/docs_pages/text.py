@@ -80,6 +80,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "Each sample sets a 60 s timeout, checks code, and prints data on 0, otherwise the "
             "code and the message. Replace YOUR_TOKEN with your token."
         ),
+        "samples_base": "The samples call:",
         "copy": "Copy",
         "copied": "Copied",
         "copy_failed": "Copy failed: select the text",
@@ -137,6 +138,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "每个示例都设置 60 秒超时、检查 code：为 0 时打印 data，否则打印 code 和 message。"
             "请把 YOUR_TOKEN 换成你的令牌。"
         ),
+        "samples_base": "示例调用的地址：",
         "copy": "复制",
         "copied": "已复制",
         "copy_failed": "复制失败，请手动选择文本",

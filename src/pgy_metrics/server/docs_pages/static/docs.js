@@ -108,6 +108,17 @@
         return null;
       });
   }
+  // The samples follow the recommendation: each base URL in their text becomes the fastest.
+  function useBase(name, url) {
+    var shown = document.getElementById("samples-base");
+    var current = shown.getAttribute("data-base");
+    if (current === url) { return; }
+    document.querySelectorAll("code.sample[data-sample]").forEach(function (code) {
+      code.textContent = code.textContent.split(current).join(url);
+    });
+    shown.setAttribute("data-base", url);
+    shown.textContent = name + " (" + url + ")";
+  }
   function measure() {
     var fastest = document.getElementById("fastest");
     fastest.textContent = t.measuring;
@@ -123,6 +134,7 @@
       fastest.setAttribute("data-fastest", best.row.getAttribute("data-name"));
       fastest.textContent = t.fastest.replace("{name}", best.row.getAttribute("data-name"))
         .replace("{ms}", String(best.ms));
+      useBase(best.row.getAttribute("data-name"), best.row.getAttribute("data-base"));
     });
   }
   if (rows.length > 1) {
