@@ -112,6 +112,24 @@ async def test_each_page_says_what_the_registry_says(
     assert "&&" in script and "&amp;" not in script  # the inline script is not HTML-escaped
 
 
+@pytest.mark.parametrize(
+    ("lang", "healthy", "no_data"),
+    [
+        ("en", "at least 97.5 % of upstream calls succeeded", "fewer than 10 upstream calls"),
+        ("zh", "上游调用成功率不低于 97.5%", "时间窗口内上游调用少于 10 次"),
+    ],
+)
+async def test_the_five_health_labels_are_explained(
+    served: Served, lang: str, healthy: str, no_data: str
+) -> None:
+    page = await served.http.get(f"/docs/notes_rate?lang={lang}")
+    legend = re.search(r'<ul class="legend" id="legend">(.*?)</ul>', page.text, re.S)
+    assert legend
+    labels = re.findall(r'data-label="([^"]+)"', legend.group(1))
+    assert labels == ["Healthy", "Available", "Limited", "Mostly unavailable", "No data"]
+    assert healthy in legend.group(1) and no_data in legend.group(1)
+
+
 async def test_the_language_switch_leads_to_the_same_page_in_the_other_language(
     served: Served,
 ) -> None:

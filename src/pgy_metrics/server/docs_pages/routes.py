@@ -26,6 +26,7 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
 from pgy_metrics.server.docs_pages.samples import code_texts, render_samples
 from pgy_metrics.server.docs_pages.text import LANGUAGES, TEXT
+from pgy_metrics.service.health import MIN_CALLS, THRESHOLDS, Label
 
 if TYPE_CHECKING:
     from pgy_metrics.service.runtime import Runtime
@@ -172,6 +173,7 @@ async def endpoint_page(request: Request, name: str) -> Response:
         "health_note": text["health_note"].format(minutes=runtime.settings.health_window_minutes),
         "ttl_text": text["ttl_value"].format(hours=f"{hours:g}"),
         "bases": bases,
+        "legend": _legend(lang),
         "user_id": USER_ID_EXAMPLE,
         "params": [
             {
@@ -191,6 +193,19 @@ async def endpoint_page(request: Request, name: str) -> Response:
         "example": example,
     }
     return _page("endpoint.html", values)
+
+
+def _legend(lang: str) -> list[tuple[str, str]]:
+    """The five labels and what each means, from the thresholds ``/status`` applies."""
+    text = TEXT[lang]
+    legend = [
+        (label.value, text["label_at_least"].format(percent=f"{threshold * 100:g}"))
+        for threshold, label in THRESHOLDS
+    ]
+    lowest = f"{THRESHOLDS[-1][0] * 100:g}"
+    legend.append((Label.MOSTLY_UNAVAILABLE.value, text["label_below"].format(percent=lowest)))
+    legend.append((Label.NO_DATA.value, text["label_no_data"].format(calls=MIN_CALLS)))
+    return legend
 
 
 async def _example(runtime: Runtime, spec: EndpointSpec, lang: str) -> Example | None:

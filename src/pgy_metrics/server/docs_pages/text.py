@@ -81,6 +81,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "code and the message. Replace YOUR_TOKEN with your token."
         ),
         "samples_base": "The samples call:",
+        "label_at_least": "at least {percent} % of upstream calls succeeded",
+        "label_below": "below {percent} %",
+        "label_no_data": "fewer than {calls} upstream calls in the window",
         "copy": "Copy",
         "copied": "Copied",
         "copy_failed": "Copy failed: select the text",
@@ -139,6 +142,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "请把 YOUR_TOKEN 换成你的令牌。"
         ),
         "samples_base": "示例调用的地址：",
+        "label_at_least": "上游调用成功率不低于 {percent}%",
+        "label_below": "成功率低于 {percent}%",
+        "label_no_data": "时间窗口内上游调用少于 {calls} 次",
         "copy": "复制",
         "copied": "已复制",
         "copy_failed": "复制失败，请手动选择文本",
