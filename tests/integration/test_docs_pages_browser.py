@@ -249,6 +249,7 @@ def test_copy_puts_each_sample_on_the_clipboard(browser: Any, deployment: Deploy
             panel = page.locator(f"#{tabs.nth(index).get_attribute('aria-controls')}")
             shown = panel.locator("code").text_content()
             assert shown
+            assert panel.locator("button.copy").text_content() == "Copy"
             panel.locator("button.copy").click()
             page.wait_for_function(
                 "(panel) => document.getElementById(panel).querySelector('button.copy')"

@@ -232,6 +232,20 @@ def test_public_base_urls_keep_their_order_and_lose_a_trailing_slash() -> None:
 def test_every_code_has_a_chinese_meaning_and_both_languages_have_every_word() -> None:
     assert set(CODES_ZH) == set(BusinessCode)
     assert set(TEXT["en"]) == set(TEXT["zh"])
+    assert not [key for key in TEXT["en"] if hasattr(dict, key)], "t.<key> would find the method"
+
+
+@pytest.mark.parametrize(
+    ("lang", "copy", "values"), [("en", "Copy", "Available values"), ("zh", "复制", "可选值")]
+)
+async def test_headings_and_buttons_read_as_words(
+    served: Served, lang: str, copy: str, values: str
+) -> None:
+    page = await served.http.get(f"/docs/notes_rate?lang={lang}")
+    assert "built-in method" not in page.text
+    assert f"<th>{values}</th>" in page.text
+    buttons = re.findall(r'<button type="button" class="copy"[^>]*>([^<]*)</button>', page.text)
+    assert len(buttons) == 9 and set(buttons) == {copy}
 
 
 @pytest.mark.parametrize("spec", ENDPOINTS.values(), ids=lambda spec: spec.name)

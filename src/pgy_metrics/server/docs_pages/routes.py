@@ -103,16 +103,18 @@ def _common(request: Request, lang: str, runtime: Runtime, endpoint: str = "") -
             "endpoint": endpoint,
             "health_refresh_ms": HEALTH_REFRESH_MS,
             "text": {
-                key: text[key]
-                for key in (
-                    "copy",
-                    "copied",
-                    "copy_failed",
-                    "health_since",
-                    "measuring",
-                    "unreachable",
-                    "fastest",
-                )
+                "copy": text["copy_label"],
+                **{
+                    key: text[key]
+                    for key in (
+                        "copied",
+                        "copy_failed",
+                        "health_since",
+                        "measuring",
+                        "unreachable",
+                        "fastest",
+                    )
+                },
             },
         },
     }

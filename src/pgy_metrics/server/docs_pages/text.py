@@ -57,7 +57,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "required": "Required",
         "yes": "yes",
         "no": "no",
-        "values": "Available values",
+        "available": "Available values",
         "default": "Default",
         "meaning": "Description",
         "token_desc": "Your API token (a query parameter; keep it secret).",
@@ -84,7 +84,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "label_at_least": "at least {percent} % of upstream calls succeeded",
         "label_below": "below {percent} %",
         "label_no_data": "fewer than {calls} upstream calls in the window",
-        "copy": "Copy",
+        "copy_label": "Copy",
         "copied": "Copied",
         "copy_failed": "Copy failed: select the text",
         "run": "Save as {file} and run: {command}",
@@ -119,7 +119,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "required": "必填",
         "yes": "是",
         "no": "否",
-        "values": "可选值",
+        "available": "可选值",
         "default": "默认值",
         "meaning": "说明",
         "token_desc": "接口令牌（查询参数，请保密）。",
@@ -145,7 +145,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "label_at_least": "上游调用成功率不低于 {percent}%",
         "label_below": "成功率低于 {percent}%",
         "label_no_data": "时间窗口内上游调用少于 {calls} 次",
-        "copy": "复制",
+        "copy_label": "复制",
         "copied": "已复制",
         "copy_failed": "复制失败，请手动选择文本",
         "run": "保存为 {file} 并运行：{command}",
@@ -161,4 +161,5 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "ttl_value": "{hours} 小时内的已存数据直接返回，不重新采集",
     },
 }
-"""The page's words by language; both languages have the same keys (a test checks)."""
+"""The page's words by language; both languages have the same keys, and none is the name of a
+``dict`` method (the templates read ``t.key``, which would find the method first): a test checks."""
