@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Match
 
@@ -46,6 +47,19 @@ _PAGES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def inline_code(text: str) -> Markup:
+    """The registry's ````name```` marks (reStructuredText, as the specs write them) as
+    ``<code>``, the rest escaped."""
+    parts = str(text).split("``")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if odd else escape(part)
+        for odd, part in ((index % 2 == 1, part) for index, part in enumerate(parts))
+    )
+
+
+_PAGES.filters["code"] = inline_code
 
 
 @dataclass(frozen=True, slots=True)
