@@ -30,7 +30,7 @@ runtime() { # program package why
 }
 runs="runs the docs pages' samples"
 runtime node nodejs "$runs (JavaScript)"
-runtime java default-jdk-headless "$runs (Java, single-file launch needs the JDK)"
+runtime javac default-jdk-headless "$runs (Java: its single-file launch compiles, so the JDK)"
 runtime go golang-go "$runs (Go)"
 runtime php php-cli "$runs (PHP)"
 php_modules=$'\n'"$(php -m 2>/dev/null || true)"$'\n'

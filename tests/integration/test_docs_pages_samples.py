@@ -58,7 +58,7 @@ RUNTIMES: dict[str, Runtime] = {
     "python-client": PYTHON,
     "python-sdk": PYTHON,
     "javascript": Runtime(("node",), "nodejs", ("node", "{file}")),
-    "java": Runtime(("java",), "default-jdk-headless", ("java", "{file}")),
+    "java": Runtime(("java", "javac"), "default-jdk-headless", ("java", "{file}")),
     "go": Runtime(("go",), "golang-go", ("go", "run", "{file}")),
     "php": Runtime(("php",), "php-cli php-curl", ("php", "{file}")),
 }

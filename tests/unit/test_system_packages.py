@@ -28,7 +28,7 @@ def _tool(folder: Path, name: str, body: str) -> None:
     path.chmod(0o755)
 
 
-RUNTIMES = ("node", "java", "go", "php", "curl", "jq")
+RUNTIMES = ("node", "javac", "go", "php", "curl", "jq")
 
 
 def run(
@@ -102,5 +102,5 @@ def test_a_missing_runtime_of_the_samples_is_named_with_its_package(tmp_path: Pa
 def test_php_without_its_curl_extension_gets_it(tmp_path: Path) -> None:
     result, calls = run(tmp_path, cjk_font=True, uid=0, php_modules="mbstring")
     assert calls == ["install -y -q php-curl"], result.stderr
-    no_php = run(tmp_path / "no-php", cjk_font=True, uid=0, runtimes=("node", "java", "go"))[1]
+    no_php = run(tmp_path / "no-php", cjk_font=True, uid=0, runtimes=("node", "javac", "go"))[1]
     assert no_php == ["install -y -q php-cli php-curl curl jq"]
