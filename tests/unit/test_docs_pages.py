@@ -158,6 +158,20 @@ async def test_the_frameworks_cdn_pages_are_gone_and_openapi_stays(served: Serve
     assert re.search(r'id="openapi" href="/openapi(\.json|/notes_rate-en\.json)"', page.text)
 
 
+async def test_the_per_endpoint_openapi_document_is_linked_once_the_server_has_it(
+    served: Served,
+) -> None:
+    async def document(name: str) -> dict[str, str]:
+        return {"endpoint": name}
+
+    before = await served.http.get("/docs/test_echo")
+    served.app.add_api_route("/openapi/{name}-en.json", document)
+    after = await served.http.get("/docs/test_echo")
+    if 'href="/openapi/test_echo-en.json"' not in before.text:  # not yet served by the app
+        assert 'id="openapi" href="/openapi.json"' in before.text
+    assert 'id="openapi" href="/openapi/test_echo-en.json"' in after.text
+
+
 async def test_the_latest_successful_example_appears_after_a_first_call(served: Served) -> None:
     before = await served.http.get("/docs/test_echo")
     assert "No successful call yet." in before.text
