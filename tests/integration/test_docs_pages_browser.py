@@ -195,6 +195,9 @@ def test_a_phone_needs_no_sideways_scrolling(browser: Any, deployment: Deploymen
     try:
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 375
+        for table in ("params", "codes", "bases"):  # no sideways scrolling inside them either
+            inner = page.evaluate(f"() => document.getElementById('{table}').scrollWidth")
+            assert inner <= 375, table
         assert page.locator('[role="tab"]').first.is_visible()
         shot = deployment.artifacts / "docs-notes_rate-phone.png"
         page.screenshot(path=str(shot), full_page=True)
