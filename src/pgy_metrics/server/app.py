@@ -22,7 +22,7 @@ from pgy_metrics import __version__
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
 from pgy_metrics.contract.history import HISTORY_PATH
-from pgy_metrics.server import methods
+from pgy_metrics.server import docs_pages, methods
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
 from pgy_metrics.server.routes import admin, documents, endpoints, index, metrics, probes, status
@@ -104,6 +104,8 @@ def create_app(
         version=__version__,
         summary="Xiaohongshu Pugongying Note Performance Metrics API (self-hosted)",
         lifespan=lifespan,
+        docs_url=None,  # /docs is ours (docs_pages): Swagger UI and ReDoc load from a CDN
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.metrics_registry, latency = build_registry(runtime)
@@ -115,6 +117,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
     app.include_router(documents.router)
+    app.include_router(docs_pages.router)
     # Last, so that they cost other routes nothing: 405 for any method but GET on the endpoints.
     app.router.routes.extend(
         methods.get_only_routes([*(s.path for s in runtime.endpoints.values()), HISTORY_PATH])

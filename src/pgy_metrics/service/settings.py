@@ -7,6 +7,7 @@ zone that does not exist) is refused at start with a message naming the setting.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -16,7 +17,7 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pgy_metrics.contract.endpoints import NOTES_RATE
+from pgy_metrics.contract.endpoints import NOTES_RATE, base_url_problem
 from pgy_metrics.contract.history import PERMISSIONS
 from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.store.database import SQLITE_BUSY_TIMEOUT_MS, default_sqlite_url
@@ -61,6 +62,15 @@ class Settings(BaseSettings):
     """Health labels are computed over this many minutes of upstream outcomes."""
     health_flush_seconds: float = Field(default=5, gt=0)
     """How often a process adds its counted outcomes to the shared health buckets."""
+
+    # Documentation pages (/docs) -------------------------------------------------------------
+    public_base_urls: str = ""
+    """``name=URL`` pairs separated by commas (``prod-global=https://a,prod-cn=https://b``): the
+    base URLs the docs pages offer and time from the reader's browser; empty means the origin
+    each request came to (what a reader on one machine needs)."""
+    docs_show_examples: bool = True
+    """Whether each endpoint's page shows its latest successful answer (a real creator's data
+    on a real source): operators who prefer not to show data set it to false."""
 
     # Money and limits ------------------------------------------------------------------------
     redis_url: str | None = None
@@ -110,6 +120,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"price of {endpoint} must be >= 0; got {price}")
         return value
 
+    @field_validator("public_base_urls")
+    @classmethod
+    def _named_base_urls(cls, value: str) -> str:
+        parse_public_base_urls(value)
+        return value
+
     @field_validator("default_rate_limit")
     @classmethod
     def _readable_rate_limit(cls, value: str | None) -> str | None:
@@ -149,6 +165,39 @@ class Settings(BaseSettings):
         return ZoneInfo(self.quota_time_zone)
 
     @property
+    def public_bases(self) -> tuple[tuple[str, str], ...]:
+        """``PGY_PUBLIC_BASE_URLS`` as (name, URL) pairs in the order given (validated)."""
+        return parse_public_base_urls(self.public_base_urls)
+
+    @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+
+_BASE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+_BASE_URLS_EXAMPLE = "prod-global=https://api.example.com,prod-cn=https://cn.example.com"
+
+
+def parse_public_base_urls(value: str) -> tuple[tuple[str, str], ...]:
+    """``name=URL,name=URL`` as pairs; a ``ValueError`` naming the bad item and the form wanted.
+
+    Names are what the docs pages show (letters, digits, ``.``, ``_``, ``-``); each URL is an
+    API base as ``base_url_problem`` accepts it (scheme, host, optional path; no token)."""
+    pairs: list[tuple[str, str]] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        name, sep, url = (piece.strip() for piece in item.partition("="))
+        if not sep or not _BASE_NAME.fullmatch(name) or not url:
+            raise ValueError(
+                f"each item must be name=URL (name: letters, digits, '.', '_', '-'); got "
+                f"{item.split('=')[0]!r}...; e.g. {_BASE_URLS_EXAMPLE}"
+            )
+        problem = base_url_problem(url)
+        if problem is not None:
+            raise ValueError(f"{name}: {problem.replace('base_url', 'the URL')}")
+        if name in dict(pairs):
+            raise ValueError(f"the name {name!r} is given twice")
+        pairs.append((name, url.rstrip("/")))
+    return tuple(pairs)

@@ -78,6 +78,19 @@ class SnapshotRepository:
         row = await self._database.read(lambda conn: conn.execute(query).first())
         return _snapshot(row) if row is not None else None
 
+    async def newest_of_endpoint(self, endpoint: str) -> Snapshot | None:
+        """The newest snapshot of an endpoint, any creator and parameters: the docs pages' latest
+        successful example (only successful answers are stored). Walks
+        ``ix_snapshots_collected_at`` from the newest row, so the first match ends it."""
+        query = (
+            select(snapshots)
+            .where(snapshots.c.endpoint == endpoint)
+            .order_by(snapshots.c.collected_at.desc(), snapshots.c.id.desc())
+            .limit(1)
+        )
+        row = await self._database.read(lambda conn: conn.execute(query).first())
+        return _snapshot(row) if row is not None else None
+
     async def history(self, endpoint: str, user_id: str, params_key: str) -> list[Snapshot]:
         """All snapshots of this endpoint + creator + parameters, oldest first."""
         query = _of(endpoint, user_id, params_key).order_by(

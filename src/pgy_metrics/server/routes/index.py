@@ -19,12 +19,11 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 router = APIRouter()
 
 LINKS: tuple[tuple[str, str], ...] = (
-    ("/docs", "the API, interactive (OpenAPI): the endpoint, its parameters and answers"),
-    ("/docs#/admin", "the admin API: tokens, plans, balances, usage (needs an admin token)"),
+    ("/docs", "the API's pages: every endpoint, its parameters, codes and runnable samples"),
     ("/status.html", "upstream health, as the hosted API's status page shows it (JSON: /status)"),
     ("/metrics", "Prometheus metrics"),
     ("/healthz", "liveness; /readyz: readiness (the store answers)"),
-    ("/openapi.json", "the OpenAPI document"),
+    ("/openapi.json", "the OpenAPI document (the admin API too: tokens, plans, balances)"),
 )
 """Where a visitor may go, in the order the page lists them."""
 
