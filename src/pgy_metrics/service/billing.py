@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.service.settings import Settings
@@ -30,8 +30,10 @@ class Billing:
                 return day
         zone = self.settings.quota_zone
         date = now.astimezone(zone).date()
-        start = datetime.combine(date, time(), zone)
-        end = datetime.combine(date + timedelta(days=1), time(), zone)
+        # Bounds in UTC, as the clock gives: comparing datetimes of two time zones asks the
+        # zone for its offset each time, which cost more than the day's own computation.
+        start = datetime.combine(date, time(), zone).astimezone(UTC)
+        end = datetime.combine(date + timedelta(days=1), time(), zone).astimezone(UTC)
         self._today[:] = [(start, end, date.isoformat())]
         return date.isoformat()
 
