@@ -77,7 +77,11 @@ def test_round_trip_keeps_scrambled_key_order_and_int_or_float_spelling() -> Non
 def test_profile_fields_keep_their_units_and_nulls() -> None:
     raw = json.loads(_bytes("blogger_profile"))["data"]
     profile = BloggerProfileData.from_raw(raw)
-    assert (profile.picture_price, profile.video_price, profile.lower_price) == (180.0, 200.0, 180.0)
+    assert (profile.picture_price, profile.video_price, profile.lower_price) == (
+        180.0,
+        200.0,
+        180.0,
+    )
     assert profile.on_marketplace and profile.picture_state == 1 and profile.current_level == 2
     assert profile.fans_count == profile.fans_num == 2031
     assert profile.note_sign is None and profile.content_tags is not None
@@ -121,9 +125,7 @@ def test_rates_stay_percent_strings_and_shares_fractions() -> None:
         (FansProfileData, {"ages": [{"group": "<18"}]}),
     ],
 )
-def test_models_are_strict_about_wire_types(
-    model: type[WireModel], change: dict[str, Any]
-) -> None:
+def test_models_are_strict_about_wire_types(model: type[WireModel], change: dict[str, Any]) -> None:
     endpoint = next(spec.name for spec in SIBLING_SPECS if spec.data_model is model)
     raw = {**json.loads(_bytes(endpoint))["data"], **change}
     with pytest.raises(ValidationError):
