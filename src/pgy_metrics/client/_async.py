@@ -27,7 +27,13 @@ from pgy_metrics.client._base import (
 )
 from pgy_metrics.client._closing import AsyncClosing
 from pgy_metrics.client._exceptions import PgyError
-from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptions, async_batch
+from pgy_metrics.client.batch import (
+    DEFAULT_CONCURRENCY,
+    AsyncBatch,
+    BatchOptions,
+    EndpointScope,
+    async_batch,
+)
 from pgy_metrics.contract.endpoints import (
     BLOGGER_PROFILE,
     DATA_SUMMARY,
@@ -252,7 +258,7 @@ class AsyncClient(BaseClient, AsyncClosing):
         self,
         user_ids: Iterable[str],
         *,
-        scopes: Iterable[Scope] = (Scope(),),
+        scopes: Iterable[Scope | EndpointScope] = (Scope(),),
         concurrency: int = DEFAULT_CONCURRENCY,
         rate: float | None = None,
         max_billable_calls: int | None = None,

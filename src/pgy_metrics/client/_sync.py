@@ -27,7 +27,7 @@ from pgy_metrics.client._base import (
 )
 from pgy_metrics.client._closing import Closing
 from pgy_metrics.client._exceptions import PgyError
-from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions
+from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, Batch, BatchOptions, EndpointScope
 from pgy_metrics.contract.endpoints import (
     BLOGGER_PROFILE,
     DATA_SUMMARY,
@@ -250,7 +250,7 @@ class Client(BaseClient, Closing):
         self,
         user_ids: Iterable[str],
         *,
-        scopes: Iterable[Scope] = (Scope(),),
+        scopes: Iterable[Scope | EndpointScope] = (Scope(),),
         concurrency: int = DEFAULT_CONCURRENCY,
         rate: float | None = None,
         max_billable_calls: int | None = None,
