@@ -49,7 +49,7 @@ NULLABLE = {
     "tradeType",
     "clothingIndustryPrice",
 }
-"""Profile keys siblings.md documents as null for some creators (one not on the marketplace)."""
+"""Profile keys docs/api.md documents as null for some creators (one not on the marketplace)."""
 
 
 def _fixture(endpoint: str) -> dict[str, Any]:

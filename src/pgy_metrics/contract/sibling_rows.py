@@ -1,8 +1,9 @@
 """Tidy tables of the five sibling endpoints: the columns of each and the rows of one ``data``.
 
-The rules of ``contract.units`` carry over (siblings.md §7): every percent string becomes a 0-1
-number, 0-1 shares stay 0-1, missing is ``None`` and never 0, and a ``0`` that means "not
-computed" (a cost estimate, a profile median of a creator not enrolled) is missing too. Profile,
+The rules of ``contract.units`` carry over (docs/api.md, the sibling endpoints): every percent
+string becomes a 0-1 number, 0-1 shares stay 0-1, missing is ``None`` and never 0, and a ``0``
+that means "not computed" (a cost estimate, a profile median of a creator not enrolled) is
+missing too. Profile,
 data summary and fans summary give one row per answer; fans profile and fans history are long
 tables, one row per creator x dimension x bucket (an age group, a province, a day), so the lists
 of any length fit a fixed header. A dimension the answer lacks (null or an empty list) still

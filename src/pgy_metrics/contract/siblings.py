@@ -1,4 +1,4 @@
-"""Typed views of the ``data`` of the five sibling endpoints (design: siblings.md), wire-exact.
+"""Typed views of the ``data`` of the five sibling endpoints (docs/api.md), wire-exact.
 
 As for notes rate (``contract.models``), types follow the wire and nothing converts units: prices
 are CNY floats and **null** for a creator not on the marketplace (never 0); data-summary and
