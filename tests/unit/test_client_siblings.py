@@ -8,14 +8,26 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import stamina
 
-from pgy_metrics.client import AsyncClient, Client, InvalidParams, ProtocolError, SiblingResult
+from pgy_metrics.client import (
+    AsyncClient,
+    BatchItem,
+    BatchStats,
+    Client,
+    EndpointResult,
+    InvalidParams,
+    ProtocolError,
+    SiblingResult,
+)
+from pgy_metrics.client.batch import EndpointScope
 from pgy_metrics.contract.endpoints import ENDPOINTS
+from pgy_metrics.contract.params import Scope
 from pgy_metrics.contract.siblings import (
     BloggerProfileData,
     DataSummaryData,
@@ -34,6 +46,7 @@ FIXTURE_OF = {
     "fans_summary": "justoneapi-fans-summary.json",
     "fans_profile": "justoneapi-fans-profile.json",
     "fans_history": "justoneapi-fans-history.json",
+    "notes_rate": "justoneapi-notesrate-3-notes.json",
 }
 METHODS = {
     "blogger_profile": ("profile", BloggerProfileData, {}),
@@ -151,3 +164,39 @@ def test_a_creator_not_on_the_marketplace_has_no_price(call: Any) -> None:
     data.update(picturePrice=None, videoPrice=None, lowerPrice=None, pictureState=None)
     result = call(Server(override=data), "profile", USER)
     assert result.data.picture_price is None and not result.data.on_marketplace
+
+
+def test_a_batch_mixes_notes_rate_and_sibling_scopes_and_resumes_from_its_checkpoint(
+    tmp_path: Path,
+) -> None:
+    server = Server()
+    scopes = [Scope(), EndpointScope.of("fans_profile"), EndpointScope.of("fans_history")]
+    checkpoint = tmp_path / "run.sqlite3"
+    users = [USER, "5d21ab6b000000001201567e"]
+
+    async def run() -> tuple[list[BatchItem], BatchStats]:
+        transport = httpx.MockTransport(server)
+        async with AsyncClient(TOKEN, base_url=BASE, transport=transport) as client:
+            batch = client.batch(users, scopes=scopes, checkpoint=checkpoint)
+            return [item async for item in batch], batch.stats
+
+    first, stats = asyncio.run(run())
+    assert stats.ok == 6 and stats.billable_calls == 6 and len(server.requests) == 6
+    by_key = {(item.user_id, item.scope.key): item for item in first}
+    history = by_key[(USER, "fans_history.DAY_30.FANS_TOTAL")]
+    assert history.endpoint == "fans_history" and isinstance(history.result, EndpointResult)
+    assert history.result.params == {
+        "userId": USER,
+        "dateType": "DAY_30",
+        "increaseType": "FANS_TOTAL",
+    }
+    assert by_key[(USER, Scope().key)].endpoint == "notes_rate"
+
+    again, stats = asyncio.run(run())
+    assert len(server.requests) == 6, "nothing is sent again"
+    assert stats.from_checkpoint == 6 and stats.billable_calls == 0
+    for item in again:
+        before = by_key[(item.user_id, item.scope.key)]
+        assert item.result is not None and before.result is not None
+        assert item.from_checkpoint and item.result.envelope == before.result.envelope
+        assert type(item.result) is type(before.result)
