@@ -163,7 +163,11 @@ def _print_sibling(result: EndpointResult, *, wide: bool, title: str) -> None:
         for name, kind, _ in table.data_columns
         if name != "date_key" or result.endpoint == FANS_HISTORY
     ]
-    header = [Column(name, right=kind is not ColumnKind.TEXT) for name, kind in columns]
+    # A device's display name (苹果) only with --wide: elsewhere it repeats the bucket.
+    header = [
+        Column(name, right=kind is not ColumnKind.TEXT, wide_only=name == "bucket_label")
+        for name, kind in columns
+    ]
     printed = PlainTable(header, wide=wide, title=title)
     for row in rows:
         printed.add_row(tuple(_shown(row[name], kind) for name, kind in columns))
