@@ -264,7 +264,8 @@ class AsyncClient(BaseClient, AsyncClosing):
         max_billable_calls: int | None = None,
         checkpoint: str | Path | None = None,
     ) -> AsyncBatch:
-        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete.
+        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete. ``scopes`` may
+        mix notes-rate ``Scope``s and other endpoints' ``EndpointScope``s.
 
         At most ``concurrency`` calls in flight, at most ``rate`` requests per second (so the
         server's rate limit is not hit), never more than ``max_billable_calls`` billable calls

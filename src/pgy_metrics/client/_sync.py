@@ -256,7 +256,8 @@ class Client(BaseClient, Closing):
         max_billable_calls: int | None = None,
         checkpoint: str | Path | None = None,
     ) -> Batch:
-        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete.
+        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete. ``scopes`` may
+        mix notes-rate ``Scope``s and other endpoints' ``EndpointScope``s.
 
         The same scheduler as ``AsyncClient.batch`` (see docs/client.md, Batch): at most
         ``concurrency`` calls in flight (on as many threads), at most ``rate`` requests per
