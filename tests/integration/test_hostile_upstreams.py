@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from pgy_metrics.contract import NOTES_RATE_PATH, Scope
 from pgy_metrics.contract.endpoints import Query, notes_query
@@ -57,7 +58,9 @@ def pugongying(base_url: str, outcomes: Outcomes) -> Source:
 
 
 def justoneapi(base_url: str, outcomes: Outcomes) -> Source:
-    config = JustOneApiConfig(token=RELAY_TOKEN, base_url=base_url, timeout_seconds=1.5, attempts=1)
+    config = JustOneApiConfig(
+        token=SecretStr(RELAY_TOKEN), base_url=base_url, timeout_seconds=1.5, attempts=1
+    )
     return JustOneApiSource(config, outcomes=outcomes)
 
 
