@@ -108,6 +108,9 @@ class _Decoder:
         self._size = 0
         self._zlib: zlib._Decompress | None = None
         self._parts: list[bytes] = []
+        self._raw_deflate_possible = False
+        """``deflate`` is zlib-wrapped by the RFC, but some servers send it raw (as browsers
+        and httpx accept): tried once, if the first bytes are not a zlib header."""
         encoding = encoding.strip().lower()
         if encoding in ("", "identity"):
             return
@@ -115,6 +118,7 @@ class _Decoder:
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
         elif encoding == "deflate":
             self._zlib = zlib.decompressobj()
+            self._raw_deflate_possible = True
         else:
             raise AnswerRefused(
                 "bad_encoding", f"a body in an encoding we did not ask for ({encoding[:20]!r})"
@@ -125,6 +129,10 @@ class _Decoder:
             self._keep(chunk)
             return
         data = chunk
+        if self._raw_deflate_possible:
+            self._raw_deflate_possible = False
+            if len(data) >= 2 and int.from_bytes(data[:2], "big") % 31 != 0:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
             while data:
                 room = self._cap - self._size + 1
