@@ -178,17 +178,8 @@ async def test_https_against_a_self_signed_certificate_is_a_tls_failure(
     assert fake.requests == []
 
 
-async def test_pgy_serve_answers_301_charges_nothing_and_logs_no_secret(
-    tmp_path: Path, hostile: tuple[HostileUpstream, str]
-) -> None:
-    """Through a real ``pgy serve`` relaying to the hostile upstream: a 50 MB body, a gzip bomb, a
-    redirect elsewhere and a drip each answer code 301, nothing is charged, and neither our
-    token nor the relay token is in the server's log."""
-    fake, base_url = hostile
-    thief = HostileUpstream(mode="ok")
-    config = tmp_path / "pgy.toml"
-    config.write_text(
-        f"""
+SERVED_SOURCES = {
+    "justoneapi": """
 [[sources]]
 type = "justoneapi"
 base_url = "{base_url}"
@@ -197,9 +188,39 @@ timeout_seconds = 1.5
 attempts = 1
 max_body_bytes = 1048576
 """,
-        encoding="utf-8",
+    "pugongying": """
+[[sources]]
+type = "pugongying"
+base_url = "{base_url}"
+requests_per_second = 100
+timeout_seconds = 1.5
+retry_attempts = 1
+max_body_bytes = 1048576
+
+[[sources.accounts]]
+name = "alpha"
+cookies_env = "ALPHA_COOKIES"
+""",
+}
+
+
+@pytest.mark.parametrize("source", SERVED_SOURCES)
+async def test_pgy_serve_answers_301_charges_nothing_and_logs_no_secret(
+    source: str, tmp_path: Path, hostile: tuple[HostileUpstream, str]
+) -> None:
+    """Through a real ``pgy serve`` collecting from the hostile upstream: a 50 MB body, a gzip
+    bomb, a redirect elsewhere and a drip each answer code 301, nothing is charged, and neither
+    our token nor the relay token nor the cookie is in the server's log."""
+    fake, base_url = hostile
+    thief = HostileUpstream(mode="ok")
+    config = tmp_path / "pgy.toml"
+    config.write_text(SERVED_SOURCES[source].format(base_url=base_url), encoding="utf-8")
+    env = pgy_env(
+        tmp_path / "data",
+        RELAY_TOKEN=RELAY_TOKEN,
+        ALPHA_COOKIES=f"a1={COOKIE}; customer-sso-sid=sso-{COOKIE}",
+        PGY_LOG_LEVEL="debug",
     )
-    env = pgy_env(tmp_path / "data", RELAY_TOKEN=RELAY_TOKEN, PGY_LOG_LEVEL="debug")
     token = await issue(env, "paying", BillingPlan(balance=10))
     args = ("--config", str(config))
     with serve_on_loopback(thief.app) as thief_url:
@@ -213,10 +234,10 @@ max_body_bytes = 1048576
                     )
                     body = answer.json()
                     assert body["code"] == 301, (mode, body)
-                    assert RELAY_TOKEN not in body["message"]
+                    assert not any(secret in body["message"] for secret in SECRETS)
     assert thief.requests == []
     final = await books(env, "paying")
     assert (final.charge_rows, final.balance, final.reservations) == (0, 10, 0)
     logs = server.logs()
     assert "body_too_large" in logs and "redirect" in logs
-    assert RELAY_TOKEN not in logs and token not in logs
+    assert not any(secret in logs for secret in SECRETS) and token not in logs
