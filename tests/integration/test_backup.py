@@ -155,3 +155,19 @@ def test_postgres_stores_get_the_pg_dump_commands(tmp_path: Path) -> None:
     assert "pg_dump --host=db.internal --port=5433 --username=pgy" in result.stderr
     assert "pg_restore" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+async def test_restore_onto_a_new_machine_warns_about_the_pepper(tmp_path: Path) -> None:
+    old = pgy_env(tmp_path / "old")
+    await issue(old, "shop", BillingPlan(balance=5))
+    copy = tmp_path / "pgy.sqlite3"
+    pgy("backup", str(copy), env=old)
+    new = pgy_env(tmp_path / "new" / "data")  # the folder does not exist yet
+    restored = pgy("restore", str(copy), env=new)
+    assert "Restored" in restored.stderr and "before-restore" not in restored.stderr
+    assert "no token pepper here" in restored.stderr
+    assert money_problems(tmp_path / "new" / "data" / STORE) == []
+    pepper = (tmp_path / "old" / "token-pepper").read_bytes()
+    (tmp_path / "new" / "data" / "token-pepper").write_bytes(pepper)
+    again = pgy("restore", str(copy), env=new)
+    assert "before-restore" in again.stderr and "pepper" not in again.stderr

@@ -81,3 +81,20 @@ def restore(
     say(f"Restored {path} to {store}: {_described(copy)}.")
     if kept is not None:
         say(f"The store it replaced is kept as {kept}.")
+    _warn_without_pepper()
+
+
+def _warn_without_pepper() -> None:
+    """Restored onto a machine without the token pepper, the next start would make a new one and
+    every restored token would stop working: say so before anyone starts the server."""
+    from pgy_metrics.service.tokens import PEPPER_FILE
+
+    settings = load_settings()
+    pepper = settings.data_dir / PEPPER_FILE
+    if settings.token_pepper is None and not pepper.exists():
+        say(
+            f"warning: there is no token pepper here ({pepper}, or PGY_TOKEN_PEPPER): put back "
+            "the pepper of the server that made the backup before starting pgy serve, or no "
+            "restored token will work (docs/backups.md).",
+            style="yellow",
+        )

@@ -224,8 +224,10 @@ def restore_sqlite(
     describe_copy(backup)  # a bad backup is refused before anything is touched
     if backup.resolve() == target.resolve():
         raise BackupError(f"{backup} is the store itself: nothing to restore")
-    if not target.parent.is_dir():
-        raise BackupError(f"{target.parent}: no such folder (check PGY_DATA_DIR)")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # a new machine: no data folder yet
+    except OSError as error:
+        raise BackupError(f"{target.parent}: cannot be made ({error.strerror or error})") from None
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     kept: Path | None = None
     try:
