@@ -32,6 +32,7 @@ __all__ = [
     "ACCEPT_ENCODING",
     "DEFAULT_MAX_BODY_BYTES",
     "MAX_BODY_BYTES_LIMIT",
+    "MIN_BODY_BYTES_LIMIT",
     "AnswerRefused",
     "CappedAnswer",
     "read_capped",
@@ -43,6 +44,8 @@ DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
 """8 MiB, decoded: a real answer of any endpoint is tens of kilobytes."""
 MAX_BODY_BYTES_LIMIT: Final = 512 * 1024 * 1024
 """The largest cap a settings file may set (it is held in memory whole)."""
+MIN_BODY_BYTES_LIMIT: Final = 1024
+"""The smallest cap a settings file may set: below it no real answer fits."""
 ACCEPT_ENCODING: Final = "gzip, deflate"
 """What we ask for: the encodings ``read_capped`` decodes with a cap."""
 

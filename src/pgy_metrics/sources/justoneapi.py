@@ -72,6 +72,7 @@ from pgy_metrics.sources.base import (
 from pgy_metrics.sources.http_limits import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_LIMIT,
+    MIN_BODY_BYTES_LIMIT,
     AnswerRefused,
     CappedAnswer,
     read_capped,
@@ -176,8 +177,9 @@ class JustOneApiConfig:
         )
         _require(
             isinstance(self.max_body_bytes, int)
-            and 1024 <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT,
-            f"justoneapi max_body_bytes must be between 1024 and {MAX_BODY_BYTES_LIMIT}; "
+            and MIN_BODY_BYTES_LIMIT <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT,
+            f"justoneapi max_body_bytes must be between {MIN_BODY_BYTES_LIMIT} and "
+            f"{MAX_BODY_BYTES_LIMIT}; "
             f"got {self.max_body_bytes!r}",
         )
 
@@ -216,7 +218,9 @@ class JustOneApiSpec(SourceSpec):
     wait_initial_seconds: float = Field(default=DEFAULT_WAIT_INITIAL_SECONDS, ge=0)
     wait_max_seconds: float = Field(default=DEFAULT_WAIT_MAX_SECONDS, ge=0)
     wait_jitter_seconds: float = Field(default=DEFAULT_WAIT_JITTER_SECONDS, ge=0)
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=MAX_BODY_BYTES_LIMIT)
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=MIN_BODY_BYTES_LIMIT, le=MAX_BODY_BYTES_LIMIT
+    )
     _config: JustOneApiConfig | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")

@@ -102,6 +102,7 @@ from pgy_metrics.sources.base import (
 from pgy_metrics.sources.http_limits import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_LIMIT,
+    MIN_BODY_BYTES_LIMIT,
     AnswerRefused,
     read_capped,
     redirect_target,
@@ -401,9 +402,10 @@ class PugongyingConfig:
         ]
         if self.burst < 1:
             found.append(f"burst must be >= 1; got {self.burst!r}")
-        if not 1024 <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
+        if not MIN_BODY_BYTES_LIMIT <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
             found.append(
-                f"max_body_bytes must be between 1024 and {MAX_BODY_BYTES_LIMIT}; "
+                f"max_body_bytes must be between {MIN_BODY_BYTES_LIMIT} and "
+                f"{MAX_BODY_BYTES_LIMIT}; "
                 f"got {self.max_body_bytes!r}"
             )
         if self.retry_attempts < 1:
@@ -484,7 +486,9 @@ class PugongyingSpec(SourceSpec):
     user_agent: str = DEFAULT_USER_AGENT
     signer: str | None = None
     """``package.module:callable`` adding signature headers (see docs/sources-pugongying.md)."""
-    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1024, le=MAX_BODY_BYTES_LIMIT)
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=MIN_BODY_BYTES_LIMIT, le=MAX_BODY_BYTES_LIMIT
+    )
     _config: PugongyingConfig | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
