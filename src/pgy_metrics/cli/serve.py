@@ -56,6 +56,7 @@ def serve(
 
     from pgy_metrics.server import redaction
     from pgy_metrics.server.app import create_app
+    from pgy_metrics.server.process import GracefulServer
     from pgy_metrics.service.config import ConfigError, settings_from
     from pgy_metrics.service.config import load as load_config
 
@@ -91,6 +92,7 @@ def serve(
             port=settings.port,
             log_level=settings.log_level,
             server_header=False,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         )
         # Tokens travel in the query string: redact them before uvicorn's access log prints them.
         redaction.configure(settings.log_level)
@@ -103,7 +105,7 @@ def serve(
         # generations, which shortens the pauses that make the latency tail.
         gc.collect()
         gc.freeze()
-        uvicorn.Server(config).run(sockets=[listener])
+        GracefulServer(config).run(sockets=[listener])
 
 
 def bind(host: str, port: int) -> socket.socket:
