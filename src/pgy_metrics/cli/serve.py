@@ -142,8 +142,17 @@ def _bind_problem(host: str, port: int, problem: OSError) -> str:
 
 
 async def _prepare(settings: Settings) -> IssuedToken | None:
+    """Migrate, check the store takes writes, and make the first admin token if none exists."""
+    from pgy_metrics.store.database import Store
+
     async with open_issuer(settings) as issuer:
-        return await issuer.create_first_admin()
+        admin = await issuer.create_first_admin()
+    store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+    try:
+        await store.check_writable()
+    finally:
+        await store.aclose()
+    return admin
 
 
 def _sources_label(settings: Settings, file_config: FileConfig | None) -> str:
