@@ -59,7 +59,8 @@ def worker(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("procrastinate").setLevel(max(logging.INFO, logging.root.level))
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "httpx"):  # migrations at start; one line per upstream call
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_work(settings, file_config, concurrency))
 

@@ -305,6 +305,8 @@ class CollectionQueue:
                 name=name,
                 wait=True,
                 install_signal_handlers=True,
+                # Rescued and retried jobs send no notification: look for them every second.
+                fetch_job_polling_interval=1.0,
                 update_heartbeat_interval=HEARTBEAT_SECONDS,
                 stalled_worker_timeout=STALLED_SECONDS,
             )
