@@ -47,6 +47,7 @@ STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
 STATUS_WORDS = {"todo": "queued", "doing": "running", "succeeded": "done"}
 """How ``pgy jobs`` and ``/admin/jobs`` name procrastinate's statuses."""
 MAX_ATTEMPTS = 3
+"""Attempts of one job in all (the first and two retries)."""
 RETRY_EXPONENTIAL_WAIT = 2
 """Transient failures wait 2, then 4 seconds before the next attempt: inside a request's budget."""
 HEARTBEAT_SECONDS = 2.0
@@ -145,7 +146,7 @@ class CollectionQueue:
             queue=QUEUE,
             pass_context=True,
             retry=RetryStrategy(
-                max_attempts=MAX_ATTEMPTS,
+                max_attempts=MAX_ATTEMPTS - 1,  # procrastinate counts the retries
                 exponential_wait=RETRY_EXPONENTIAL_WAIT,
                 retry_exceptions={TransientFailure},
             ),
@@ -295,8 +296,12 @@ class CollectionQueue:
                 raise TransientFailure(error.message) from None
             raise FinalFailure(error.message) from None
 
-    async def run_worker(self, *, concurrency: int = 4, name: str = "pgy-worker") -> None:
-        """Run jobs until SIGINT/SIGTERM; meanwhile retry the jobs of workers found dead."""
+    async def run_worker(
+        self, *, concurrency: int = 4, name: str = "pgy-worker", signals: bool = True
+    ) -> None:
+        """Run jobs until SIGINT/SIGTERM (or cancelled; ``signals=False`` leaves the process's
+        signal handlers alone, for an embedded worker); meanwhile retry the jobs of workers
+        found dead."""
         rescuer = asyncio.create_task(self._rescue_forever(), name="stalled-jobs")
         try:
             await self.app.run_worker_async(
@@ -304,7 +309,7 @@ class CollectionQueue:
                 concurrency=concurrency,
                 name=name,
                 wait=True,
-                install_signal_handlers=True,
+                install_signal_handlers=signals,
                 # Rescued and retried jobs send no notification: look for them every second.
                 fetch_job_polling_interval=1.0,
                 update_heartbeat_interval=HEARTBEAT_SECONDS,
