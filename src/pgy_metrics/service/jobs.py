@@ -216,6 +216,9 @@ class CollectionQueue:
         from procrastinate.exceptions import AlreadyEnqueued
 
         lock = key_text(query.key)
+        # A caller's own freshness limit (Cache-Control) waits for a job of its own: a job that
+        # may answer from an older snapshot would not do for it.
+        waiting_lock = lock if max_age is None else f"{lock}|max-age={max_age.total_seconds():g}"
         task = self.app.tasks[TASK_NAME]
         args: dict[str, Any] = {
             "endpoint": query.endpoint.name,
@@ -224,10 +227,13 @@ class CollectionQueue:
         }
         for _ in range(5):
             try:
-                return await task.configure(lock=lock, queueing_lock=lock).defer_async(**args)
+                deferrer = task.configure(lock=lock, queueing_lock=waiting_lock)
+                return await deferrer.defer_async(**args)
             except AlreadyEnqueued:
                 waiting = list(
-                    await self.app.job_manager.list_jobs_async(queueing_lock=lock, status="todo")
+                    await self.app.job_manager.list_jobs_async(
+                        queueing_lock=waiting_lock, status="todo"
+                    )
                 )
                 if waiting and waiting[0].id is not None:
                     return waiting[0].id

@@ -213,8 +213,8 @@ class MetricsService:
         stored = await self._fresh_stored(query, max_age)
         if stored is None:
             raise CollectionError(
-                "The collection job finished but stored no fresh data of this server's sources "
-                "(do the workers use the same --config?); retry later.",
+                "The collection job finished without data fresh enough for this request from "
+                "this server's sources (do the workers use the same --config?); retry later.",
                 source=self._source.name,
             )
         return stored
