@@ -8,15 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from pydantic import ValidationError
 
 from pgy_metrics.clock import FixedClock, SystemClock
-from pgy_metrics.contract import Scope
+from pgy_metrics.contract import NOTES_RATE_PATH, Scope
 from pgy_metrics.contract.endpoints import Query, notes_query
+from pgy_metrics.server import create_app
 from pgy_metrics.service import MetricsService
 from pgy_metrics.service.jobs import (
     NO_WORKER,
@@ -29,6 +35,7 @@ from pgy_metrics.service.jobs import (
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources.base import CollectionError
 from pgy_metrics.store import Store
+from pgy_metrics.store.tokens import BillingPlan
 from tests.fakes import CountingSource, FailingSource
 
 USER = "5d21ab6b000000001201567d"
@@ -101,7 +108,7 @@ async def test_a_job_that_stored_another_sources_data_is_no_answer(
         await server.serve(notes_query(USER, Scope()))
 
 
-def test_queue_mode_needs_postgresql_and_says_so(tmp_path: object) -> None:
+def test_queue_mode_needs_postgresql_and_says_so() -> None:
     assert Settings().collect == "inline"
     with pytest.raises(ValidationError, match=r"PGY_COLLECT \(or --collect\) 'queue' needs"):
         Settings(collect="queue", database_url=None)
@@ -210,3 +217,67 @@ async def test_no_worker_means_a_301_naming_pgy_worker_and_a_cancelled_job(
         assert (counts["queued"], counts["cancelled"]) == (0, 1)
     finally:
         await asker.aclose()
+
+
+# -- /admin/jobs in process ----------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def served(settings: Settings, payload: dict[str, object]) -> AsyncIterator[Any]:
+    """The app in process (ASGI), its lifespan run, with an admin and a plain token."""
+    app = create_app(settings, source=CountingSource(payload))
+    async with app.router.lifespan_context(app):
+        issuer = app.state.runtime.issuer
+        admin = (await issuer.create("ops", is_admin=True)).token
+        plain = (await issuer.create("shop", plan=BillingPlan(balance=3))).token
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http, admin, plain
+
+
+async def test_admin_jobs_inline_says_there_is_no_queue(
+    tmp_path: Path, payload: dict[str, object]
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    async with served(settings, payload) as (http, admin, plain):
+        answer = await http.get("/admin/jobs", headers={"Authorization": f"Bearer {admin}"})
+        refused = await http.get("/admin/jobs", headers={"Authorization": f"Bearer {plain}"})
+    assert answer.status_code == 200
+    assert answer.json() == {"collect": "inline", "counts": {}, "jobs": []}
+    assert refused.status_code == 403
+
+
+async def test_admin_jobs_in_queue_mode_shows_the_abandoned_job(
+    tmp_path: Path, postgres_url: str, payload: dict[str, object]
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, collect="queue", collect_wait_seconds=0.3
+    )
+    async with served(settings, payload) as (http, admin, plain):
+        asked = await http.get(NOTES_RATE_PATH, params={"token": plain, "userId": USER})
+        auth = {"Authorization": f"Bearer {admin}"}
+        shown = await http.get("/admin/jobs", headers=auth)
+        only = await http.get("/admin/jobs", headers=auth, params={"status": "cancelled"})
+        bad = await http.get("/admin/jobs", headers=auth, params={"status": "stuck"})
+    assert asked.json()["code"] == 301
+    assert "pgy worker" in asked.json()["message"]
+    body = shown.json()
+    assert body["collect"] == "queue"
+    assert body["counts"]["cancelled"] == 1
+    [job] = only.json()["jobs"]
+    assert (job["status"], job["userId"], job["endpoint"]) == ("cancelled", USER, "notes_rate")
+    assert bad.status_code == 422
+    assert bad.json()["detail"].startswith("status: ")
+    assert "queued" in bad.json()["detail"]
+
+
+def test_inline_serving_never_imports_the_queue(tmp_path: Path) -> None:
+    """The embedded default pays nothing for the queue: procrastinate stays unimported."""
+    script = (
+        "import sys\n"
+        "from pgy_metrics.server import create_app\n"
+        "from pgy_metrics.service.settings import Settings\n"
+        f"create_app(Settings(data_dir={str(tmp_path)!r}))\n"
+        "assert 'procrastinate' not in sys.modules, 'inline mode imported procrastinate'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
