@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,12 +27,14 @@ from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.service.jobs import libpq_url
 from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import STARTUP_SECONDS, ServerProcess, free_port, pgy, pgy_env
-from tests.integration.test_money import USERS, books, issue
+from tests.integration.test_cluster_collection import PACE, busiest_second, upstream, write_config
+from tests.integration.test_money import USERS, books, issue, redis_url
 from tests.integration.test_upstream_pugongying import cookie_header
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 QUEUE = ("--collect", "queue")
+__all__ = ["redis_url", "upstream"]  # fixtures, imported to be used here
 
 
 @dataclass
@@ -289,3 +292,71 @@ cookies_file = "{tmp_path / "alpha.cookies"}"
     money = asyncio.run(books(env, "shop"))
     assert (money.charge_rows, money.charges, money.reserved, money.reservations) == (1, 1, 0, 0)
     assert money.balance == 9
+
+
+def test_two_servers_and_two_workers_make_one_upstream_call_per_key_at_the_pace(
+    tmp_path: Path, postgres_url: str, redis_url: str, upstream: str
+) -> None:
+    """Servers in queue mode over one PostgreSQL and one Redis: the asks of both servers for a
+    creator become one job (queueing lock, or a later job that finds the snapshot stored), the
+    workers call the upstream once per creator, within the shared account's pace."""
+    config = write_config(tmp_path, upstream)
+    env = pgy_env(
+        tmp_path / "data",
+        postgres_url,
+        PGY_REDIS_URL=redis_url,
+        PGY_REDIS_KEY_PREFIX=f"pgy-test-{uuid.uuid4().hex[:12]}",
+    )
+    token = asyncio.run(issue(env, "cluster", BillingPlan(balance=1000)))
+    args = ("--config", str(config))
+    users = [f"{index:024x}" for index in range(100, 112)]
+    asks = users * 10
+    with (
+        WorkerProcess(env, tmp_path / "w1.log", args=args),
+        WorkerProcess(env, tmp_path / "w2.log", args=args),
+        ServerProcess(env, tmp_path / "s1.log", args=(*args, *QUEUE)) as first,
+        ServerProcess(env, tmp_path / "s2.log", args=(*args, *QUEUE)) as second,
+    ):
+
+        async def spread() -> list[dict[str, Any]]:
+            halves = await asyncio.gather(
+                ask_all(first.base_url, token, asks[::2]),
+                ask_all(second.base_url, token, asks[1::2]),
+            )
+            return halves[0] + halves[1]
+
+        answers = asyncio.run(spread())
+    assert Counter(a["code"] for a in answers) == {0: len(asks)}, answers[:3]
+    received = upstream_calls(upstream)
+    assert Counter(r["params"]["userId"] for r in received) == dict.fromkeys(users, 1)
+    assert busiest_second([r["at"] for r in received]) <= PACE
+    for user in users:
+        assert len({a["recordTime"] for a in answers if a["asked"] == user}) == 1
+    assert sorted(snapshot_counts(postgres_url).values()) == [1] * len(users)
+    money = asyncio.run(books(env, "cluster"))
+    assert (money.charge_rows, money.reserved, money.reservations) == (len(asks), 0, 0)
+
+
+def test_worker_and_jobs_refuse_sqlite_naming_the_setting(tmp_path: Path) -> None:
+    env = pgy_env(tmp_path / "data")
+    worker = pgy("worker", env=env, check=False)
+    jobs = pgy("jobs", env=env, check=False)
+    serve = pgy("serve", "--port", "0", "--collect", "queue", env=env, check=False)
+    assert worker.returncode == jobs.returncode == serve.returncode == 2
+    assert "pgy worker needs PostgreSQL: set PGY_DATABASE_URL" in worker.stderr
+    assert "no worker" in worker.stderr
+    assert "On SQLite, pgy serve collects in-process" in jobs.stderr
+    assert "PGY_COLLECT (or --collect) 'queue' needs PostgreSQL" in serve.stderr
+    assert "Traceback" not in worker.stderr + jobs.stderr + serve.stderr
+
+
+def test_jobs_status_option_names_the_states(tmp_path: Path, postgres_url: str) -> None:
+    env = pgy_env(tmp_path / "data", postgres_url)
+    refused = pgy("jobs", "--status", "stuck", env=env, check=False)
+    empty = pgy("jobs", "--status", "queued", "--json", env=env)
+    assert refused.returncode == 2
+    assert "queued, running, done, failed, cancelled, aborted" in refused.stderr
+    assert json.loads(empty.stdout) == {
+        "counts": dict.fromkeys(("queued", "running", "done", "failed", "cancelled", "aborted"), 0),
+        "jobs": [],
+    }

@@ -63,7 +63,7 @@ NO_WORKER = (
     "No worker collected this request within {seconds:g} s: the collection queue has no running "
     "`pgy worker`, or it is behind; retry later."
 )
-QUEUE_FAILED = "The collection job ended {status} without data; retry later."
+QUEUE_FAILED = "The collection job ended ({status}) without data; retry later."
 
 
 def libpq_url(database_url: str) -> str:
