@@ -198,6 +198,12 @@ async def test_a_job_out_of_attempts_gives_the_workers_message(
         [job] = await asker.jobs(status="failed")
         assert job.message == "The upstream timed out; please retry."
         assert (await asker.counts())["failed"] == 1
+        await asker.prune(older_than_hours=1)
+        assert (await asker.counts())["failed"] == 1  # kept for a while
+        await asker.prune(older_than_hours=0)
+        assert (await asker.counts())["failed"] == 0
+        assert await asker.jobs() == []
+        assert await asker._failure(job.id) is None  # its message went with it
     finally:
         await asker.aclose()
 

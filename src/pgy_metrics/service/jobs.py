@@ -53,6 +53,9 @@ RETRY_EXPONENTIAL_WAIT = 2
 HEARTBEAT_SECONDS = 2.0
 STALLED_SECONDS = 10.0
 """A worker silent this long is dead (kill -9, lost machine): its running jobs are retried."""
+KEEP_HOURS = 24
+"""Finished jobs stay this long for ``pgy jobs`` and ``/admin/jobs``; workers then delete them."""
+PRUNE_SECONDS = 600.0
 POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
 SCHEMA_LOCK = 0x70677971  # "pgyq": one process applies the queue's schema at a time
@@ -342,13 +345,32 @@ class CollectionQueue:
             log.warning("job %s of a stopped worker is queued again", job.id)
         return rescued
 
+    async def prune(self, *, older_than_hours: int = KEEP_HOURS) -> None:
+        """Forget finished jobs (done, failed, cancelled, aborted) older than this, and their
+        failure messages: the queue's tables do not grow without end."""
+        await self.app.job_manager.delete_old_jobs(
+            nb_hours=older_than_hours,
+            queue=QUEUE,
+            include_failed=True,
+            include_cancelled=True,
+            include_aborted=True,
+        )
+        await self.app.connector.execute_query_async(
+            f"DELETE FROM {FAILURES_TABLE} failure WHERE NOT EXISTS ("  # noqa: S608
+            "SELECT 1 FROM procrastinate_jobs job WHERE job.id = failure.job_id)"
+        )
+
     async def _rescue_forever(self) -> None:
+        pruned_at = 0.0
         while True:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await self.rescue_stalled()
+                if time.monotonic() - pruned_at >= PRUNE_SECONDS:
+                    pruned_at = time.monotonic()
+                    await self.prune()
             except Exception:
-                log.exception("looking for stalled jobs failed; trying again shortly")
+                log.exception("looking after the queue failed; trying again shortly")
 
     # -- what pgy jobs and /admin/jobs show -------------------------------------------------
 
