@@ -83,6 +83,23 @@ async def test_a_miss_is_deferred_once_and_answered_from_what_the_worker_stored(
     assert len(remote.deferred) == 1  # a hit defers nothing
 
 
+async def test_no_cache_in_queue_mode_is_answered_by_the_job_collected_for_it(
+    store: Store, payload: dict[str, object]
+) -> None:
+    clock = FixedClock(START)
+    source = CountingSource(payload)
+    remote = WorkerStandIn(MetricsService(store=store, source=source, clock=clock))
+    server = MetricsService(
+        store=store, source=CountingSource(payload), clock=clock, deferred=remote
+    )
+    await server.serve(notes_query(USER, Scope()))
+    clock.advance(minutes=5)
+    fresh = await server.serve(notes_query(USER, Scope()), max_age=timedelta(0))
+    assert len(source.calls) == 2  # collected anew for the caller's no-cache
+    assert fresh.snapshot.collected_at == START + timedelta(minutes=5)
+    assert not fresh.cached
+
+
 async def test_the_workers_failure_is_the_askers_301_message(
     store: Store, payload: dict[str, object]
 ) -> None:

@@ -149,6 +149,11 @@ def _bind_problem(host: str, port: int, problem: OSError) -> str:
 
 
 async def _prepare(settings: Settings) -> IssuedToken | None:
+    if settings.collect == "queue":
+        # The queue's tables now, not on the first miss (once per database: a lock decides).
+        from pgy_metrics.service.jobs import CollectionQueue
+
+        await CollectionQueue(settings.resolved_database_url).ensure_schema()
     async with open_issuer(settings) as issuer:
         return await issuer.create_first_admin()
 

@@ -34,6 +34,10 @@ from pgy_metrics.store.snapshots import Snapshot
 DEFAULT_MEMORY_ENTRIES = 10_000
 """Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
 
+WORKER_CLOCK_SLACK = timedelta(seconds=1)
+"""Queue mode: a worker's clock may lag this one's by this much; a snapshot it stored that
+much before the request asked still counts as collected for the request."""
+
 FlightKey = tuple[str, str, str]
 """``Query.key``: endpoint name, creator, scope key."""
 
@@ -209,14 +213,27 @@ class MetricsService:
     async def _load_deferred(self, query: Query, max_age: timedelta | None) -> Snapshot:
         """Queue mode (``PGY_COLLECT=queue``): a worker collects; this reads what it stored."""
         assert self._deferred is not None
+        asked = self._clock.now()
         await self._deferred.collect(query, max_age)
-        stored = await self._fresh_stored(query, max_age)
-        if stored is None:
+        stored = await self._store.snapshots.latest(
+            query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
+        )
+        # With a caller's own limit (``no-cache`` is 0) no stored snapshot is young enough by
+        # age: the one the job collected for it is, whatever its age by now.
+        if stored is None or not (
+            self._is_fresh(stored, query.endpoint, max_age)
+            or (
+                max_age is not None
+                and self._is_fresh(stored, query.endpoint)
+                and stored.collected_at >= asked - WORKER_CLOCK_SLACK
+            )
+        ):
             raise CollectionError(
                 "The collection job finished without data fresh enough for this request from "
                 "this server's sources (do the workers use the same --config?); retry later.",
                 source=self._source.name,
             )
+        self._remember(query, stored)
         return stored
 
     async def _fresh_stored(
