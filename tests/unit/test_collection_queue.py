@@ -304,3 +304,28 @@ def test_inline_serving_never_imports_the_queue(tmp_path: Path) -> None:
         "assert 'procrastinate' not in sys.modules, 'inline mode imported procrastinate'\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+async def test_an_asker_with_time_left_queues_again_what_another_asker_gave_up(
+    postgres_url: str, pg_store: Store, payload: dict[str, object]
+) -> None:
+    """Two servers' askers share one waiting job; the one with the shorter wait cancels it when
+    its time runs out; the other queues the key again and is answered once a worker runs."""
+    source = CountingSource(payload)
+    impatient = CollectionQueue(postgres_url, wait_seconds=0.3)
+    patient = CollectionQueue(postgres_url, wait_seconds=30)
+    first = MetricsService(store=pg_store, source=source, clock=SystemClock(), deferred=impatient)
+    second = MetricsService(store=pg_store, source=source, clock=SystemClock(), deferred=patient)
+    try:
+        waiting = asyncio.create_task(second.serve(notes_query(USER, Scope())))
+        with pytest.raises(CollectionError, match="No worker"):
+            await first.serve(notes_query(USER, Scope()))
+        assert (await patient.counts())["cancelled"] == 1
+        async with running_worker(postgres_url, pg_store, source):
+            served = await waiting
+        assert served.snapshot.user_id == USER
+        assert len(source.calls) == 1
+        assert (await patient.counts())["done"] == 1
+    finally:
+        await impatient.aclose()
+        await patient.aclose()

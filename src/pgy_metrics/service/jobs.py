@@ -200,6 +200,11 @@ class CollectionQueue:
         await self.open()
         job_id = await self.defer(query, max_age)
         status = await self._finished(job_id, deadline)
+        while status in ("cancelled", "aborted") and time.monotonic() < deadline:
+            # Another asker of this job gave up on it (its wait ran out first): this one has
+            # time left, so it queues the key again.
+            job_id = await self.defer(query, max_age)
+            status = await self._finished(job_id, deadline)
         if status == "succeeded":
             return
         if status is None:
