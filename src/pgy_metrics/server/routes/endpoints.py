@@ -99,12 +99,15 @@ class EndpointsLayer:
             idempotency_key=_header(scope, b"idempotency-key"),
             repeated=repeated,
             max_age=max_age(_header(scope, b"cache-control")),
+            client=scope.get("client"),
         )
         return answers.answer(outcome, request_id)
 
     async def _history(self, scope: Scope, request_id: str) -> tuple[bytes, answers.Headers]:
         params, repeated = _query(scope, self.single_valued_history)
-        outcome = await self.runtime.gate.history(params, request_id=request_id, repeated=repeated)
+        outcome = await self.runtime.gate.history(
+            params, request_id=request_id, repeated=repeated, client=scope.get("client")
+        )
         return answers.answer(outcome, request_id)
 
 
