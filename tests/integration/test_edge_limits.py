@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import socket
@@ -50,24 +51,19 @@ class Raw:
 def raw(port: int, request: bytes) -> Raw:
     """Send ``request`` as it is and read until the server closes (``Connection: close``)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        try:
+        # The server may answer and close before reading everything: read the answer anyway.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(request)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before reading everything: read the answer
         data = b""
-        try:
+        with contextlib.suppress(ConnectionResetError):
             while chunk := sock.recv(65536):
                 data += chunk
-        except ConnectionResetError:
-            pass
     return Raw(data)
 
 
 def get(path: str, *headers: bytes) -> bytes:
-    return b"".join(
-        [f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode(), *headers]
-        + [b"Connection: close\r\n\r\n"]
-    )
+    start = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+    return b"".join([start, *headers, b"Connection: close\r\n\r\n"])
 
 
 @pytest.fixture(scope="module")
