@@ -168,12 +168,13 @@ def test_admin_bodies_under_the_cap_are_served_on_a_kept_alive_connection(
 
 
 def _call(
-    port: int, token: str, *, source: str = "127.0.0.1"
+    port: int, token: str, *, source: str = "127.0.0.1", headers: dict[str, str] | None = None
 ) -> tuple[dict[str, object], dict[str, str]]:
     connection = http.client.HTTPConnection(
         "127.0.0.1", port, timeout=30, source_address=(source, 0)
     )
-    connection.request("GET", f"{NOTES_RATE_PATH}?userId={USER}&token={token}")
+    path = f"{NOTES_RATE_PATH}?userId={USER}&token={token}"
+    connection.request("GET", path, headers=headers or {})
     response = connection.getresponse()
     body = json.loads(response.read())
     connection.close()
@@ -202,6 +203,9 @@ def test_repeated_unknown_tokens_from_one_address_are_slowed_and_no_one_else(
     assert _call(server.port, token)[0]["code"] == 0
     assert _call(server.port, bad, source="127.0.0.2")[0]["code"] == 100
     assert _call(server.port, bad)[0]["code"] == 302
+    # Behind a proxy on loopback (trusted by uvicorn's default), the forwarded address counts.
+    forwarded = {"X-Forwarded-For": "10.9.9.9"}
+    assert _call(server.port, bad, headers=forwarded)[0]["code"] == 100
 
 
 def test_the_admin_api_only_on_its_own_listener(tmp_path: Path) -> None:
