@@ -17,7 +17,7 @@ import pytest
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.store.tokens import BillingPlan
-from tests.integration.servers import ServerProcess, free_port, pgy_env
+from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
 
 pytestmark = pytest.mark.integration
 
@@ -227,3 +227,19 @@ def test_the_admin_api_only_on_its_own_listener(tmp_path: Path) -> None:
             == 0
         )
         assert f"127.0.0.1:{admin_port}" in server.logs()
+
+
+def test_a_bad_or_taken_admin_listen_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    env = pgy_env(tmp_path / "data", PGY_ADMIN_LISTEN="localhost")
+    result = pgy("serve", "--port", "0", env=env, check=False)
+    assert result.returncode == 2
+    assert "PGY_ADMIN_LISTEN: must be HOST:PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = pgy_env(tmp_path / "data", PGY_ADMIN_LISTEN=f"127.0.0.1:{port}")
+        result = pgy("serve", "--port", "0", env=env, check=False)
+    assert result.returncode == 2
+    assert f"PGY_ADMIN_LISTEN: port {port} on 127.0.0.1 is already in use" in result.stderr
