@@ -16,6 +16,7 @@ import pytest
 
 from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract import NOTES_RATE_PATH
+from pgy_metrics.contract.history import HISTORY_PATH
 from pgy_metrics.store.tokens import BillingPlan
 from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
 
@@ -78,12 +79,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerPro
         yield server, token, admin
 
 
+@pytest.mark.parametrize("path", [NOTES_RATE_PATH, HISTORY_PATH])
 def test_a_100000_character_user_id_gets_the_envelope_naming_it(
-    served: tuple[ServerProcess, str, str],
+    served: tuple[ServerProcess, str, str], path: str
 ) -> None:
     server, token, _ = served
     # Over the HTTP parser's own URL limit (64 KiB): answered while the URL arrives.
-    answer = raw(server.port, get(f"{NOTES_RATE_PATH}?token={token}&userId={'a' * 100_000}"))
+    answer = raw(server.port, get(f"{path}?token={token}&userId={'a' * 100_000}"))
     assert answer.status == 200
     envelope = answer.json()
     assert envelope["code"] == 400

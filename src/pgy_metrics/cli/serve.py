@@ -125,11 +125,12 @@ def serve(
 def _protocol(settings: Settings, app: FastAPI) -> type[Any] | str:
     """uvicorn's HTTP protocol with the caps on heads (``server.caps``), or h11 without
     httptools (a platform with no wheel for it)."""
+    from pgy_metrics.contract.history import HISTORY_PATH
     from pgy_metrics.server import caps
     from pgy_metrics.server.answers import RequestIds
 
     runtime = app.state.runtime
-    paths = [spec.path for spec in runtime.endpoints.values()]
+    paths = [*(spec.path for spec in runtime.endpoints.values()), HISTORY_PATH]
     try:
         return caps.bounded_protocol(
             max_url_bytes=settings.max_url_bytes,
