@@ -245,3 +245,20 @@ def test_a_bad_or_taken_admin_listen_stops_the_server_with_one_line(tmp_path: Pa
         result = pgy("serve", "--port", "0", env=env, check=False)
     assert result.returncode == 2
     assert f"PGY_ADMIN_LISTEN: port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def test_many_requests_on_one_kept_alive_connection_are_all_served(
+    served: tuple[ServerProcess, str, str],
+) -> None:
+    """The head counters start again with each request: 600 heads of about 200 bytes are more
+    than any one head may be, and all of them are answered."""
+    server, token, _ = served
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    padding = {"X-Padding": "p" * 60}
+    codes = []
+    for _ in range(600):
+        connection.request("GET", f"{NOTES_RATE_PATH}?userId={USER}&token={token}", headers=padding)
+        response = connection.getresponse()
+        codes.append(json.loads(response.read())["code"])
+    connection.close()
+    assert codes == [0] * 600
