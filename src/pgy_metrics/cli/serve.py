@@ -8,7 +8,7 @@ import errno
 import gc
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import typer
@@ -19,6 +19,8 @@ from pgy_metrics.contract.endpoints import NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from pgy_metrics.service.config import FileConfig
     from pgy_metrics.service.settings import Settings
     from pgy_metrics.service.tokens import IssuedToken
@@ -61,7 +63,7 @@ def serve(
     # The server stack is imported here, not at module level: other commands start without it.
     import uvicorn
 
-    from pgy_metrics.server import redaction
+    from pgy_metrics.server import caps, redaction
     from pgy_metrics.server.app import create_app
     from pgy_metrics.server.process import GracefulServer
     from pgy_metrics.service.config import ConfigError, settings_from
@@ -88,8 +90,17 @@ def serve(
     listener = bind(settings.host, settings.port)
     if settings.port == 0:
         settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+    listeners = [listener]
+    admin_address = settings.admin_address
+    if admin_address is not None:
+        try:
+            listeners.append(bind(*admin_address, option="PGY_ADMIN_LISTEN"))
+        except BaseException:
+            listener.close()
+            raise
     with contextlib.ExitStack() as cleanup:
-        cleanup.callback(listener.close)  # closed by uvicorn too when it runs; twice is harmless
+        for each in listeners:  # closed by uvicorn too when it runs; twice is harmless
+            cleanup.callback(each.close)
         admin = asyncio.run(_prepare(settings))
         if admin is not None:
             _announce_admin(settings, admin)
@@ -101,6 +112,9 @@ def serve(
             log_level=settings.log_level,
             server_header=False,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            http=_protocol(settings, app),
+            # Only when httptools is missing (h11 serves): the whole head is bounded there.
+            h11_max_incomplete_event_size=caps.PARSER_URL_BYTES + settings.max_header_bytes,
         )
         # Tokens travel in the query string: redact them before uvicorn's access log prints them.
         redaction.configure(settings.log_level)
@@ -116,7 +130,9 @@ def serve(
         gc.freeze()
         _, older, oldest = gc.get_threshold()
         gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
-        GracefulServer(config).run(sockets=[listener])
+        if admin_address is not None:
+            say(f"admin API (/admin/*) only on http://{settings.admin_listen}")
+        GracefulServer(config).run(sockets=listeners)
 
 
 YOUNG_COLLECTION_THRESHOLD = 20_000
@@ -129,9 +145,29 @@ record`` of a saturated server); throughput rose by about a tenth
 (``benchmarks/serve_cached.py``). Cyclic garbage waits a little longer: a few megabytes at most."""
 
 
-def bind(host: str, port: int) -> socket.socket:
+def _protocol(settings: Settings, app: FastAPI) -> type[Any] | str:
+    """uvicorn's HTTP protocol with the caps on heads (``server.caps``), or h11 without
+    httptools (a platform with no wheel for it)."""
+    from pgy_metrics.contract.history import HISTORY_PATH
+    from pgy_metrics.server import caps
+    from pgy_metrics.server.answers import RequestIds
+
+    runtime = app.state.runtime
+    paths = [*(spec.path for spec in runtime.endpoints.values()), HISTORY_PATH]
+    try:
+        return caps.bounded_protocol(
+            max_url_bytes=settings.max_url_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            endpoint_paths=paths,
+            new_request_id=RequestIds().new,
+        )
+    except ImportError:
+        return "h11"
+
+
+def bind(host: str, port: int, *, option: str | None = None) -> socket.socket:
     """A TCP socket bound to ``host:port`` (uvicorn listens on it), or exit 2 with one line
-    naming the option to change."""
+    naming the option to change (``option``, when not --host/--port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     # As uvicorn does: a restart can reuse the port at once (a port in use still fails).
@@ -140,7 +176,10 @@ def bind(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as problem:
         listener.close()
-        raise fail(_bind_problem(host, port, problem), code=USAGE_EXIT) from None
+        message = _bind_problem(host, port, problem)
+        if option is not None:
+            message = f"{option}: {message.split(': choose')[0]}: choose another {option}"
+        raise fail(message, code=USAGE_EXIT) from None
     return listener
 
 

@@ -22,7 +22,7 @@ from pgy_metrics import __version__
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
 from pgy_metrics.contract.history import HISTORY_PATH
-from pgy_metrics.server import docs_pages, methods
+from pgy_metrics.server import caps, docs_pages, methods
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
 from pgy_metrics.server.routes import admin, documents, endpoints, index, metrics, probes, status
@@ -47,9 +47,35 @@ class Server(FastAPI):
     def __init__(self, *, runtime: Runtime, **options: Any) -> None:
         super().__init__(**options)
         self._front = endpoints.EndpointsLayer(self._framework, runtime=runtime)
+        settings = runtime.settings
+        self._max_url_bytes = settings.max_url_bytes
+        self._max_body_bytes = settings.max_body_bytes
+        admin_address = settings.admin_address
+        self._admin_port = None if admin_address is None else admin_address[1]
 
     async def _framework(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await super().__call__(scope, receive, send)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if len(path) + len(scope["query_string"]) >= self._max_url_bytes:
+            query = scope["query_string"]
+            length = len(path) + 1 + len(query)
+            answer = caps.url_refusal(
+                path, query, length, self._max_url_bytes, endpoint=False, request_id=""
+            )
+            await caps.send_answer(send, answer)
+        elif not path.startswith("/admin"):
+            await super().__call__(scope, receive, send)
+        elif self._admin_port is not None and (scope.get("server") or ("", 0))[1] != (
+            self._admin_port
+        ):
+            # PGY_ADMIN_LISTEN: the admin API is not on this listener.
+            await caps.send_answer(send, caps.problem(404, "Not Found"))
+        else:
+            await caps.read_capped_body(
+                super().__call__, scope, receive, send, self._max_body_bytes
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._front(scope, receive, send)

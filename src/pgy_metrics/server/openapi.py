@@ -203,7 +203,9 @@ def _token_parameter() -> dict[str, Any]:
         "name": "token",
         "in": "query",
         "required": True,
-        "description": "API token. A missing, unknown or revoked one answers code 100.",
+        "description": "API token. A missing, unknown or revoked one answers code 100; past "
+        "`PGY_FAILED_TOKEN_LIMIT` unknown tokens from one client address (20 a minute by "
+        "default), code 302 with `Retry-After` instead.",
         "schema": {"type": "string"},
     }
 
@@ -225,7 +227,9 @@ def operation(spec: EndpointSpec) -> dict[str, Any]:
         "summary": spec.title,
         "description": (
             f"{spec.summary} Always HTTP 200; the outcome is the envelope's `code`: "
-            f"{_codes_sentence()}. Other methods than GET answer HTTP 405 with `Allow: GET`."
+            f"{_codes_sentence()}. Other methods than GET answer HTTP 405 with `Allow: GET`. "
+            "A URL longer than `PGY_MAX_URL_BYTES` (8 KiB by default) answers code 400 naming "
+            "its longest parameter; headers over `PGY_MAX_HEADER_BYTES` answer HTTP 431."
         ),
         "operationId": spec.operation_id,
         "tags": ["endpoints"],

@@ -122,6 +122,7 @@ class Gate:
         idempotency_key: str | None = None,
         repeated: str | None = None,
         max_age: timedelta | None = None,
+        client: tuple[str, int] | None = None,
     ) -> Outcome:
         """One call of ``endpoint`` with its query parameters (``token`` among them).
 
@@ -129,8 +130,11 @@ class Gate:
         the caller's freshness limit (``Cache-Control``; see ``MetricsService.serve``): a
         snapshot at least that old is collected anew and priced as a fresh call. Raises only on
         a bug or an outage (the edge answers 500 then); every business outcome is returned.
+        ``client`` is the caller's (address, port), for ``PGY_FAILED_TOKEN_LIMIT``.
         """
-        outcome = await self._call(endpoint, params, request_id, idempotency_key, repeated, max_age)
+        outcome = await self._call(
+            endpoint, params, request_id, idempotency_key, repeated, max_age, client
+        )
         self.codes[outcome.code] += 1
         return outcome
 
@@ -140,6 +144,7 @@ class Gate:
         *,
         request_id: str,
         repeated: str | None = None,
+        client: tuple[str, int] | None = None,
     ) -> Outcome:
         """``GET /api/history``: every stored collection of one creator and scope, oldest first.
 
@@ -148,16 +153,24 @@ class Gate:
         answer: nothing is collected, so nothing needs reserving). Only snapshots of the sources
         this server serves are read, as for a call. ``body`` is the whole envelope.
         """
-        outcome = await self._history(params, request_id, repeated)
+        outcome = await self._history(params, request_id, repeated, client)
         self.codes[outcome.code] += 1
         return outcome
 
     async def _history(
-        self, params: Mapping[str, str], request_id: str, repeated: str | None
+        self,
+        params: Mapping[str, str],
+        request_id: str,
+        repeated: str | None,
+        client: tuple[str, int] | None,
     ) -> Outcome:
         zone = self._settings.zone
         admitted = await self._admit(
-            params, repeated, lambda given: parse_history(given, self._endpoints, zone), HISTORY
+            params,
+            repeated,
+            lambda given: parse_history(given, self._endpoints, zone),
+            HISTORY,
+            client,
         )
         if isinstance(admitted, Outcome):
             return admitted
@@ -203,8 +216,9 @@ class Gate:
         key: str | None,
         repeated: str | None,
         max_age: timedelta | None,
+        client: tuple[str, int] | None,
     ) -> Outcome:
-        admitted = await self._admit(params, repeated, endpoint.parse, endpoint.permission)
+        admitted = await self._admit(params, repeated, endpoint.parse, endpoint.permission, client)
         if isinstance(admitted, Outcome):
             return admitted
         record, query = admitted
@@ -223,10 +237,16 @@ class Gate:
         repeated: str | None,
         parse: Callable[[Mapping[str, str]], P],
         permission: str,
+        client: tuple[str, int] | None = None,
     ) -> tuple[TokenRecord, P] | Outcome:
         """The checks every call passes before anything is collected or read, in the contract's
         order: parameters (400), token (100), permission (600), rate limit (302). The parsed
-        request and the token's record, or the refusing outcome."""
+        request and the token's record, or the refusing outcome.
+
+        A token that is given but unknown, revoked or expired counts against the client
+        address's ``PGY_FAILED_TOKEN_LIMIT``; past it, such requests are answered 302 (with
+        ``Retry-After``) instead of 100. Nothing else is counted or refused there: a valid
+        token from the same address is served, and another address has its own window."""
         parsed: P | None = None
         param_error: ParamError | None = None
         try:
@@ -250,6 +270,16 @@ class Gate:
                 "token is required: pass your API token as the token query parameter.",
             )
         if record is None:
+            limit = self._settings.failed_token_limit
+            if limit and client is not None:
+                limited = await self._limiter.hit_failed_token(client[0], limit)
+                if limited is not None:
+                    return Outcome(
+                        BusinessCode.RATE_LIMITED,
+                        f"Too many requests with an unknown token from this address (limit "
+                        f"{limit}); retry after {limited.retry_after} s with a valid token.",
+                        rate_limited=limited,
+                    )
             return Outcome(
                 BusinessCode.INVALID_TOKEN,
                 "The token is unknown, revoked or expired; check it or ask your operator for one.",

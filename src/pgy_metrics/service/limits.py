@@ -133,6 +133,22 @@ class RateLimiter:
                 )
         return None
 
+    async def hit_failed_token(self, address: str, spec: str) -> RateLimited | None:
+        """Count one request with an unknown, revoked or expired token from a client address
+        against ``spec`` (``PGY_FAILED_TOKEN_LIMIT``); the refusing limit, or None.
+
+        Its windows are apart from the tokens' ("failed-token" namespace): a refused attempt
+        is not counted, so the address is answered again once its window frees."""
+        for item in parse_rate_limit(spec):
+            if not await self._strategy.hit(item, "failed-token", address):
+                stats = await self._strategy.get_window_stats(item, "failed-token", address)
+                return RateLimited(
+                    limit=item.amount,
+                    remaining=stats.remaining,
+                    reset_after=stats.reset_time - time.time(),
+                )
+        return None
+
     async def reset(self) -> None:
         await self.storage.reset()
 

@@ -110,6 +110,42 @@ class Settings(BaseSettings):
     idempotency_stale_seconds: float = Field(default=120, gt=0)
     """A key pending longer than this lost its request (a dead process): a repeat takes it over."""
 
+    # Limits at the edge (docs/security.md) --------------------------------------------------
+    max_url_bytes: int = Field(default=8 * 1024, ge=1024, le=60 * 1024)
+    """The longest path and query string answered; a longer one is refused (on an endpoint
+    with the contract's code 400 naming the longest parameter). Beyond 64 KiB the HTTP parser
+    refuses before the application sees the request."""
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    """The most header bytes (names and values) a request may carry: HTTP 431 beyond."""
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=64 * 1024 * 1024)
+    """The largest request body the admin API reads: HTTP 413 beyond."""
+    failed_token_limit: str | None = "20/minute"  # noqa: S105 (a rate, not a secret)
+    """How many requests with an unknown, revoked or expired token one client address may make
+    (``limits`` syntax); beyond it they are answered code 302 until the window frees. Empty
+    turns it off."""
+    admin_listen: str | None = None
+    """``HOST:PORT`` of a second listener that alone serves ``/admin/*`` (the public one then
+    answers 404 there); unset, the admin API is on the public listener."""
+
+    @field_validator("failed_token_limit", "admin_listen", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("failed_token_limit")
+    @classmethod
+    def _readable_failed_token_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_rate_limit(value)
+        return value
+
+    @field_validator("admin_listen")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
     @field_validator("record_time_zone", "quota_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -165,6 +201,22 @@ class Settings(BaseSettings):
                 "worker; use inline"
             )
         return self
+
+    @model_validator(mode="after")
+    def _admin_port_of_its_own(self) -> Settings:
+        if self.admin_listen is not None and self.port != 0:
+            _host, port = parse_listen(self.admin_listen)
+            if port == self.port:
+                raise ValueError(
+                    f"admin_listen (PGY_ADMIN_LISTEN) {self.admin_listen!r} uses the public "
+                    f"port {self.port}: give the admin API a port of its own"
+                )
+        return self
+
+    @property
+    def admin_address(self) -> tuple[str, int] | None:
+        """``PGY_ADMIN_LISTEN`` as (host, port), or None."""
+        return None if self.admin_listen is None else parse_listen(self.admin_listen)
 
     @property
     def resolved_database_url(self) -> str:
@@ -222,3 +274,15 @@ def parse_public_base_urls(value: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"the name {name!r} is given twice")
         pairs.append((name, url.rstrip("/")))
     return tuple(pairs)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:9000`` for IPv6) as (host, port); a ``ValueError`` with the form
+    wanted."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise ValueError(
+            f"must be HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:9000; got {value!r}"
+        )
+    return host, int(port)

@@ -124,6 +124,11 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 ADMIN_REFUSALS: dict[int | str, dict[str, Any]] = {
     **REFUSALS,
     403: {"model": Problem, "description": "The token is not an admin token."},
+    413: {
+        "model": Problem,
+        "description": "The body is larger than `PGY_MAX_BODY_BYTES` (64 KiB by default); "
+        "answered before the token is checked.",
+    },
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "No token has this name."}

@@ -23,7 +23,7 @@ from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import EndpointSpec
 from pgy_metrics.contract.history import HISTORY_PATH
 from pgy_metrics.contract.history import single_valued as history_single_valued
-from pgy_metrics.server import answers
+from pgy_metrics.server import answers, caps
 from pgy_metrics.service.runtime import Runtime
 
 log = logging.getLogger("pgy_metrics.server")
@@ -38,6 +38,7 @@ class EndpointsLayer:
         self.runtime = runtime
         self.request_ids = answers.RequestIds()
         self.single_valued_history = history_single_valued(runtime.endpoints)
+        self.max_url_bytes = runtime.settings.max_url_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint: EndpointSpec | None = None
@@ -49,6 +50,9 @@ class EndpointsLayer:
             await self.app(scope, receive, send)
             return
         request_id = self.request_ids.new()
+        if len(scope["query_string"]) + len(scope["path"]) >= self.max_url_bytes:
+            await self._long_url(scope, send, request_id)
+            return
         try:
             if endpoint is not None:
                 body, headers = await self._answer(endpoint, scope, request_id)
@@ -78,6 +82,24 @@ class EndpointsLayer:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
+    async def _long_url(self, scope: Scope, send: Send, request_id: str) -> None:
+        """The contract's 400 for a URL over ``PGY_MAX_URL_BYTES``, naming its longest
+        parameter; nothing of it is parsed or looked up."""
+        query = scope["query_string"]
+        self.runtime.gate.codes[BusinessCode.INVALID_PARAMS] += 1
+        length = len(scope["path"]) + 1 + len(query)
+        await caps.send_answer(
+            send,
+            caps.url_refusal(
+                scope["path"],
+                query,
+                length,
+                self.max_url_bytes,
+                endpoint=True,
+                request_id=request_id,
+            ),
+        )
+
     async def _answer(
         self, endpoint: EndpointSpec, scope: Scope, request_id: str
     ) -> tuple[bytes, answers.Headers]:
@@ -89,12 +111,15 @@ class EndpointsLayer:
             idempotency_key=_header(scope, b"idempotency-key"),
             repeated=repeated,
             max_age=max_age(_header(scope, b"cache-control")),
+            client=scope.get("client"),
         )
         return answers.answer(outcome, request_id)
 
     async def _history(self, scope: Scope, request_id: str) -> tuple[bytes, answers.Headers]:
         params, repeated = _query(scope, self.single_valued_history)
-        outcome = await self.runtime.gate.history(params, request_id=request_id, repeated=repeated)
+        outcome = await self.runtime.gate.history(
+            params, request_id=request_id, repeated=repeated, client=scope.get("client")
+        )
         return answers.answer(outcome, request_id)
 
 
