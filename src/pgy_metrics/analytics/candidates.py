@@ -224,12 +224,17 @@ def load_rules(path: str | Path) -> PlanRules:
     """
     source = Path(path)
     try:
-        with source.open("rb") as file:
-            raw = tomllib.load(file)
+        data = source.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise RulesError(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise RulesError(f"{source}: line {line} is not UTF-8 text (TOML files are UTF-8)") from None
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{source} is not valid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise RulesError(f"{source} is not valid TOML: nested too deeply") from None
     return rules_from_mapping(raw, origin=str(source))
 
 

@@ -270,11 +270,18 @@ def load_settings(path: Path | str | None = None) -> AnalyticsSettings:
         return AnalyticsSettings()
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        document = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise AnalyticsSettingsError(path, [f"cannot read the file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        problem = f"line {line}: not UTF-8 text (TOML files are UTF-8)"
+        raise AnalyticsSettingsError(path, [problem]) from None
     except tomllib.TOMLDecodeError as error:
         raise AnalyticsSettingsError(path, [f"not valid TOML: {error}"]) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise AnalyticsSettingsError(path, ["not valid TOML: nested too deeply"]) from None
     try:
         return AnalyticsSettings.model_validate(document)
     except ValidationError as error:
