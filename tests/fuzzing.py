@@ -12,9 +12,13 @@ pinned with ``@example(...)`` beside the test that found it.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
+
+T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 EXAMPLES_VARIABLE = "PGY_FUZZ_EXAMPLES"
 SEED_VARIABLE = "PGY_FUZZ_SEED"
@@ -40,3 +44,12 @@ def seeded(test: Any) -> Any:
 
     value = os.environ.get(SEED_VARIABLE)
     return seed(int(value))(test) if value else test
+
+
+def outcome(call: Callable[[], T], refusal: type[E]) -> tuple[T, None] | tuple[None, E]:
+    """``(result, None)`` or ``(None, error)`` when ``call`` raises ``refusal``: a fuzz test
+    checks either, and anything else propagates (the bug it looks for)."""
+    try:
+        return call(), None
+    except refusal as error:
+        return None, error

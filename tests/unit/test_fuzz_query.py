@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pgy_metrics.contract.endpoints import ENDPOINTS, EndpointSpec, Query
 from pgy_metrics.contract.params import ParamError, Scope
 from pgy_metrics.server.routes.endpoints import _query
-from tests.fuzzing import fuzz, seeded
+from tests.fuzzing import fuzz, outcome, seeded
 
 SPECS = ENDPOINTS.specs()
 USER_ID = "5d21ab6b000000001201567d"
@@ -36,9 +36,8 @@ param_values = st.one_of(
 
 
 def _check(spec: EndpointSpec, params: dict[str, str | None]) -> None:
-    try:
-        query = spec.parse(params)
-    except ParamError as error:
+    query, error = outcome(lambda: spec.parse(params), ParamError)
+    if error is not None:
         names = {"userId", *(p.name for p in spec.params)}
         assert error.param in names, error.param
         assert error.param in error.message
@@ -99,12 +98,11 @@ def test_query_reader_agrees_with_parse_qsl(raw: str) -> None:
 @example(key="DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL")
 @example(key="...")  # found: read as the default scope (an empty part meant the default)
 def test_any_scope_key_is_a_scope_or_a_param_error(key: str) -> None:
-    try:
-        scope = Scope.from_key(key)
-    except ParamError as error:
+    scope, error = outcome(lambda: Scope.from_key(key), ParamError)
+    if error is not None:
         assert error.param in {"scope", *Scope.PARAMS}
         return
-    assert scope.key == key
+    assert scope is not None and scope.key == key
 
 
 @seeded
@@ -113,9 +111,8 @@ def test_any_scope_key_is_a_scope_or_a_param_error(key: str) -> None:
 @example(spec=ENDPOINTS["fans_profile"], key="-")
 @example(spec=ENDPOINTS["data_summary"], key="")  # found: read as the DAILY_NOTE key
 def test_any_stored_scope_key_is_a_query_or_a_param_error(spec: EndpointSpec, key: str) -> None:
-    try:
-        query = spec.from_scope_key(USER_ID, key)
-    except ParamError as error:
+    query, error = outcome(lambda: spec.from_scope_key(USER_ID, key), ParamError)
+    if error is not None:
         assert error.param in {"scope", *(p.name for p in spec.params)}
         return
-    assert query.scope_key == key
+    assert query is not None and query.scope_key == key

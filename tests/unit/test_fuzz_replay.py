@@ -5,6 +5,7 @@ fetch answers the data or a ``CollectionError`` naming the recording, never anot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from pgy_metrics.contract.endpoints import ENDPOINTS, Query
 from pgy_metrics.sources.base import CollectionError
 from pgy_metrics.sources.replay import ReplaySource, recording_name
-from tests.fuzzing import fuzz, seeded
+from tests.fuzzing import fuzz, outcome, seeded
 
 USER_ID = "5d21ab6b000000001201567d"
 QUERIES = [next(spec.scopes(USER_ID)) for spec in ENDPOINTS.specs()]
@@ -44,9 +45,8 @@ def _fetch(folder: Path, query: Query) -> dict[str, Any]:
 
 
 def _refused(folder: Path, query: Query) -> CollectionError | None:
-    try:
-        data = _fetch(folder, query)
-    except CollectionError as error:
+    data, error = outcome(lambda: _fetch(folder, query), CollectionError)
+    if error is not None:
         assert error.source == "replay"
         assert recording_name(query) in error.message or query.user_id in error.message
         assert str(folder) not in error.message  # no server paths in caller-facing text
@@ -105,10 +105,8 @@ def test_anything_in_place_of_a_recording_is_a_collection_error(
     for name in others:  # any other names in the folder change nothing
         safe = name.replace("/", "_").replace("\x00", "_")
         if safe not in (".", ".."):
-            try:
+            with contextlib.suppress(OSError):  # a name the file system refuses (too long)
                 (folder / safe).write_bytes(b"{}")
-            except OSError:
-                pass  # a name the file system refuses (too long): nothing to test
     path = folder / recording_name(query)
     creator = path.parent
     if shape == "creator-is-a-file":

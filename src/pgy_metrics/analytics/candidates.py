@@ -230,7 +230,9 @@ def load_rules(path: str | Path) -> PlanRules:
         raise RulesError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise RulesError(f"{source}: line {line} is not UTF-8 text (TOML files are UTF-8)") from None
+        raise RulesError(
+            f"{source}: line {line} is not UTF-8 text (TOML files are UTF-8)"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{source} is not valid TOML: {error}") from None
     except RecursionError:  # tomllib recurses once per level of nested arrays or tables

@@ -28,7 +28,6 @@ from pgy_metrics.contract.endpoints import NOTES_RATE, Query
 from pgy_metrics.sources.base import MalformedPayload, NotRecorded
 from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec
 
-
 CODE_SHOWN = 40
 """Characters of a failed recording's ``code`` quoted in the error (a code may be anything)."""
 
