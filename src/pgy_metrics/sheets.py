@@ -130,7 +130,9 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
     except OSError:
         raise  # table_rows says "cannot read"
     except (*_DAMAGED, InvalidFileException) as error:
-        raise UnreadableTable(f"{source} is not a readable .xlsx workbook: {error}") from None
+        raise UnreadableTable(
+            f"{source} is not a readable .xlsx workbook: {_shortened(error)}"
+        ) from None
     row = 0
     try:
         if not book.worksheets:
@@ -143,10 +145,17 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
     except _DAMAGED as error:
         # The sheet itself is read lazily, so a damaged one fails here, after its good rows.
         raise UnreadableTable(
-            f"{source}: the sheet is damaged after row {row}: {type(error).__name__}: {error}"
+            f"{source}: the sheet is damaged after row {row}: "
+            f"{type(error).__name__}: {_shortened(error)}"
         ) from None
     finally:
         book.close()
+
+
+def _shortened(error: Exception) -> str:
+    """A library's reason, cut: zipfile quotes a damaged header's bytes, thousands of them."""
+    text = str(error)
+    return text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "..."
 
 
 _DAMAGED: tuple[type[Exception], ...] = (
