@@ -57,6 +57,15 @@ values = st.recursive(
 )
 
 RULES_KEYS = [*RULE_KEYS, "audience.mode", "audience.weight", "audience.gender"]
+ANALYTICS_KEYS = [
+    "weights.engagement_rate_median",
+    "weights.click_through",
+    "score.min_indicators",
+    "tiers.preset",
+    "tiers.followers",
+    "tiers.read_median",
+    "flags.thin_sample_notes",
+]
 SETTINGS_KEYS = [
     *(f"server.{name}" for name in Settings.model_fields),
     "failover.cooldown_seconds",
@@ -133,9 +142,27 @@ def test_any_settings_document_is_settings_or_names_the_key(
     path.write_text(text, encoding="utf-8")
     message = _refused(path, load, ConfigError)
     if message is not None and "not valid TOML" not in message:
-        for line in message.splitlines()[1:]:
+        for line in message.split("\n")[1:]:
             where, said, _ = line.removeprefix("  - ").partition(": ")
             assert where.strip() and said, line  # every problem says where it is
+
+
+@seeded
+@fuzz(200)
+@given(text=documents(ANALYTICS_KEYS))
+@example(text='[tiers]\nfollowers = [{name = "small", min = nan}, 3]\n')
+# found: keys "" and "\u0085" (a line break to str.splitlines) were shown bare: "  - : not a..."
+@example(text='"\\u0085" = false\n"" = 1\n[weights]\n"" = 1\n[score]\n"" = 2\n')
+def test_any_analytics_settings_document_is_settings_or_names_the_key(
+    tmp_path_factory: Any, text: str
+) -> None:
+    path = tmp_path_factory.mktemp("analytics") / "analytics.toml"
+    path.write_text(text, encoding="utf-8")
+    message = _refused(path, load_settings, AnalyticsSettingsError)
+    if message is not None and "not valid TOML" not in message:
+        for line in message.split("\n")[1:]:
+            where, said, _ = line.removeprefix("  - ").partition(": ")
+            assert where.strip() and said, line
 
 
 @seeded
