@@ -34,6 +34,7 @@ pieces = st.one_of(
     st.lists(st.sampled_from(_TARGET_BYTES), max_size=40).map(bytes),
     st.binary(max_size=4),
     st.sampled_from([b"token=", b"userId=", b"business=", b"&", b"=", b"%", b"%ff", b"%00"]),
+    st.sampled_from([b"endpoint=", b"since=", b"fields=", b"0001-01-01T00:00:00%2B14:00"]),
     st.sampled_from([USER_ID.encode(), b"DAILY_NOTE", b"VIDEO", b"DAY_90", b"a" * 5000]),
 )
 queries = st.lists(pieces, max_size=10).map(b"".join)
