@@ -100,10 +100,8 @@ FOUND = [
     # (command, file name, content): each a bug the fuzzing found, run as a user runs it
     ("batch", "huge.csv", b"user_id\n" + b"a" * 140_000 + b"\n"),
     ("batch", "damaged.xlsx", _damaged(GOOD_XLSX, [(1500, 0)])),
-    ("batch", "gbk.csv", "博主ID\n".encode("gbk")),
     ("plan", "zip64.xlsx", _damaged(GOOD_XLSX, [(GOOD_XLSX.find(b"PK\x01\x02") + 6, 64)])),
     ("plan-rules", "gbk.toml", "# 规则\nmin_video_share = 0.4\n".encode("gbk")),
-    ("plan-rules", "deep.toml", b"a = " + b"[" * 5000 + b"]" * 5000),
     ("config", "deep.toml", b"a = " + b"[" * 5000 + b"]" * 5000),
     ("config", "utf16.toml", "[server]\nport = 8000\n".encode("utf-16")),
 ]
