@@ -89,6 +89,7 @@ def main() -> None:
         port=args.port,
         log_level=LOG_LEVEL,
         server_header=False,
+        timeout_graceful_shutdown=30,  # pgy serve's PGY_SHUTDOWN_GRACE_SECONDS default
     )
     uvicorn.Server(config).run()
 

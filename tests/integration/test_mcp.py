@@ -358,3 +358,45 @@ async def test_a_closed_http_session_releases_its_budget(
             gc.collect()
         assert len(budgets) == 0
     await tools.aclose()
+
+
+async def test_plan_campaign_reads_the_marketplace_when_asked(
+    api: tuple[ServerProcess, str, str], tmp_path: Path
+) -> None:
+    """Only ids, a budget and an audience target: prices, followers and audiences come from the
+    sibling endpoints (4 more billable calls per creator); without ``marketplace`` the same ask
+    is refused with a message saying what to pass."""
+    server, token, _ = api
+    creators = [f"5d21ab6b00000000120157{n:02x}" for n in range(8)]
+    audience = {"gender": "female", "gender_min": 0.3}
+    errlog = tmp_path / "stdio.log"
+    async with stdio_session(server.base_url, token, errlog) as session:
+        refused = await session.call_tool(
+            "plan_campaign",
+            {
+                "candidates": [{"user_id": uid} for uid in creators],
+                "budget": 50_000,
+                "rules": {"audience": audience},
+            },
+        )
+        assert refused.isError and "marketplace=true" in _text(refused)
+
+        planned = await session.call_tool(
+            "plan_campaign",
+            {
+                "candidates": [{"user_id": uid} for uid in creators],
+                "budget": 50_000,
+                "objective": "reads",
+                "rules": {"audience": audience},
+                "marketplace": True,
+            },
+        )
+        assert not planned.isError, _text(planned)
+        plan = _structured(planned)
+        assert plan["billing"]["billable_calls"] == len(creators) * (SCOPES_PER_CREATOR + 4)
+        assert plan["bookings"] and plan["spend"]["value"] <= 50_000
+        excluded_creators = {line.split(":")[0] for line in plan["excluded"]}
+        assert all(reason.split(": ", 1)[1] for reason in plan["excluded"])  # each says why
+        assert not {b["user_id"] for b in plan["bookings"]} & excluded_creators
+        assert all(b["price"]["value"] > 0 for b in plan["bookings"])  # from the profiles
+    assert token not in errlog.read_text() and token not in _dump(planned)

@@ -438,7 +438,8 @@ async def test_risk_controlled_when_the_others_are_logged_out(
 async def test_transient_failures_are_retried_with_bounds_then_the_next_account(
     fake: FakePugongying, build: Build, sink: RecordingSink, mode: str
 ) -> None:
-    source = build("alpha", "beta", retry_attempts=3, timeout_seconds=0.2)
+    # timeout_seconds bounds a whole attempt (connect included): room for a busy machine.
+    source = build("alpha", "beta", retry_attempts=3, timeout_seconds=0.6)
     fake.set_mode(a1("alpha"), mode)
     assert await source.fetch(notes_query(USER_ID, Scope())) == fixture_data()
     assert len(fake.received_by(a1("alpha"))) == 3
@@ -452,7 +453,7 @@ async def test_transient_failures_are_retried_with_bounds_then_the_next_account(
 async def test_transient_failures_on_every_account_give_upstream_unavailable(
     fake: FakePugongying, build: Build, mode: str
 ) -> None:
-    source = build("alpha", "beta", timeout_seconds=0.2)
+    source = build("alpha", "beta", timeout_seconds=0.6)
     fake.set_mode(a1("alpha"), mode)
     fake.set_mode(a1("beta"), mode)
     expected = MalformedPayload if mode == "malformed_json" else UpstreamUnavailable

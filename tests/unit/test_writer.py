@@ -154,3 +154,100 @@ async def test_the_busy_timeout_comes_from_the_setting(
     assert Settings(data_dir=tmp_path, sqlite_busy_timeout_ms=0).sqlite_busy_timeout_ms == 0
     with pytest.raises(ValueError, match="sqlite_busy_timeout_ms"):
         Settings(data_dir=tmp_path, sqlite_busy_timeout_ms=-1)
+
+
+async def test_writes_together_share_one_call_per_batch_and_keep_their_order(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    calls: list[list[int]] = []
+
+    def double(conn: Any, items: list[int]) -> list[int]:
+        calls.append(list(items))
+        return [item * 2 for item in items]
+
+    def plain(conn: Any) -> str:
+        return "plain"
+
+    try:
+        results = await asyncio.gather(
+            *(store.database.write_together(double, n) for n in range(5)),
+            store.database.write(plain),
+        )
+        assert results == [0, 2, 4, 6, 8, "plain"]
+        assert calls == [[0, 1, 2, 3, 4]]  # handed over in one loop iteration: one call
+    finally:
+        await store.aclose()
+
+
+async def test_a_failing_batch_retries_combined_items_alone(tmp_path: Path) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+
+    def picky(conn: Any, items: list[int]) -> list[int]:
+        if 3 in items:
+            raise ValueError("three is refused")
+        return items
+
+    try:
+        results = await asyncio.gather(
+            *(store.database.write_together(picky, n) for n in range(5)), return_exceptions=True
+        )
+        assert results[:3] == [0, 1, 2] and results[4] == 4
+        assert isinstance(results[3], ValueError)
+    finally:
+        await store.aclose()
+
+
+async def test_unrefusable_charges_together_write_what_one_by_one_writes(tmp_path: Path) -> None:
+    """Cached answers of tokens without balance or quota are charged together: the same ledger
+    rows and counted calls as charging them one by one (a metered token's are not combined)."""
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    await store.migrate()
+    try:
+        free = await store.tokens.add(
+            name="free", token_hash="f" * 64, is_admin=False, created_at=T0
+        )
+        other = await store.tokens.add(
+            name="other", token_hash="o" * 64, is_admin=False, created_at=T0
+        )
+
+        def charge(token_id: int, n: int, day: str) -> Charge:
+            return Charge(
+                request_id=f"r{token_id}-{n}-{day}",
+                token_id=token_id,
+                amount=n % 3,
+                day=day,
+                endpoint=NOTES_RATE,
+                user_id=USER,
+                scope_key="DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL",
+                cached=True,
+                at=T0,
+            )
+
+        charges = [
+            charge(token, n, day)
+            for token in (free.id, other.id)
+            for n in range(7)
+            for day in ("2026-11-27", "2026-11-28")
+        ]
+        refusals = await asyncio.gather(
+            *(store.ledger.charge(c, metered=False, daily_quota=None) for c in charges)
+        )
+        assert refusals == [None] * len(charges)
+        with store.engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT request_id, amount FROM ledger WHERE kind = 'charge'")
+            ).all()
+            usage = {
+                (token, day): (calls, credits)
+                for token, day, calls, credits in conn.execute(
+                    text("SELECT token_id, day, calls, credits FROM usage_days")
+                )
+            }
+        assert sorted(rows) == sorted((c.request_id, c.amount) for c in charges)
+        for token in (free.id, other.id):
+            for day in ("2026-11-27", "2026-11-28"):
+                mine = [c for c in charges if c.token_id == token and c.day == day]
+                assert usage[(token, day)] == (len(mine), sum(c.amount for c in mine))
+    finally:
+        await store.aclose()

@@ -1,4 +1,4 @@
-"""``pgy batch FILE``: thousands of creators x scopes, safely, into one clean file.
+"""``pgy batch FILE``: thousands of creators x endpoints x scopes, safely, into clean files.
 
 Reads ids (text, CSV or XLSX, profile URLs too; bad lines reported with their line number),
 fetches through ``Client.batch`` (client-side rate, budget, checkpoint: a re-run skips what was
@@ -29,9 +29,10 @@ from pgy_metrics.cli.messages import (
 )
 from pgy_metrics.cli.retries import RetryCounter, counting_retries
 from pgy_metrics.client import Client, PgyError
-from pgy_metrics.client.batch import BatchStats
-from pgy_metrics.client.exports import FORMATS, ExportError, open_export
+from pgy_metrics.client.batch import AnyScope, BatchStats, EndpointScope
+from pgy_metrics.client.exports import FORMATS, EndpointExports, ExportError
 from pgy_metrics.client.inputs import InputFileError, InputProblem, iter_user_ids
+from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, SIBLING_SPECS
 from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import ParamError, Scope
 
@@ -66,6 +67,64 @@ def parse_scopes(text: str) -> tuple[Scope, ...]:
         ) from None
 
 
+ENDPOINT_PRESETS: dict[str, tuple[str, ...]] = {
+    "profile": ("blogger_profile",),
+    "fans": ("fans_summary", "fans_profile", "fans_history"),
+    "siblings": tuple(spec.name for spec in SIBLING_SPECS),
+    "all": tuple(ENDPOINTS),
+}
+"""Short names for --endpoints besides the registry's own (``profile`` is ``blogger_profile``)."""
+
+
+def parse_endpoints(text: str, scopes: tuple[Scope, ...]) -> tuple[AnyScope, ...]:
+    """What to fetch per creator from ``--endpoints``: comma-separated endpoint names or
+    presets, an endpoint optionally followed by its parameter values (``fans_history.DAY_90.
+    FANS_INCREASE``; defaults for the rest). ``notes_rate`` stands for the ``--scopes``."""
+    chosen: list[AnyScope] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, _, values = part.partition(".")
+        if name in ENDPOINT_PRESETS and not values:
+            names = ENDPOINT_PRESETS[name]
+        elif name in ENDPOINTS:
+            names = (name,)
+        else:
+            allowed = ", ".join((*ENDPOINTS, *ENDPOINT_PRESETS))
+            raise ParamError(
+                "--endpoints",
+                f"--endpoints takes names separated by commas, each one of {allowed}; got {name!r}",
+            )
+        for endpoint in names:
+            if endpoint == NOTES_RATE:
+                if values:
+                    raise ParamError(
+                        "--endpoints", "give notes_rate's scopes with --scopes, not in --endpoints"
+                    )
+                chosen.extend(scopes)
+                continue
+            spec = ENDPOINTS[endpoint]
+            given = values.split(".") if values else []
+            if len(given) > len(spec.params):
+                takes = ".".join(p.name for p in spec.params) or "no parameters"
+                raise ParamError("--endpoints", f"{endpoint} takes {takes}; got {part!r}")
+            params = {p.name: v for p, v in zip(spec.params, given, strict=False)}
+            try:
+                chosen.append(EndpointScope.of(endpoint, endpoints=ENDPOINTS, **params))
+            except PgyError as problem:
+                raise ParamError("--endpoints", f"--endpoints {part}: {problem}") from None
+    if not chosen:
+        raise ParamError("--endpoints", "--endpoints names no endpoint")
+    return tuple(dict.fromkeys(chosen))
+
+
+def endpoints_of(chosen: tuple[AnyScope, ...]) -> tuple[str, ...]:
+    """The endpoints of a batch, in the order first named (one export file each)."""
+    return tuple(
+        dict.fromkeys(s.endpoint if isinstance(s, EndpointScope) else NOTES_RATE for s in chosen)
+    )
+
+
 CHECKPOINT_DIR = platformdirs.user_state_path("pgy-metrics", appauthor=False) / "checkpoints"
 """Where checkpoints go unless --checkpoint or --checkpoint-dir says otherwise: the user's state
 folder (``~/.local/state/pgy-metrics/checkpoints`` on Linux, ``~/Library/Application Support/
@@ -91,7 +150,16 @@ def _checked_out(value: Path) -> Path:
 def batch(
     file: Path = typer.Argument(..., help="Creator ids: one per line, or a CSV/XLSX column."),
     scopes: str = typer.Option(
-        "default", "--scopes", help=f"{', '.join(SCOPE_PRESETS)}, or scope keys (comma-separated)."
+        "default",
+        "--scopes",
+        help=f"notes_rate's scopes: {', '.join(SCOPE_PRESETS)}, or scope keys (comma-separated).",
+    ),
+    endpoints: str = typer.Option(
+        NOTES_RATE,
+        "--endpoints",
+        help=f"Endpoints per creator, comma-separated: {', '.join(ENDPOINTS)}, or "
+        f"{', '.join(ENDPOINT_PRESETS)}; a name may carry its parameters "
+        "(fans_history.DAY_90.FANS_INCREASE). One export file each.",
     ),
     out: Path = typer.Option(
         Path("pgy-batch.jsonl"),
@@ -132,9 +200,12 @@ def batch(
     base_url: str | None = base_url_option(),
     env: str | None = env_option(),
 ) -> None:
-    """Fetch every creator of FILE in every scope into one export file."""
+    """Fetch every creator of FILE from every endpoint and scope into export files."""
     try:
-        chosen = parse_scopes(scopes)
+        notes_scopes = parse_scopes(scopes)
+        chosen = parse_endpoints(endpoints, notes_scopes)
+        if scopes != "default" and NOTES_RATE not in endpoints_of(chosen):
+            raise ParamError("--scopes", "--scopes applies to notes_rate, not in --endpoints")
     except ParamError as problem:
         raise fail(problem.message, code=USAGE_EXIT) from None
     # Everything the command line and the environment decide is checked before the file is read.
@@ -148,12 +219,13 @@ def batch(
             raise fail(f"no valid creator id in {file}", code=USAGE_EXIT)
         checkpoint = checkpoint or checkpoint_for(out, checkpoint_dir)
         say(
-            f"{valid} creator lines x {len(chosen)} scopes = up to {valid * len(chosen)} fetches"
+            f"{valid} creator lines x {len(chosen)} calls each = up to {valid * len(chosen)} "
+            "fetches"
             f" ({skipped} lines skipped; repeated ids are fetched once)"
         )
         say(f"checkpoint: {checkpoint} (the same command resumes from it)")
         try:
-            stats, retries, failures = _run(
+            stats, retries, failures, paths = _run(
                 client, _valid_ids(file), chosen, out, concurrency, rate, budget, checkpoint, valid
             )
         except (PgyError, ExportError) as problem:
@@ -180,7 +252,8 @@ def batch(
     )
     for code, message in failures.items():
         say(f"first failure{'' if code is None else f' with code {code}'}: {message}")
-    typer.echo(str(out))
+    for path in paths:
+        typer.echo(str(path))
     if stats.failed or stats.not_attempted:
         raise typer.Exit(FAILED_EXIT)
 
@@ -206,18 +279,20 @@ def _valid_ids(file: Path) -> Iterator[str]:
 def _run(
     client: Client,
     user_ids: Iterable[str],
-    scopes: tuple[Scope, ...],
+    scopes: tuple[AnyScope, ...],
     out: Path,
     concurrency: int,
     rate: float | None,
     budget: int | None,
     checkpoint: Path,
     lines: int,
-) -> tuple[BatchStats, int, dict[int | None, str]]:
-    """Fetch and export. Returns the stats, how many retries the client made, and the first
-    failure of each business code (None: transport and protocol), which says what to fix."""
+) -> tuple[BatchStats, int, dict[int | None, str], list[Path]]:
+    """Fetch and export (one file per endpoint). Returns the stats, how many retries the client
+    made, the first failure of each business code (None: transport and protocol), which says
+    what to fix, and the files written."""
     failures: dict[int | None, str] = {}
-    with open_export(out) as export, progress_bar(lines, len(scopes)) as progress:
+    export = EndpointExports(out, endpoints_of(scopes))
+    with export, progress_bar(lines, len(scopes)) as progress:
         run = client.batch(
             user_ids,
             scopes=scopes,
@@ -233,7 +308,7 @@ def _run(
                 elif item.error is not None:
                     failures.setdefault(getattr(item.error, "code", None), str(item.error))
                 progress.advance(run.stats)
-        return run.stats, progress.retries.count, failures
+        return run.stats, progress.retries.count, failures, list(export.paths.values())
 
 
 class BatchProgress:

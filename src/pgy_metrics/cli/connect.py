@@ -1,4 +1,4 @@
-"""The API options of ``pgy fetch`` and ``pgy batch`` and the client they open.
+"""The API options of ``pgy fetch``, ``pgy batch`` and ``pgy history``, and the client they open.
 
 Everything about where to call and with which token is checked here, before a command reads its
 input file or sends anything, and every message names the option and the environment variable
@@ -8,6 +8,7 @@ command says which one it calls (the hosted API), so nobody targets it by accide
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, cast
 
 import typer
@@ -22,7 +23,9 @@ from pgy_metrics.client._constants import (
     TOKEN_ENV_VAR,
     Environment,
 )
-from pgy_metrics.contract.endpoints import base_url_problem
+from pgy_metrics.contract.endpoints import ENDPOINTS, base_url_problem
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, IncreaseType, NoteType
+from pgy_metrics.contract.params import ParamError, Scope
 
 ENV_CHOICES = (*ENVIRONMENTS, "auto")
 
@@ -100,3 +103,113 @@ def open_client(token: str | None, base_url: str | None, env: str | None) -> Cli
             f"{BASE_URL_ENV_VAR} for another server)"
         )
     return client
+
+
+# --- scope options (pgy fetch, pgy history) -----------------------------------------------------
+
+
+def choices(enum: type[StrEnum]) -> str:
+    """``A, B.``: the values of an enum, for an option's help."""
+    return ", ".join(member.value for member in enum) + "."
+
+
+FILTER_OPTIONS = ("--business", "--note-type", "--date-type", "--advertise-switch")
+"""The options of the four notes-rate scope filters, in the order of ``Scope.PARAMS``."""
+
+ENDPOINT_OPTIONS = {
+    "business": "--business",
+    "noteType": "--note-type",
+    "dateType": "--date-type",
+    "advertiseSwitch": "--advertise-switch",
+    "increaseType": "--increase-type",
+}
+"""The option of each endpoint parameter (by its API name)."""
+
+
+def scope_option() -> Any:
+    return typer.Option(
+        None,
+        "--scope",
+        help="A scope key, e.g. COOPERATE_NOTE.VIDEO.DAY_90.ORGANIC_ONLY (instead of the four "
+        "filters).",
+        show_default="DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL",
+    )
+
+
+def business_option() -> Any:
+    return typer.Option(None, help=choices(Business), show_default=Business.DAILY_NOTE.value)
+
+
+def note_type_option() -> Any:
+    return typer.Option(
+        None, help=choices(NoteType), show_default=NoteType.PHOTO_TEXT_AND_VIDEO.value
+    )
+
+
+def date_type_option() -> Any:
+    return typer.Option(None, help=choices(DateType), show_default=DateType.DAY_30.value)
+
+
+def advertise_switch_option() -> Any:
+    return typer.Option(None, help=choices(AdvertiseSwitch), show_default=AdvertiseSwitch.ALL.value)
+
+
+def increase_type_option() -> Any:
+    return typer.Option(
+        None,
+        help=choices(IncreaseType) + " (fans_history)",
+        show_default=IncreaseType.FANS_TOTAL.value,
+    )
+
+
+def endpoint_option() -> Any:
+    return typer.Option(
+        "notes_rate",
+        "--endpoint",
+        help=f"Which endpoint: {', '.join(ENDPOINTS)}.",
+    )
+
+
+def parse_scope(key: str | None, filters: dict[str, str | None]) -> Scope:
+    """The notes-rate scope from --scope or from the four filters (``FILTER_OPTIONS`` -> value),
+    each message naming its option."""
+    given = [option for option, value in filters.items() if value is not None]
+    if key is not None:
+        if given:
+            raise ParamError(
+                "--scope", f"give --scope or the filters ({', '.join(given)}), not both"
+            )
+        try:
+            return Scope.from_key(key)
+        except ParamError as problem:
+            raise ParamError("--scope", f"--scope: {problem.message}") from None
+    return Scope.from_params(filters, names=FILTER_OPTIONS)
+
+
+def parse_endpoint(name: str) -> str:
+    """A registered endpoint name, or a ``ParamError`` listing them."""
+    if name not in ENDPOINTS:
+        raise ParamError(
+            "--endpoint", f"--endpoint must be one of {', '.join(ENDPOINTS)}; got {name!r}"
+        )
+    return name
+
+
+def endpoint_params(endpoint: str, options: dict[str, str | None]) -> dict[str, str]:
+    """The API parameters of a non-notes-rate endpoint from its options (API name -> value
+    given, None when not), each checked; an option the endpoint does not take is refused."""
+    spec = ENDPOINTS[endpoint]
+    own = {param.name: param for param in spec.params}
+    params: dict[str, str] = {}
+    for name, value in options.items():
+        if value is None:
+            continue
+        option = ENDPOINT_OPTIONS[name]
+        if name not in own:
+            takes = ", ".join(ENDPOINT_OPTIONS[p] for p in own) or "no scope options"
+            raise ParamError(option, f"{option} does not apply to {endpoint} (it takes {takes})")
+        try:
+            params[name] = own[name].parse(value).value
+        except ParamError as problem:
+            raise ParamError(option, problem.message.replace(name, option, 1)) from None
+    return params

@@ -11,12 +11,22 @@ from datetime import UTC
 import typer
 from rich.console import Console
 
-from pgy_metrics.cli.connect import base_url_option, env_option, open_client, token_option
-from pgy_metrics.cli.fetch import FILTER_OPTIONS, _choices, _scope
+from pgy_metrics.cli.connect import (
+    FILTER_OPTIONS,
+    advertise_switch_option,
+    base_url_option,
+    business_option,
+    date_type_option,
+    env_option,
+    note_type_option,
+    open_client,
+    parse_scope,
+    scope_option,
+    token_option,
+)
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, fail, say, stderr
 from pgy_metrics.cli.tables import Column, PlainTable
 from pgy_metrics.client import HistoryResult, PgyError
-from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.history import parse_fields, parse_since
 from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.contract.units import flatten_scope
@@ -30,25 +40,11 @@ def history(
     user_id: str = typer.Argument(
         ..., help="Creator id (24 hex characters) or a Pugongying / Xiaohongshu profile URL."
     ),
-    scope: str | None = typer.Option(
-        None,
-        "--scope",
-        help="A scope key, e.g. COOPERATE_NOTE.VIDEO.DAY_90.ORGANIC_ONLY (instead of the four "
-        "filters).",
-        show_default="DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL",
-    ),
-    business: str | None = typer.Option(
-        None, help=_choices(Business), show_default=Business.DAILY_NOTE.value
-    ),
-    note_type: str | None = typer.Option(
-        None, help=_choices(NoteType), show_default=NoteType.PHOTO_TEXT_AND_VIDEO.value
-    ),
-    date_type: str | None = typer.Option(
-        None, help=_choices(DateType), show_default=DateType.DAY_30.value
-    ),
-    advertise_switch: str | None = typer.Option(
-        None, help=_choices(AdvertiseSwitch), show_default=AdvertiseSwitch.ALL.value
-    ),
+    scope: str | None = scope_option(),
+    business: str | None = business_option(),
+    note_type: str | None = note_type_option(),
+    date_type: str | None = date_type_option(),
+    advertise_switch: str | None = advertise_switch_option(),
     since: str | None = typer.Option(
         None,
         "--since",
@@ -76,7 +72,7 @@ def history(
         if as_csv and as_json:
             raise ParamError("--csv", "give --csv or --json, not both")
         creator = parse_user_ref(user_id, param="USER_ID")
-        chosen = _scope(scope, filters)
+        chosen = parse_scope(scope, filters)
         parse_since(since, UTC, param="--since")  # the form only; the server reads the zone
         selected = parse_fields(fields, param="--fields")
     except ParamError as problem:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from pgy_metrics import __version__
 from pgy_metrics.cli import (
     analysis,
+    backup,
     batch,
     config,
     demo,
@@ -52,6 +53,8 @@ app.command("report")(analysis.report)
 app.command("plan")(analysis.plan)
 app.command("demo")(demo.demo)
 app.command("mcp")(mcp.mcp)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 SETTINGS_OPTIONS = {
     "host": "--host",

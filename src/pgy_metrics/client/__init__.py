@@ -5,7 +5,18 @@ answers and decides retries without doing any I/O. See ``docs/client.md``.
 """
 
 from pgy_metrics.client._async import AsyncClient
-from pgy_metrics.client._base import EndpointResult, HistoryPoint, HistoryResult, NotesRateResult
+from pgy_metrics.client._base import (
+    DataSummaryResult,
+    EndpointResult,
+    FansHistoryResult,
+    FansProfileResult,
+    FansSummaryResult,
+    HistoryPoint,
+    HistoryResult,
+    NotesRateResult,
+    ProfileResult,
+    SiblingResult,
+)
 from pgy_metrics.client._exceptions import (
     CODE_TO_ERROR,
     APIConnectionError,
@@ -52,7 +63,11 @@ __all__ = [
     "CollectionFailed",
     "ConfigurationError",
     "DailyQuotaExceeded",
+    "DataSummaryResult",
     "EndpointResult",
+    "FansHistoryResult",
+    "FansProfileResult",
+    "FansSummaryResult",
     "HistoryPoint",
     "HistoryResult",
     "InsufficientBalance",
@@ -63,8 +78,10 @@ __all__ = [
     "PermissionDenied",
     "PgyError",
     "PlainHTTPWarning",
+    "ProfileResult",
     "ProtocolError",
     "RateLimited",
     "ServerError",
+    "SiblingResult",
     "UnknownCodeError",
 ]

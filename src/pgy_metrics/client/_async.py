@@ -14,18 +14,44 @@ from pgy_metrics.client import _constants as C
 from pgy_metrics.client._base import (
     BaseClient,
     Call,
+    DataSummaryResult,
     EndpointResult,
+    FansHistoryResult,
+    FansProfileResult,
+    FansSummaryResult,
     HistoryResult,
     NotesRateResult,
+    ProfileResult,
     attach_retries,
     monotonic,
 )
 from pgy_metrics.client._closing import AsyncClosing
 from pgy_metrics.client._exceptions import PgyError
-from pgy_metrics.client.batch import DEFAULT_CONCURRENCY, AsyncBatch, BatchOptions, async_batch
-from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
-from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
+from pgy_metrics.client.batch import (
+    DEFAULT_CONCURRENCY,
+    AsyncBatch,
+    BatchOptions,
+    EndpointScope,
+    async_batch,
+)
+from pgy_metrics.contract.endpoints import (
+    BLOGGER_PROFILE,
+    DATA_SUMMARY,
+    ENDPOINTS,
+    FANS_HISTORY,
+    FANS_PROFILE,
+    FANS_SUMMARY,
+    Registry,
+)
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, IncreaseType, NoteType
 from pgy_metrics.contract.params import Scope
+from pgy_metrics.contract.siblings import (
+    BloggerProfileData,
+    DataSummaryData,
+    FansHistoryData,
+    FansProfileData,
+    FansSummaryData,
+)
 from pgy_metrics.query_token import WITHOUT_TOKEN, AsyncQueryTokenTransport
 
 R = TypeVar("R")
@@ -120,6 +146,73 @@ class AsyncClient(BaseClient, AsyncClosing):
         call = self._prepare_call(endpoint, user_id, params, idempotency_key)
         return await self._run(call, self._parse_any, before_attempt)
 
+    async def profile(
+        self,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> ProfileResult:
+        """Creator profile with prices (CNY; None when the creator is not on the marketplace),
+        order states, level, tags and agency."""
+        call = self._prepare_typed(BLOGGER_PROFILE, user_id, {}, idempotency_key)
+        return await self._run(call, self._typed(BloggerProfileData), before_attempt)
+
+    async def data_summary(
+        self,
+        user_id: str,
+        *,
+        business: Business | str | None = None,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> DataSummaryResult:
+        """Data summary: medians, responsiveness, growth and the platform's estimated CPM and
+        cost per interaction, of daily (default) or sponsored notes."""
+        call = self._prepare_typed(DATA_SUMMARY, user_id, {"business": business}, idempotency_key)
+        return await self._run(call, self._typed(DataSummaryData), before_attempt)
+
+    async def fans_summary(
+        self,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> FansSummaryResult:
+        """Fans summary: follower count, 30-day growth, active / engaged / reading / paying
+        follower rates (0-100 strings)."""
+        call = self._prepare_typed(FANS_SUMMARY, user_id, {}, idempotency_key)
+        return await self._run(call, self._typed(FansSummaryData), before_attempt)
+
+    async def fans_profile(
+        self,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> FansProfileResult:
+        """Follower distribution: age, gender, interest, province, city and device shares (0-1)."""
+        call = self._prepare_typed(FANS_PROFILE, user_id, {}, idempotency_key)
+        return await self._run(call, self._typed(FansProfileData), before_attempt)
+
+    async def fans_history(
+        self,
+        user_id: str,
+        *,
+        date_type: DateType | str | None = None,
+        increase_type: IncreaseType | str | None = None,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+    ) -> FansHistoryResult:
+        """Follower history: one point per day over 30 (default) or 90 days, the total
+        (default) or the day's new followers."""
+        call = self._prepare_typed(
+            FANS_HISTORY,
+            user_id,
+            {"date_type": date_type, "increase_type": increase_type},
+            idempotency_key,
+        )
+        return await self._run(call, self._typed(FansHistoryData), before_attempt)
+
     async def history(
         self,
         user_id: str,
@@ -165,13 +258,14 @@ class AsyncClient(BaseClient, AsyncClosing):
         self,
         user_ids: Iterable[str],
         *,
-        scopes: Iterable[Scope] = (Scope(),),
+        scopes: Iterable[Scope | EndpointScope] = (Scope(),),
         concurrency: int = DEFAULT_CONCURRENCY,
         rate: float | None = None,
         max_billable_calls: int | None = None,
         checkpoint: str | Path | None = None,
     ) -> AsyncBatch:
-        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete.
+        """Fetch every (creator, scope); yields ``BatchItem`` as calls complete. ``scopes`` may
+        mix notes-rate ``Scope``s and other endpoints' ``EndpointScope``s.
 
         At most ``concurrency`` calls in flight, at most ``rate`` requests per second (so the
         server's rate limit is not hit), never more than ``max_billable_calls`` billable calls

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import ValidationError
@@ -49,9 +49,20 @@ from pgy_metrics.contract.http import idempotency_key_problem, parse_retry_after
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
 from pgy_metrics.contract.provenance import SYNTHETIC_SOURCE
+from pgy_metrics.contract.siblings import (
+    BloggerProfileData,
+    DataSummaryData,
+    FansHistoryData,
+    FansProfileData,
+    FansSummaryData,
+    WireModel,
+)
+from pgy_metrics.contract.units import snake_case
 from pgy_metrics.query_token import scrub
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=WireModel)
+T = TypeVar("T")
 
 _EXCERPT_CHARS = 120
 
@@ -104,6 +115,28 @@ class EndpointResult(Answered):
     """Every query parameter sent but the token (defaults applied, so the scope is explicit)."""
     data: dict[str, Any]
     """The JSON object exactly as received (keys, order and types)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiblingResult(Answered, Generic[M]):
+    """A successful answer of a sibling endpoint, typed (``Client.profile``, ``.data_summary``,
+    ``.fans_summary``, ``.fans_profile``, ``.fans_history``). Annotate with the aliases below
+    (``ProfileResult``...); the client builds them."""
+
+    endpoint: str
+    user_id: str
+    params: dict[str, str]
+    """Every query parameter sent but the token (defaults applied, so the scope is explicit)."""
+    data: M
+    """The typed ``data`` (``contract.siblings``); ``data.raw`` is the JSON object exactly as
+    received."""
+
+
+ProfileResult = SiblingResult[BloggerProfileData]
+DataSummaryResult = SiblingResult[DataSummaryData]
+FansSummaryResult = SiblingResult[FansSummaryData]
+FansProfileResult = SiblingResult[FansProfileData]
+FansHistoryResult = SiblingResult[FansHistoryData]
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +462,24 @@ class BaseClient:
             raise InvalidParams(error.message, param=error.param) from None
         return Call(query, self._checked_key(idempotency_key))
 
+    def _prepare_typed(
+        self,
+        endpoint: str,
+        user_id: str,
+        filters: Mapping[str, StrEnum | str | None],
+        idempotency_key: str | None,
+    ) -> Call:
+        """A call of a typed method: its filters by their Python names (``date_type``), each
+        checked against its enum (the message names the Python argument) and sent explicitly."""
+        spec = self._endpoints.get(endpoint)
+        params: dict[str, str] = {}
+        for param in spec.params if spec is not None else ():
+            name = snake_case(param.name)
+            params[param.name] = _parse_filter(
+                param.enum, filters.get(name), name, param.default
+            ).value
+        return self._prepare_call(endpoint, user_id, params, idempotency_key)
+
     def _prepare_history(
         self,
         user_id: str,
@@ -590,17 +641,7 @@ class BaseClient:
     def _parse(self, call: Call, response: httpx.Response, retries_taken: int) -> NotesRateResult:
         """The typed result of a code-0 notes-rate answer, or the error of any other answer."""
         body, data, request_id = self._envelope(response)
-        try:
-            typed = NotesRateData.from_raw(data)
-        except ValidationError as error:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors()[:5])
-            raise ProtocolError(
-                f"The API answered code 0 with data that does not match the contract "
-                f"(fields: {fields}).",
-                status_code=response.status_code,
-                request_id=request_id,
-                code=0,
-            ) from None
+        typed = _validated(NotesRateData.from_raw, data, response, request_id)
         return NotesRateResult(
             user_id=call.user_id,
             scope=call.scope,
@@ -620,6 +661,21 @@ class BaseClient:
             data=data,
             **_how_it_came(call, response, body, request_id, retries_taken),
         )
+
+    def _typed(self, model: type[M]) -> Callable[[Call, httpx.Response, int], SiblingResult[M]]:
+        """The parser of a sibling endpoint's answers into ``model`` (raw JSON kept)."""
+
+        def parse(call: Call, response: httpx.Response, retries_taken: int) -> SiblingResult[M]:
+            body, data, request_id = self._envelope(response)
+            return SiblingResult(
+                endpoint=call.query.endpoint.name,
+                user_id=call.user_id,
+                params=call.params,
+                data=_validated(model.from_raw, data, response, request_id),
+                **_how_it_came(call, response, body, request_id, retries_taken),
+            )
+
+        return parse
 
     # --- the retry decision table ---------------------------------------------------------------
 
@@ -695,6 +751,27 @@ def _charged(header: str | None) -> int | None:
         return None
     text = header.strip()
     return int(text) if text.isascii() and text.isdigit() else None
+
+
+def _validated(
+    from_raw: Callable[[dict[str, Any]], T],
+    data: dict[str, Any],
+    response: httpx.Response,
+    request_id: str | None,
+) -> T:
+    """The typed view of a code-0 ``data``, or a ``ProtocolError`` naming the fields that break
+    the contract (not their values: they may be long or personal)."""
+    try:
+        return from_raw(data)
+    except ValidationError as error:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors()[:5])
+        raise ProtocolError(
+            f"The API answered code 0 with data that does not match the contract "
+            f"(fields: {fields}).",
+            status_code=response.status_code,
+            request_id=request_id,
+            code=0,
+        ) from None
 
 
 def attach_retries(error: PgyError, retries_taken: int) -> PgyError:

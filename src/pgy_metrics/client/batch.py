@@ -21,12 +21,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from pydantic import ValidationError
 
 from pgy_metrics.client import _constants as C
-from pgy_metrics.client._base import NotesRateResult
+from pgy_metrics.client._base import EndpointResult, NotesRateResult
 from pgy_metrics.client._closing import AsyncClosing, Closing
 from pgy_metrics.client._exceptions import (
     APIConnectionError,
@@ -38,6 +38,7 @@ from pgy_metrics.client._exceptions import (
 )
 from pgy_metrics.client.checkpoint import Checkpoint, CheckpointRow, ItemState
 from pgy_metrics.contract.codes import BusinessCode
+from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_user_id
 
@@ -60,7 +61,58 @@ RERUN_CODES: Final = C.RETRYABLE_CODES | C.RATE_LIMITED_CODES | ACCOUNT_CODES
 """Failed items with these codes are sent again by the next run over the same checkpoint; any
 other code (400, codes outside the contract) is final and is reported from the checkpoint."""
 
-Call = Callable[[str, Scope, str], Awaitable[NotesRateResult]]
+
+@dataclass(frozen=True, slots=True)
+class EndpointScope:
+    """One endpoint other than notes rate in one scope (its parameters by their API names,
+    every one explicit): what a batch fetches for every creator beside notes-rate ``Scope``s.
+    Build it with ``EndpointScope.of("fans_history", dateType="DAY_90")``."""
+
+    endpoint: str
+    params: tuple[tuple[str, str], ...]
+    """``(API name, value)`` of each of the endpoint's parameters, in the registry's order."""
+
+    @classmethod
+    def of(cls, endpoint: str, *, endpoints: Registry = ENDPOINTS, **params: str) -> EndpointScope:
+        """Validated against the registry (``InvalidParams`` naming the bad name or value);
+        parameters not given take their defaults."""
+        spec = endpoints.get(endpoint)
+        if spec is None or endpoint == NOTES_RATE:
+            allowed = ", ".join(name for name in endpoints if name != NOTES_RATE)
+            raise InvalidParams(
+                f"endpoint must be one of {allowed} (notes rate takes a Scope); got {endpoint!r}.",
+                param="endpoint",
+            )
+        unknown = sorted(set(params) - {p.name for p in spec.params})
+        if unknown:
+            allowed = ", ".join(p.name for p in spec.params) or "none"
+            raise InvalidParams(
+                f"{endpoint} has no parameter {', '.join(unknown)}; it has: {allowed}.",
+                param=unknown[0],
+            )
+        try:
+            values = tuple((p.name, p.parse(params.get(p.name)).value) for p in spec.params)
+        except ParamError as error:
+            raise InvalidParams(error.message, param=error.param) from None
+        return cls(endpoint, values)
+
+    @property
+    def key(self) -> str:
+        """The checkpoint key: ``<endpoint>.<scope key>``, e.g. ``fans_history.DAY_30.FANS_TOTAL``
+        or ``fans_profile.-`` (never equal to a notes-rate scope key)."""
+        return f"{self.endpoint}.{'.'.join(v for _, v in self.params) or '-'}"
+
+    @property
+    def label(self) -> str:
+        return self.key
+
+
+AnyScope = Scope | EndpointScope
+"""What a batch fetches per creator: a notes-rate scope or another endpoint's scope."""
+BatchResult = NotesRateResult | EndpointResult
+"""A notes-rate answer, typed; any other endpoint's answer, ``data`` as received."""
+
+Call = Callable[[str, AnyScope, str], Awaitable[BatchResult]]
 """Sends one call: (user id, scope, Idempotency-Key) -> result, raising a ``PgyError``."""
 
 
@@ -80,11 +132,12 @@ class BudgetReached(NotAttempted):
 
 @dataclass(frozen=True, slots=True)
 class BatchItem:
-    """The outcome of one (creator, scope) of a batch."""
+    """The outcome of one (creator, scope) of a batch; ``scope`` is a notes-rate ``Scope`` or
+    another endpoint's ``EndpointScope``."""
 
     user_id: str
-    scope: Scope
-    result: NotesRateResult | None
+    scope: AnyScope
+    result: BatchResult | None
     error: PgyError | None
     billable: bool
     """A new code-0 answer: charged by this call (a replayed answer is not a new charge)."""
@@ -94,6 +147,10 @@ class BatchItem:
     @property
     def ok(self) -> bool:
         return self.result is not None
+
+    @property
+    def endpoint(self) -> str:
+        return self.scope.endpoint if isinstance(self.scope, EndpointScope) else NOTES_RATE
 
 
 @dataclass(slots=True)
@@ -124,7 +181,7 @@ class BatchStats:
 
 @dataclass(frozen=True, slots=True)
 class BatchOptions:
-    scopes: tuple[Scope, ...]
+    scopes: tuple[AnyScope, ...]
     concurrency: int
     rate: float | None
     max_billable_calls: int | None
@@ -134,7 +191,7 @@ class BatchOptions:
     def checked(
         cls,
         *,
-        scopes: Iterable[Scope],
+        scopes: Iterable[AnyScope],
         concurrency: int,
         rate: float | None,
         max_billable_calls: int | None,
@@ -142,8 +199,11 @@ class BatchOptions:
     ) -> BatchOptions:
         """Validate everything before anything is sent."""
         scope_list = tuple(dict.fromkeys(scopes))
-        if not scope_list or not all(isinstance(scope, Scope) for scope in scope_list):
-            raise InvalidParams("scopes must be one or more pgy_metrics.Scope.", param="scopes")
+        if not scope_list or not all(isinstance(s, Scope | EndpointScope) for s in scope_list):
+            raise InvalidParams(
+                "scopes must be one or more pgy_metrics.Scope or client.batch.EndpointScope.",
+                param="scopes",
+            )
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise InvalidParams(
                 f"concurrency must be an int >= 1; got {concurrency!r}.", param="concurrency"
@@ -185,20 +245,34 @@ def _failure_facts(error: PgyError) -> tuple[int | None, bool, bool]:
     return None, False, False
 
 
-def _result_from_row(row: CheckpointRow, scope: Scope) -> NotesRateResult:
+def _result_from_row(row: CheckpointRow, scope: AnyScope) -> BatchResult:
     envelope = row.envelope or {}
     record_time = envelope.get("recordTime")
+    answered: dict[str, Any] = {
+        "record_time": record_time if isinstance(record_time, str) else None,
+        "request_id": row.request_id,
+        "source": row.source,
+        "retries_taken": 0,
+        "replayed": False,
+        "idempotency_key": row.idempotency_key,
+        "envelope": envelope,
+    }
+    if isinstance(scope, EndpointScope):
+        data = envelope.get("data")
+        if not isinstance(data, dict):
+            raise ValueError("a done checkpoint row without data")
+        return EndpointResult(
+            endpoint=scope.endpoint,
+            user_id=row.user_id,
+            params={"userId": row.user_id, **dict(scope.params)},
+            data=data,
+            **answered,
+        )
     return NotesRateResult(
         user_id=row.user_id,
         scope=scope,
         data=NotesRateData.from_raw(envelope.get("data") or {}),
-        record_time=record_time if isinstance(record_time, str) else None,
-        request_id=row.request_id,
-        source=row.source,
-        retries_taken=0,
-        replayed=False,
-        idempotency_key=row.idempotency_key,
-        envelope=envelope,
+        **answered,
     )
 
 
@@ -235,8 +309,8 @@ class SeenIds:
 
 
 def _pairs(
-    user_ids: Iterable[str], scopes: tuple[Scope, ...], stats: BatchStats, seen: SeenIds
-) -> Iterator[tuple[str, Scope] | BatchItem]:
+    user_ids: Iterable[str], scopes: tuple[AnyScope, ...], stats: BatchStats, seen: SeenIds
+) -> Iterator[tuple[str, AnyScope] | BatchItem]:
     """Each (creator, scope) in input order, read lazily; a bad user id is an error item."""
     for user_id in user_ids:
         try:
@@ -336,7 +410,7 @@ async def _schedule(
             stats.from_checkpoint += 1
         return item
 
-    async def one(user_id: str, scope: Scope, key: str) -> BatchItem:
+    async def one(user_id: str, scope: AnyScope, key: str) -> BatchItem:
         try:
             result = await call(user_id, scope, key)
         except PgyError as error:
@@ -368,7 +442,7 @@ async def _schedule(
         running.difference_update(done)
         return [count(task.result()) for task in done]
 
-    def refusal(user_id: str, scope: Scope) -> BatchItem | None:
+    def refusal(user_id: str, scope: AnyScope) -> BatchItem | None:
         """Why this call may not start, as an item; None when it may."""
         if stats.stopped_by is not None:
             error: NotAttempted = NotAttempted(
@@ -392,7 +466,7 @@ async def _schedule(
             if row is not None and row.state is ItemState.DONE:
                 try:
                     result = _result_from_row(row, scope)
-                except ValidationError:  # pragma: no cover (we wrote it from a checked answer)
+                except (ValidationError, ValueError):  # pragma: no cover (written from an answer)
                     row = None
                 else:
                     yield count(BatchItem(user_id, scope, result, None, False, True))
@@ -458,7 +532,8 @@ class AsyncBatch(AsyncClosing):
 
 
 class NotesRateCaller(Protocol):
-    """What ``Batch`` needs of a client (``Client`` is one): a blocking notes-rate call."""
+    """What ``Batch`` needs of a client (``Client`` is one): blocking notes-rate and generic
+    calls."""
 
     def notes_rate(
         self,
@@ -468,6 +543,16 @@ class NotesRateCaller(Protocol):
         idempotency_key: str | None = None,
         before_attempt: Callable[[], None] | None = None,
     ) -> NotesRateResult: ...
+
+    def call(
+        self,
+        endpoint: str,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], None] | None = None,
+        **params: str,
+    ) -> EndpointResult: ...
 
 
 class AsyncNotesRateCaller(Protocol):
@@ -481,6 +566,16 @@ class AsyncNotesRateCaller(Protocol):
         idempotency_key: str | None = None,
         before_attempt: Callable[[], Awaitable[None]] | None = None,
     ) -> NotesRateResult: ...
+
+    async def call(
+        self,
+        endpoint: str,
+        user_id: str,
+        *,
+        idempotency_key: str | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+        **params: str,
+    ) -> EndpointResult: ...
 
 
 class Batch(Closing):
@@ -497,14 +592,26 @@ class Batch(Closing):
 
         pacer = RatePacer(options.rate) if options.rate is not None else None
 
-        async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
-            send = functools.partial(
-                client.notes_rate,
-                user_id,
-                scope=scope,
-                idempotency_key=key,
-                before_attempt=pacer.wait if pacer is not None else None,
-            )
+        async def call(user_id: str, scope: AnyScope, key: str) -> BatchResult:
+            hook = pacer.wait if pacer is not None else None
+            send: Callable[[], BatchResult]
+            if isinstance(scope, EndpointScope):
+                send = functools.partial(
+                    client.call,
+                    scope.endpoint,
+                    user_id,
+                    idempotency_key=key,
+                    before_attempt=hook,
+                    **dict(scope.params),
+                )
+            else:
+                send = functools.partial(
+                    client.notes_rate,
+                    user_id,
+                    scope=scope,
+                    idempotency_key=key,
+                    before_attempt=hook,
+                )
             return await asyncio.get_running_loop().run_in_executor(self._pool, send)
 
         self._batch = AsyncBatch(call, user_ids, options)
@@ -543,12 +650,18 @@ def async_batch(
 ) -> AsyncBatch:
     pacer = RatePacer(options.rate) if options.rate is not None else None
 
-    async def call(user_id: str, scope: Scope, key: str) -> NotesRateResult:
+    async def call(user_id: str, scope: AnyScope, key: str) -> BatchResult:
+        hook = pacer.acquire if pacer is not None else None
+        if isinstance(scope, EndpointScope):
+            return await client.call(
+                scope.endpoint,
+                user_id,
+                idempotency_key=key,
+                before_attempt=hook,
+                **dict(scope.params),
+            )
         return await client.notes_rate(
-            user_id,
-            scope=scope,
-            idempotency_key=key,
-            before_attempt=pacer.acquire if pacer is not None else None,
+            user_id, scope=scope, idempotency_key=key, before_attempt=hook
         )
 
     return AsyncBatch(call, user_ids, options)

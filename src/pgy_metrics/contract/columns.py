@@ -55,6 +55,10 @@ class ColumnKind(StrEnum):
     INTEGER = "integer"
     FRACTION = "fraction"
     """A share, rate or percentile as a number on a 0-1 scale (formatted as % in XLSX)."""
+    NUMBER = "number"
+    """A decimal in its own unit, e.g. a price in CNY (the sibling tables)."""
+    BOOLEAN = "boolean"
+    """true / false (the sibling tables)."""
 
 
 _TEXT_METRICS = frozenset({"content_tag_1", "content_tag_2", "trade_names"})

@@ -24,6 +24,13 @@ from pgy_metrics.contract.enums import (
 )
 from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_enum, parse_user_id
+from pgy_metrics.contract.siblings import (
+    BloggerProfileData,
+    DataSummaryData,
+    FansHistoryData,
+    FansProfileData,
+    FansSummaryData,
+)
 
 API_PREFIX = "/api/xiaohongshu-pgy"
 """Where the hosted API mounts the Pugongying paths; ours does the same."""
@@ -309,6 +316,7 @@ BLOGGER_PROFILE_SPEC = EndpointSpec(
         "agency." + _USER_ID_IN_QUERY
     ),
     summary_zh="博主档案：粉丝数、图文/视频笔记报价（元）、接单状态、账号等级、内容与人设标签、机构。",
+    data_model=BloggerProfileData,
     ttl_seconds=6 * 3600,
 )
 """Creator Profile (``/get-kol-info/v1``'s successor)."""
@@ -333,6 +341,7 @@ DATA_SUMMARY_SPEC = EndpointSpec(
             "日常笔记或合作笔记。",
         ),
     ),
+    data_model=DataSummaryData,
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Data Summary (``/get-kol-data-summary/v2``'s successor)."""
@@ -347,6 +356,7 @@ FANS_SUMMARY_SPEC = EndpointSpec(
         "interacted, read or ordered in the last 28-30 days (0-100 strings)."
     ),
     summary_zh="粉丝数、近30天涨粉，以及活跃、互动、阅读、下单粉丝占比。",
+    data_model=FansSummaryData,
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Fans Summary (``/get-kol-fans-summary/v1``'s successor)."""
@@ -361,6 +371,7 @@ FANS_PROFILE_SPEC = EndpointSpec(
         "city and phone brand." + _USER_ID_IN_QUERY
     ),
     summary_zh="粉丝画像：年龄、性别、兴趣、省份、城市、设备的占比（0-1）。",
+    data_model=FansProfileData,
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Follower Distribution (``/get-kol-fans-portrait/v1``'s successor)."""
@@ -391,6 +402,7 @@ FANS_HISTORY_SPEC = EndpointSpec(
             "总粉丝数或新增粉丝数。",
         ),
     ),
+    data_model=FansHistoryData,
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Follower Growth History (``/get-kol-fans-trend/v1``'s successor)."""

@@ -32,6 +32,7 @@ from pydantic import AnyUrl, Field
 # rest of the analytics stack is imported where it runs.
 from pgy_metrics.analytics.objectives import Objective
 from pgy_metrics.analytics.planner import PlanRules
+from pgy_metrics.analytics.profiles import PLANNING_ENDPOINTS
 from pgy_metrics.client import AsyncClient, EndpointResult
 from pgy_metrics.client._exceptions import APIConnectionError, APIError, PgyError
 from pgy_metrics.contract.columns import COLUMN_KINDS, ColumnKind
@@ -264,6 +265,11 @@ def _scope_calls(user_ids: Sequence[str]) -> list[tuple[str, str, dict[str, str]
     return calls
 
 
+def _sibling_calls(user_ids: Sequence[str]) -> list[tuple[str, str, dict[str, str]]]:
+    """The sibling endpoints a plan reads, each with its defaults, for every creator."""
+    return [(endpoint, user_id, {}) for user_id in user_ids for endpoint in PLANNING_ENDPOINTS]
+
+
 def _analysed(results: Sequence[EndpointResult], followers: Any = None) -> Analysis:
     """The analytics layer over answers already held (``ScopeRecord``s, no file)."""
     from pgy_metrics.analytics.analysis import analyse
@@ -386,20 +392,37 @@ def _planned(
     objective: Objective,
     rules: PlanRules | None,
     billing: Billing,
+    *,
+    marketplace: bool = False,
 ) -> CampaignPlanResult:
+    """The plan over the notes-rate answers among ``results``; with ``marketplace`` the
+    candidates are first completed from the sibling answers among them (prices, followers,
+    tags, exclusions, audiences, platform estimates), as ``pgy plan --fetch`` does."""
     import polars as pl
 
     from pgy_metrics.analytics.analysis import plan_campaign
     from pgy_metrics.analytics.candidates import CANDIDATE_SCHEMA
+    from pgy_metrics.analytics.marketplace import Marketplace, complete_candidates
 
     frame = pl.DataFrame(
         [{**candidate.model_dump(), "line": line} for line, candidate in enumerate(candidates, 1)],
         schema=CANDIDATE_SCHEMA,
         orient="row",
     )
+    notes = [result for result in results if result.endpoint == NOTES_RATE]
+    market: Marketplace | None = None
+    if marketplace:
+        siblings: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in PLANNING_ENDPOINTS}
+        for result in results:
+            if result.endpoint in siblings and isinstance(result.data, dict):
+                siblings[result.endpoint][result.user_id] = result.data
+        market = complete_candidates(frame, siblings)
+        frame = market.candidates
     known = frame.select("user_id", "followers").drop_nulls("followers")
-    analysis = _analysed(results, followers=known if known.height else None)
-    plan = plan_campaign(analysis, frame, budget=budget, objective=objective, rules=rules)
+    analysis = _analysed(notes, followers=known if known.height else None)
+    plan = plan_campaign(
+        analysis, frame, budget=budget, objective=objective, rules=rules, marketplace=market
+    )
     value_kind = FigureKind.INTEGER
     improvement = plan.improvement
     return CampaignPlanResult(
@@ -425,6 +448,7 @@ def _planned(
             for option in plan.optimal.chosen
         ],
         notes=[*plan.notes, *(f"greedy misses: {rule}" for rule in plan.greedy.unmet)],
+        excluded=[str(exclusion) for exclusion in market.excluded] if market else [],
         billing=billing,
     )
 
@@ -624,7 +648,12 @@ def build_server(
             "Choose which candidates to book in which format within a budget, maximising the "
             "objective under the brand's rules (an integer programme), and how much more it "
             "delivers than booking greedily by value per price. Costs "
-            f"{per_creator} billable calls per candidate (at most {MAX_CREATORS})."
+            f"{per_creator} billable calls per candidate (at most {MAX_CREATORS}); with "
+            f"marketplace=true {per_creator + len(PLANNING_ENDPOINTS)}: each candidate's creator "
+            "profile, data summary, fans profile and fans history are read too, so prices, "
+            "followers and tags come from the profile where not given, creators not accepting "
+            "orders are excluded with the reason, and rules.audience (audience targets) can be "
+            "met."
         ),
         annotations=READ_ONLY,
         structured_output=True,
@@ -634,6 +663,13 @@ def build_server(
         budget: Annotated[float, Field(gt=0, description="The campaign's budget (money)")],
         objective: Annotated[Objective, Field(description="What to maximise")] = Objective.READS,
         rules: Annotated[PlanRules | None, Field(description="The brand's rules")] = None,
+        marketplace: Annotated[
+            bool,
+            Field(
+                description="Also read each candidate's profile, prices and audience "
+                f"({len(PLANNING_ENDPOINTS)} more billable calls per candidate)"
+            ),
+        ] = False,
     ) -> CampaignPlanResult:
         from pgy_metrics.analytics.planner import PlanError
 
@@ -644,16 +680,33 @@ def build_server(
             candidate.model_copy(update={"user_id": uid})
             for candidate, uid in zip(candidates, ids, strict=True)
         ]
-        for candidate in candidates:
-            if candidate.price_photo is None and candidate.price_video is None:
+        if not marketplace:
+            for candidate in candidates:
+                if candidate.price_photo is None and candidate.price_video is None:
+                    raise ToolError(
+                        f"invalid parameter candidates: {candidate.user_id} has no price "
+                        "(give price_photo and/or price_video, or marketplace=true to read "
+                        "the creator profile's prices)"
+                    )
+            if rules is not None and rules.audience is not None:
                 raise ToolError(
-                    f"invalid parameter candidates: {candidate.user_id} has no price "
-                    "(give price_photo and/or price_video)"
+                    "invalid parameter rules: an audience target needs each creator's fans "
+                    "profile; call with marketplace=true"
                 )
-        fetched = await tools.fetch("plan_campaign", _scope_calls(ids))
+        calls = _scope_calls(ids) + (_sibling_calls(ids) if marketplace else [])
+        fetched = await tools.fetch("plan_campaign", calls)
         try:
             return await anyio.to_thread.run_sync(
-                _planned, fetched.results, candidates, budget, objective, rules, fetched.billing
+                partial(
+                    _planned,
+                    fetched.results,
+                    candidates,
+                    budget,
+                    objective,
+                    rules,
+                    fetched.billing,
+                    marketplace=marketplace,
+                )
             )
         except PlanError as error:
             raise ToolError(f"no plan: {error}") from None

@@ -120,7 +120,8 @@ class Benchmark(BaseModel):
 
 
 class Candidate(BaseModel):
-    """A creator the campaign may book, with their prices (at least one)."""
+    """A creator the campaign may book, with their prices (at least one, unless the plan reads
+    them from the creator profile: ``plan_campaign(marketplace=true)``)."""
 
     user_id: str
     price_photo: float | None = Field(default=None, ge=0)
@@ -154,4 +155,7 @@ class CampaignPlanResult(BaseModel):
     improvement_over_greedy: Figure
     bookings: list[Booking]
     notes: list[str]
+    excluded: list[str] = Field(default_factory=list)
+    """Creators (or one format of a creator) left out, with the reason: not on the
+    marketplace, not accepting orders, no price (only with ``marketplace``)."""
     billing: Billing

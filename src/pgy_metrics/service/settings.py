@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     record_time_zone: str = "Asia/Shanghai"
     """``recordTime`` is local wall time in this zone, as the hosted API writes it."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_grace_seconds: int = Field(default=30, ge=0)
+    """On SIGTERM, requests in flight get this long to finish (new connections are refused at
+    once); then they are cancelled, and a cancelled request gives back what it reserved."""
 
     health_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     """Health labels are computed over this many minutes of upstream outcomes."""

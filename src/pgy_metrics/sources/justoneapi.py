@@ -12,7 +12,14 @@ mapped in one place, ``_CODE_POLICY`` and ``_classify``:
   why (for health) until the next success;
 - any other code: not retried, ``UpstreamUnavailable`` naming the code;
 - HTTP 400 with the hosted API's Spring error body (or any other status), an HTML page, an
-  empty body, invalid JSON, code 0 without an object ``data``: not retried, ``MalformedPayload``.
+  empty body, invalid JSON, code 0 without an object ``data``: not retried, ``MalformedPayload``;
+- a body over ``max_body_bytes`` (decoded: a gzip bomb too), an encoding we cannot decode, a
+  redirect (never followed, so the token goes nowhere else), a TLS failure: not retried,
+  ``UpstreamUnavailable`` with the label ``body_too_large``, ``bad_encoding``, ``redirect`` or
+  ``tls``.
+
+Every attempt is read by ``sources.http_limits.read_capped``: ``timeout_seconds`` bounds the whole
+attempt, every byte of the body included (a body dripping a byte a second cannot hold it).
 
 Retries are bounded by ``JustOneApiConfig.attempts`` with exponential backoff between
 ``wait_initial_seconds`` and ``wait_max_seconds`` (stamina, so tests switch waiting off with
@@ -28,7 +35,6 @@ block), and text taken from the relay's answers is scrubbed of the token before 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -62,6 +68,15 @@ from pgy_metrics.sources.base import (
     OutcomeSink,
     SourceUnavailable,
     UpstreamUnavailable,
+)
+from pgy_metrics.sources.http_limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BODY_BYTES_LIMIT,
+    MIN_BODY_BYTES_LIMIT,
+    AnswerRefused,
+    CappedAnswer,
+    read_capped,
+    redirect_target,
 )
 from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec, read_secret
 
@@ -123,6 +138,8 @@ class JustOneApiConfig:
     wait_initial_seconds: float = DEFAULT_WAIT_INITIAL_SECONDS
     wait_max_seconds: float = DEFAULT_WAIT_MAX_SECONDS
     wait_jitter_seconds: float = DEFAULT_WAIT_JITTER_SECONDS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The largest answer read (after decompression); a larger one is refused."""
 
     def __post_init__(self) -> None:
         token = self.token
@@ -157,6 +174,13 @@ class JustOneApiConfig:
         _require(
             math.isfinite(self.wait_jitter_seconds) and self.wait_jitter_seconds >= 0,
             f"justoneapi wait_jitter_seconds must be >= 0; got {self.wait_jitter_seconds!r}",
+        )
+        _require(
+            isinstance(self.max_body_bytes, int)
+            and MIN_BODY_BYTES_LIMIT <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT,
+            f"justoneapi max_body_bytes must be between {MIN_BODY_BYTES_LIMIT} and "
+            f"{MAX_BODY_BYTES_LIMIT}; "
+            f"got {self.max_body_bytes!r}",
         )
 
     @property
@@ -194,6 +218,9 @@ class JustOneApiSpec(SourceSpec):
     wait_initial_seconds: float = Field(default=DEFAULT_WAIT_INITIAL_SECONDS, ge=0)
     wait_max_seconds: float = Field(default=DEFAULT_WAIT_MAX_SECONDS, ge=0)
     wait_jitter_seconds: float = Field(default=DEFAULT_WAIT_JITTER_SECONDS, ge=0)
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=MIN_BODY_BYTES_LIMIT, le=MAX_BODY_BYTES_LIMIT
+    )
     _config: JustOneApiConfig | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -305,7 +332,7 @@ class _Scrubber:
 
 
 def _classify(
-    response: httpx.Response, *, scrub: _Scrubber, now: Callable[[], datetime]
+    response: CappedAnswer, *, scrub: _Scrubber, now: Callable[[], datetime]
 ) -> dict[str, Any] | _Failure:
     """Map one HTTP answer of the relay to its ``data`` or a classified failure."""
     status = response.status_code
@@ -317,7 +344,7 @@ def _classify(
             retryable=True,
             retry_after=parse_retry_after(response.headers.get("retry-after"), now=now()),
         )
-    body = response.content
+    body = response.body
     document: Any = None
     decoded = False
     if body.strip():
@@ -395,9 +422,19 @@ def _not_an_envelope(status: int, body: bytes, document: Any) -> _Failure:
     elif document is None:
         looks_html = body.lstrip()[:1] == b"<"
         what = "an HTML page" if looks_html else "a body that is not JSON"
+        if not looks_html and not _is_utf8(body):
+            what = "a body that is not valid UTF-8"
     else:
         what = f"JSON that is not an envelope (a {_json_type(document)} without an integer code)"
     return _Failure(MalformedPayload, "malformed", f"it answered {what}", retryable=False)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _json_type(value: Any) -> str:
@@ -523,25 +560,18 @@ class JustOneApiSource:
 
     async def _exchange(self, url: str, params: dict[str, str]) -> dict[str, Any] | _Failure:
         failure: _Failure | None = None
-        response: httpx.Response | None = None
+        response: CappedAnswer | None = None
         try:
-            async with asyncio.timeout(self.config.timeout_seconds):  # the whole attempt
-                response = await self._client.get(url, params=params)
-        except (httpx.TimeoutException, TimeoutError):
-            failure = _Failure(
-                UpstreamUnavailable,
-                "timeout",
-                f"it did not answer within {self.config.timeout_seconds:g} s",
-                retryable=True,
+            response = await read_capped(  # the whole attempt under one deadline and a size cap
+                self._client,
+                url,
+                params=params,
+                max_body_bytes=self.config.max_body_bytes,
+                deadline_seconds=self.config.timeout_seconds,
             )
-        except httpx.TransportError as error:
-            failure = _Failure(
-                UpstreamUnavailable,
-                "connection_error",
-                f"the connection failed ({type(error).__name__})",
-                retryable=True,
-            )
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as error:
+        except AnswerRefused as refused:
+            failure = _refused(refused, self.config.timeout_seconds)
+        except httpx.InvalidURL as error:
             failure = _Failure(
                 UpstreamUnavailable,
                 "http_error",
@@ -553,6 +583,16 @@ class JustOneApiSource:
         if failure is not None:
             return failure
         assert response is not None
+        target = redirect_target(self.config.base_url, response.status_code, response.headers)
+        if target is not None:
+            where = "the same host," if target == "the same host" else f"another host, {target},"
+            return _Failure(
+                UpstreamUnavailable,
+                "redirect",
+                f"it answered a redirect (HTTP {response.status_code}) to {where} "
+                "which is never followed",
+                retryable=False,
+            )
         return _classify(response, scrub=self._scrub, now=self._now)
 
     def _backoff(self, error: Exception) -> bool | float:
@@ -586,6 +626,18 @@ class JustOneApiSource:
             self._outcomes.record(outcome)
         except Exception:  # health bookkeeping must never fail a collection
             log.exception("recording a justoneapi outcome failed")
+
+
+def _refused(refused: AnswerRefused, timeout_seconds: float) -> _Failure:
+    """An answer ``read_capped`` would not read: a timeout or a broken connection is worth
+    another attempt; a body too large, undecodable, or a TLS failure is not."""
+    if refused.reason == "timeout":
+        detail = f"it did not answer within {timeout_seconds:g} s"
+        return _Failure(UpstreamUnavailable, "timeout", detail, retryable=True)
+    if refused.reason == "network":
+        return _Failure(UpstreamUnavailable, "connection_error", refused.detail, retryable=True)
+    detail = refused.detail if refused.reason == "tls" else f"it sent {refused.detail}"
+    return _Failure(UpstreamUnavailable, refused.reason, detail, retryable=False)
 
 
 _RATE_LIMITED_REASONS: Final = frozenset({f"code_{int(BusinessCode.RATE_LIMITED)}", "http_429"})

@@ -34,7 +34,15 @@ The account pool:
   rejected               another code, another 4xx                     next account
   malformed data         code 0 but ``data`` not an object with the    ``MalformedPayload`` at
                          endpoint's marker key (``noteNumber``)        once (account unharmed)
+  refused                a body over ``max_body_bytes`` (or a gzip     ``UpstreamUnavailable`` at
+                         bomb), an encoding we cannot decode, a        once naming the label
+                         redirect to another site (never followed),    (account unharmed)
+                         a TLS failure
   =====================  ============================================  ==========================
+
+Every attempt is read by ``sources.http_limits.read_capped``: ``timeout_seconds`` bounds the whole
+attempt (connect, send, wait and every byte of the body, so a drip cannot hold it), the body is
+streamed and refused past ``max_body_bytes`` (decoded, so a gzip bomb is stopped early).
 
 - When no usable account is left: ``SessionLost`` if every account is logged out,
   ``RiskControlled`` if the others are resting, else ``UpstreamUnavailable`` (``MalformedPayload``
@@ -90,6 +98,14 @@ from pgy_metrics.sources.base import (
     RiskControlled,
     SessionLost,
     UpstreamUnavailable,
+)
+from pgy_metrics.sources.http_limits import (
+    DEFAULT_MAX_BODY_BYTES,
+    MAX_BODY_BYTES_LIMIT,
+    MIN_BODY_BYTES_LIMIT,
+    AnswerRefused,
+    read_capped,
+    redirect_target,
 )
 from pgy_metrics.sources.pool import PoolUnavailable, SharedAccount, SharedPool
 from pgy_metrics.sources.signing import (
@@ -342,6 +358,8 @@ class PugongyingConfig:
     user_agent: str = DEFAULT_USER_AGENT
     signer: str | None = None
     """Import path ``"package.module:callable"`` of the request signer; None adds no header."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """The largest answer read (after decompression); a larger one is refused."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "accounts", tuple(self.accounts))
@@ -384,6 +402,12 @@ class PugongyingConfig:
         ]
         if self.burst < 1:
             found.append(f"burst must be >= 1; got {self.burst!r}")
+        if not MIN_BODY_BYTES_LIMIT <= self.max_body_bytes <= MAX_BODY_BYTES_LIMIT:
+            found.append(
+                f"max_body_bytes must be between {MIN_BODY_BYTES_LIMIT} and "
+                f"{MAX_BODY_BYTES_LIMIT}; "
+                f"got {self.max_body_bytes!r}"
+            )
         if self.retry_attempts < 1:
             found.append(f"retry_attempts must be >= 1; got {self.retry_attempts!r}")
         if self.cooldown_max_seconds < self.cooldown_base_seconds:
@@ -462,6 +486,9 @@ class PugongyingSpec(SourceSpec):
     user_agent: str = DEFAULT_USER_AGENT
     signer: str | None = None
     """``package.module:callable`` adding signature headers (see docs/sources-pugongying.md)."""
+    max_body_bytes: int = Field(
+        default=DEFAULT_MAX_BODY_BYTES, ge=MIN_BODY_BYTES_LIMIT, le=MAX_BODY_BYTES_LIMIT
+    )
     _config: PugongyingConfig | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
@@ -497,6 +524,9 @@ class VerdictKind(enum.Enum):
     """An answer we do not know: no retry on this account, try the next."""
     MALFORMED_DATA = "malformed_data"
     """A success without a usable ``data`` object: no other account will do better."""
+    REFUSED = "refused"
+    """An answer we will not read or follow (too large, undecodable, a redirect to another
+    site, a TLS failure): no retry, no other account, the account unharmed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,6 +578,8 @@ def classify(status: int, content_type: str, body: bytes, marker: str = "noteNum
         )
     try:
         document = json.loads(body)
+    except UnicodeDecodeError:
+        return Verdict(VerdictKind.TRANSIENT, "malformed", "a body that is not valid UTF-8")
     except ValueError:
         looks_html = "html" in content_type.lower() or body.lstrip()[:1] == b"<"
         if status < 300 and looks_html:
@@ -972,18 +1004,34 @@ class PugongyingSource:
             await pace()
         started = time.perf_counter()
         try:
-            response = await slot.client.get(call.url, params=call.params, headers=headers)
-        except httpx.TimeoutException:
-            verdict = Verdict(VerdictKind.TRANSIENT, "timeout", "timed out")
-        except httpx.TransportError as error:
-            verdict = Verdict(VerdictKind.TRANSIENT, "network", type(error).__name__)
-        else:
-            verdict = classify(
-                response.status_code,
-                response.headers.get("content-type", ""),
-                response.content,
-                call.marker,
+            answer = await read_capped(
+                slot.client,
+                call.url,
+                params=call.params,
+                headers=headers,
+                max_body_bytes=self._config.max_body_bytes,
+                deadline_seconds=self._config.timeout_seconds,
             )
+        except AnswerRefused as refused:
+            transient = refused.reason in ("timeout", "network")
+            kind = VerdictKind.TRANSIENT if transient else VerdictKind.REFUSED
+            verdict = Verdict(kind, refused.reason, refused.detail)
+        else:
+            target = redirect_target(self._config.base_url, answer.status_code, answer.headers)
+            if target is not None and not _same_site(target):
+                verdict = Verdict(
+                    VerdictKind.REFUSED,
+                    "redirect",
+                    f"a redirect (HTTP {answer.status_code}) to another host, {target}, "
+                    "which is never followed",
+                )
+            else:
+                verdict = classify(
+                    answer.status_code,
+                    answer.headers.get("content-type", ""),
+                    answer.body,
+                    call.marker,
+                )
         latency = time.perf_counter() - started
         self._record(
             slot, ok=verdict.kind is VerdictKind.OK, reason=verdict.reason, latency=latency
@@ -1019,6 +1067,12 @@ class PugongyingSource:
         if verdict.kind is VerdictKind.TRANSIENT:
             assert verdict.reason is not None
             raise _Transient(verdict.reason, verdict.detail)
+        if verdict.kind is VerdictKind.REFUSED:
+            raise UpstreamUnavailable(
+                f"Pugongying's answer for creator {user_id} was refused: {verdict.detail} "
+                f"({verdict.reason}).",
+                source=self.name,
+            )
         if verdict.kind is VerdictKind.MALFORMED_DATA:
             raise MalformedPayload(
                 f"Pugongying answered creator {user_id} without a usable data object "
@@ -1060,6 +1114,12 @@ class PugongyingSource:
         for value in sorted(slot.account.secret_values(), key=len, reverse=True):
             text = text.replace(value, "***")
         return text
+
+
+def _same_site(host: str) -> bool:
+    """A redirect Pugongying itself makes when a login is gone: to the same host (relative) or
+    to a Xiaohongshu login host. Anywhere else is refused, and never followed."""
+    return host == "the same host" or host == "xiaohongshu.com" or host.endswith(".xiaohongshu.com")
 
 
 def _window(rate: float) -> tuple[int, int]:

@@ -78,6 +78,15 @@ class Store:
         """One trivial query; raises if the database cannot be reached."""
         await self.database.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
 
+    async def check_writable(self) -> None:
+        """One write transaction that changes nothing; raises if the store cannot be written
+        (a read-only SQLite file or disk, a read-only PostgreSQL role or replica). Run before a
+        server announces itself, so that such a store is one clear line at start, not a
+        traceback from the first request that pays."""
+        await self.database.write(
+            lambda conn: conn.execute(text("DELETE FROM reservations WHERE 1 = 0"))
+        )
+
     async def migrate(self, to: str = HEAD) -> None:
         """Bring the schema to revision ``to`` (the newest by default; an older one downgrades);
         safe when several processes start at once. Runs as one operation of the writer."""

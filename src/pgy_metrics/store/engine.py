@@ -27,6 +27,7 @@ from sqlalchemy.engine import URL
 
 log = logging.getLogger("pgy_metrics.store.writer")
 T = TypeVar("T")
+Item = TypeVar("Item")
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another process's one before failing: long enough for
@@ -71,13 +72,32 @@ class Database:
         ``fn`` must do only database work: it holds up every other write of the process.
         """
         loop = asyncio.get_running_loop()
-        operation: _Operation[T] = _Operation(fn, loop.create_future(), loop)
+        return await self._enqueue(_Operation(fn, loop.create_future(), loop))
+
+    async def write_together(self, combine: Combine[Item, T], item: Item) -> T:
+        """Like ``write``, for writes of one kind that are cheaper made together: every
+        ``item`` of a batch handed over with the same ``combine`` goes to ONE call
+        ``combine(conn, items)`` (in the batch's transaction), which returns one result per
+        item, in order. A cached answer's charge is one (``Ledger.charge``): its ledger rows
+        go in one ``executemany`` and its counted calls in one statement per token and day.
+
+        A combined call runs after the batch's other operations; if the batch fails, each item
+        is retried alone, as ``combine(conn, [item])``.
+        """
+        loop = asyncio.get_running_loop()
+        return await self._enqueue(
+            _Operation(None, loop.create_future(), loop, combine=combine, item=item)
+        )
+
+    def _enqueue(self, operation: _Operation[T]) -> asyncio.Future[T]:
+        """Add to this loop iteration's hand-over; the future the writer settles."""
+        loop = operation.loop
         pending = self._pending.get(loop)
         if pending is None:
             pending = self._pending[loop] = []
             loop.call_soon(self._hand_over, loop)
         pending.append(operation)
-        return await operation.future
+        return operation.future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the event loop, once per iteration that asked for writes: hand them all to the
@@ -140,7 +160,7 @@ class Database:
             return [self._commit_alone(conn, batch[0])]
         try:
             with conn.begin():
-                return [(True, operation.fn(conn)) for operation in batch]
+                return _run_together(conn, batch)
         except Exception:
             log.warning("a batch of %d writes failed; retrying each alone", len(batch))
             return [self._commit_alone(conn, operation) for operation in batch]
@@ -148,7 +168,7 @@ class Database:
     def _commit_alone(self, conn: Connection, operation: _Operation[Any]) -> tuple[bool, Any]:
         try:
             with conn.begin():
-                return True, operation.fn(conn)
+                return True, operation.run_alone(conn)
         except Exception as error:
             return False, error
 
@@ -161,12 +181,42 @@ class Database:
         self.engine.dispose()
 
 
+Combine = Callable[[Connection, list[Item]], list[T]]
+"""``(connection, items) -> one result per item``: writes of one kind made together."""
+
+
 @dataclass(slots=True)
 class _Operation(Generic[T]):
-    fn: Callable[[Connection], T]
+    fn: Callable[[Connection], T] | None
     future: asyncio.Future[T]
     loop: asyncio.AbstractEventLoop
     """The loop its request waits on (a store may outlive one ``asyncio.run``)."""
+    combine: Combine[Any, T] | None = None
+    item: Any = None
+
+    def run_alone(self, conn: Connection) -> T:
+        if self.combine is not None:
+            (result,) = self.combine(conn, [self.item])
+            return result
+        assert self.fn is not None
+        return self.fn(conn)
+
+
+def _run_together(conn: Connection, batch: list[_Operation[Any]]) -> list[tuple[bool, Any]]:
+    """Every operation of a batch in the open transaction: plain ones in order, then each
+    kind of combined ones in one call. One outcome per operation, in the batch's order."""
+    outcomes: list[tuple[bool, Any]] = [(True, None)] * len(batch)
+    together: dict[Combine[Any, Any], list[int]] = {}
+    for index, operation in enumerate(batch):
+        if operation.combine is not None:
+            together.setdefault(operation.combine, []).append(index)
+        else:
+            outcomes[index] = (True, operation.run_alone(conn))
+    for combine, indexes in together.items():
+        results = combine(conn, [batch[index].item for index in indexes])
+        for index, result in zip(indexes, results, strict=True):
+            outcomes[index] = (True, result)
+    return outcomes
 
 
 def _report(batch: list[_Operation[Any]], outcomes: list[tuple[bool, Any]]) -> None:

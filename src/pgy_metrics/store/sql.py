@@ -39,6 +39,18 @@ class Prepared:
         positions = tuple(compiled.positiontup or ()) if dialect.positional else None
         return cls(compiled.string, positions)
 
+    def run_many(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Execute once per row (the driver's ``executemany``) in ``conn``'s transaction."""
+        positions = self.positions
+        arguments: Any = (
+            [[row[name] for name in positions] for row in rows] if positions is not None else rows
+        )
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(self.sql, arguments)
+        finally:
+            cursor.close()
+
     def run(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """Execute in ``conn``'s transaction; the first row, or None."""
         arguments: Any = (

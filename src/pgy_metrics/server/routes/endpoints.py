@@ -11,6 +11,7 @@ its allowed values, never FastAPI's 422.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import timedelta
@@ -53,6 +54,17 @@ class EndpointsLayer:
                 body, headers = await self._answer(endpoint, scope, request_id)
             else:
                 body, headers = await self._history(scope, request_id)
+        except asyncio.CancelledError:
+            # The server is stopping and its grace period (PGY_SHUTDOWN_GRACE_SECONDS) ran out:
+            # the gate has given back what this request reserved. Answer in the contract's
+            # envelope (not charged) rather than uvicorn's bare 500 and a traceback in the log;
+            # the request ends here, as uvicorn asked.
+            body = answers.failure_body(
+                BusinessCode.SERVER_ERROR,
+                f"The server is stopping; retry the request (request id {request_id}).",
+                request_id=request_id,
+            )
+            headers = answers.headers(body, request_id, answers.NOT_CHARGED)
         except Exception:
             # The body says nothing of the cause; the traceback stays in the server's log.
             log.exception("unexpected error while answering request %s", request_id)
@@ -62,7 +74,7 @@ class EndpointsLayer:
                 f"Internal server error; please retry later (request id {request_id}).",
                 request_id=request_id,
             )
-            headers = answers.headers(body, request_id)
+            headers = answers.headers(body, request_id, answers.NOT_CHARGED)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
