@@ -29,6 +29,7 @@ EXTRAS: Final[Mapping[str, str]] = MappingProxyType(
         "coredis": "server",
         "aiolimiter": "server",
         "prometheus_client": "server",
+        "procrastinate": "server",  # the collection queue: pgy worker, pgy jobs, --collect queue
         # postgres: the store on PostgreSQL (SQLAlchemy's psycopg driver).
         "psycopg": "postgres",
         # analytics: reports, the planner, XLSX and Parquet files (written and read).

@@ -194,10 +194,10 @@ async def test_pgy_mcp_has_a_tool_for_it_with_its_parameters(served: Served) -> 
     """The MCP server generates its endpoint tools from the registry: the spec is the tool."""
     from mcp.shared.memory import create_connected_server_and_client_session
 
-    from pgy_metrics.mcp_server import Budget, build_server
+    from pgy_metrics.mcp_server import SessionBudgets, build_server
 
     server, _ = build_server(
-        lambda: served.client, token=served.token, budget=Budget(5), registry=REGISTRY
+        lambda: served.client, token=served.token, budgets=SessionBudgets(5), registry=REGISTRY
     )
     async with create_connected_server_and_client_session(server) as session:
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}

@@ -26,10 +26,12 @@ from pgy_metrics.cli import (
     demo,
     fetch,
     history,
+    jobs,
     mcp,
     serve,
     tokens,
     usage,
+    worker,
 )
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
 from pgy_metrics.contract.errors import ConfigError
@@ -55,6 +57,8 @@ app.command("demo")(demo.demo)
 app.command("mcp")(mcp.mcp)
 app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
+app.command("worker")(worker.worker)
+app.command("jobs")(jobs.jobs)
 
 SETTINGS_OPTIONS = {
     "host": "--host",
@@ -62,6 +66,7 @@ SETTINGS_OPTIONS = {
     "source": "--source",
     "replay_dir": "--replay-dir",
     "log_level": "--log-level",
+    "collect": "--collect",
 }
 """Settings that ``pgy serve`` also takes as options, named with them in messages."""
 

@@ -42,6 +42,13 @@ def serve(
     log_level: str | None = typer.Option(
         None, help="debug, info, warning or error (PGY_LOG_LEVEL).", show_default="info"
     ),
+    collect: str | None = typer.Option(
+        None,
+        "--collect",
+        help="inline (this process collects a cache miss) or queue (a `pgy worker` does; "
+        "PostgreSQL only) (PGY_COLLECT).",
+        show_default="inline",
+    ),
     config_file: Path | None = typer.Option(
         None,
         "--config",
@@ -70,6 +77,7 @@ def serve(
         "source": source,
         "replay_dir": replay_dir,
         "log_level": log_level,
+        "collect": collect,
     }
     settings = (
         settings_from(file_config, **overrides)
@@ -98,7 +106,8 @@ def serve(
         redaction.configure(settings.log_level)
         say(
             f"pgy-metrics serving on {settings.base_url} (source: "
-            f"{_sources_label(settings, file_config)}, store: {_store_label(settings)}); "
+            f"{_sources_label(settings, file_config)}, store: {_store_label(settings)}"
+            f"{', collection: queue, run by pgy worker' if settings.collect == 'queue' else ''}); "
             f"open {settings.base_url}/ in a browser, Ctrl-C stops"
         )
         # Everything alive now lives as long as the server: keep it out of the collector's
@@ -157,6 +166,11 @@ async def _prepare(settings: Settings) -> IssuedToken | None:
     """Migrate, check the store takes writes, and make the first admin token if none exists."""
     from pgy_metrics.store.database import Store
 
+    if settings.collect == "queue":
+        # The queue's tables now, not on the first miss (once per database: a lock decides).
+        from pgy_metrics.service.jobs import CollectionQueue
+
+        await CollectionQueue(settings.resolved_database_url).ensure_schema()
     async with open_issuer(settings) as issuer:
         admin = await issuer.create_first_admin()
     store = Store(settings.resolved_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)

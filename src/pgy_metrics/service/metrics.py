@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import EndpointSpec, Query
@@ -33,8 +34,19 @@ from pgy_metrics.store.snapshots import Snapshot
 DEFAULT_MEMORY_ENTRIES = 10_000
 """Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
 
+WORKER_CLOCK_SLACK = timedelta(seconds=1)
+"""Queue mode: a worker's clock may lag this one's by this much; a snapshot it stored that
+much before the request asked still counts as collected for the request."""
+
 FlightKey = tuple[str, str, str]
 """``Query.key``: endpoint name, creator, scope key."""
+
+
+class Deferred(Protocol):
+    """Collection done elsewhere (``service.jobs.CollectionQueue``: a worker's job): returns once
+    the query's snapshot is stored, raises ``CollectionError`` (a 301's message) otherwise."""
+
+    async def collect(self, query: Query, max_age: timedelta | None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +77,7 @@ class MetricsService:
         ttl: timedelta | None = None,
         memory_entries: int = DEFAULT_MEMORY_ENTRIES,
         health: HealthRecorder | None = None,
+        deferred: Deferred | None = None,
     ) -> None:
         if ttl is not None and ttl <= timedelta(0):
             raise ValueError("ttl must be positive")
@@ -77,6 +90,7 @@ class MetricsService:
         self._memory_entries = memory_entries
         self._flights: dict[FlightKey, asyncio.Future[Snapshot]] = {}
         self._health = health
+        self._deferred = deferred
         self.source_calls = 0
         self.cache_hits = 0
         self.flight_joins = 0
@@ -186,6 +200,8 @@ class MetricsService:
         stored = await self._fresh_stored(query, max_age)
         if stored is not None:
             return stored
+        if self._deferred is not None:
+            return await self._load_deferred(query, max_age)
         async with self._store.collection_lock(query.key):
             if not self._store.is_sqlite:
                 # Another process may have collected while this one waited for the lock.
@@ -193,6 +209,32 @@ class MetricsService:
                 if stored is not None:
                     return stored
             return await self._collect_and_store(query)
+
+    async def _load_deferred(self, query: Query, max_age: timedelta | None) -> Snapshot:
+        """Queue mode (``PGY_COLLECT=queue``): a worker collects; this reads what it stored."""
+        assert self._deferred is not None
+        asked = self._clock.now()
+        await self._deferred.collect(query, max_age)
+        stored = await self._store.snapshots.latest(
+            query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
+        )
+        # With a caller's own limit (``no-cache`` is 0) no stored snapshot is young enough by
+        # age: the one the job collected for it is, whatever its age by now.
+        if stored is None or not (
+            self._is_fresh(stored, query.endpoint, max_age)
+            or (
+                max_age is not None
+                and self._is_fresh(stored, query.endpoint)
+                and stored.collected_at >= asked - WORKER_CLOCK_SLACK
+            )
+        ):
+            raise CollectionError(
+                "The collection job finished without data fresh enough for this request from "
+                "this server's sources (do the workers use the same --config?); retry later.",
+                source=self._source.name,
+            )
+        self._remember(query, stored)
+        return stored
 
     async def _fresh_stored(
         self, query: Query, max_age: timedelta | None = None

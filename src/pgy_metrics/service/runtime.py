@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
@@ -21,11 +22,14 @@ from pgy_metrics.service.gate import Encoder, Gate
 from pgy_metrics.service.health import RETENTION_MINUTES as HEALTH_RETENTION_MINUTES
 from pgy_metrics.service.health import HealthRecorder
 from pgy_metrics.service.limits import RateLimiter
-from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.service.metrics import Deferred, MetricsService
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.service.tokens import Authenticator, TokenHasher, TokenIssuer, load_pepper
 from pgy_metrics.sources.base import Source
 from pgy_metrics.store.database import Store
+
+if TYPE_CHECKING:
+    from pgy_metrics.service.jobs import CollectionQueue
 
 log = logging.getLogger("pgy_metrics.service")
 
@@ -45,6 +49,8 @@ class Runtime:
     health: HealthRecorder
     gate: Gate
     endpoints: Registry
+    queue: CollectionQueue | None = None
+    """The collection queue in queue mode (``PGY_COLLECT=queue``); None collects inline."""
 
     async def reap(self) -> int:
         """Release reservations of dead processes and forget expired idempotency keys."""
@@ -72,6 +78,8 @@ class Runtime:
                 log.exception("the reaper failed; it tries again next interval")
 
     async def aclose(self) -> None:
+        if self.queue is not None:
+            await self.queue.aclose()
         await self.service.aclose()
         await self.store.aclose()
 
@@ -105,6 +113,16 @@ def build_runtime(
             else None
         )
         source = configured_source(settings, config, clock=clock, outcomes=health, pool=pool)
+    queue = None
+    if settings.collect == "queue":
+        from pgy_metrics.service.jobs import CollectionQueue  # procrastinate: queue mode only
+
+        queue = CollectionQueue(
+            settings.resolved_database_url,
+            wait_seconds=settings.collect_wait_seconds,
+            endpoints=endpoints,
+        )
+    deferred: Deferred | None = queue
     service = MetricsService(
         store=store,
         source=source,
@@ -112,6 +130,7 @@ def build_runtime(
         ttl=settings.cache_ttl,
         memory_entries=settings.snapshot_memory_entries,
         health=health,
+        deferred=deferred,
     )
     authenticator = Authenticator(
         store=store, hasher=hasher, cache_seconds=settings.token_cache_seconds
@@ -139,6 +158,7 @@ def build_runtime(
             endpoints=endpoints,
         ),
         endpoints=endpoints,
+        queue=queue,
     )
 
 

@@ -23,6 +23,7 @@ from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.store.database import SQLITE_BUSY_TIMEOUT_MS, default_sqlite_url
 
 SourceName = Literal["sandbox", "replay"]
+CollectMode = Literal["inline", "queue"]
 
 
 def default_data_dir() -> Path:
@@ -60,6 +61,13 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = Field(default=30, ge=0)
     """On SIGTERM, requests in flight get this long to finish (new connections are refused at
     once); then they are cancelled, and a cancelled request gives back what it reserved."""
+    collect: CollectMode = "inline"
+    """``inline``: a cache miss is collected by the server process that got it. ``queue`` (only
+    on PostgreSQL): it becomes a job on the collection queue, run by ``pgy worker`` processes,
+    and the request waits for it (``collect_wait_seconds``)."""
+    collect_wait_seconds: float = Field(default=50, gt=0, le=600)
+    """Queue mode: how long a request waits for its job before answering 301 (inside the 60 s
+    a client allows a call)."""
 
     health_window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     """Health labels are computed over this many minutes of upstream outcomes."""
@@ -146,6 +154,16 @@ class Settings(BaseSettings):
                     f"replay_dir (PGY_REPLAY_DIR / --replay-dir) {str(self.replay_dir)!r} is not "
                     "a directory"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.collect == "queue" and self.resolved_database_url.startswith("sqlite"):
+            raise ValueError(
+                "PGY_COLLECT (or --collect) 'queue' needs PostgreSQL (PGY_DATABASE_URL="
+                "postgresql+psycopg://...): on SQLite the server collects in-process and needs no "
+                "worker; use inline"
+            )
         return self
 
     @property

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -455,6 +455,52 @@ async def usage(
         return await _runtime(request).issuer.usage(name=name, since=since)
     except UnknownToken as error:
         raise _unknown(error) from None
+
+
+class JobView(BaseModel):
+    """One collection job: what it collects and where it stands (jobs carry no token)."""
+
+    id: int
+    status: str = Field(description="queued, running, done, failed, cancelled or aborted.")
+    endpoint: str
+    userId: str
+    scope: str = Field(description="The scope key, e.g. `DAILY_NOTE.PHOTO_TEXT_AND_VIDEO...`.")
+    attempts: int
+    scheduledAt: str | None
+    message: str | None = Field(description="A failed job's 301 message.")
+
+
+class JobsView(BaseModel):
+    """The collection queue (``pgy jobs``): counts by state and the newest jobs."""
+
+    collect: str = Field(description="`queue`, or `inline` (no queue: nothing to show).")
+    counts: dict[str, int] = Field(description="Jobs by state; empty when `collect` is inline.")
+    jobs: list[JobView]
+
+
+JobState = Literal["queued", "running", "done", "failed", "cancelled", "aborted"]
+
+
+@router.get("/jobs", summary="Collection jobs")
+async def collection_jobs(
+    request: Request,
+    _admin: Admin,
+    status: Annotated[JobState | None, Query(description="Only jobs in this state.")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000, description="Newest jobs shown.")] = 50,
+) -> JobsView:
+    """The collection queue of `--collect queue` (as `pgy jobs`): queued, running, done and
+    failed jobs with counts. In inline mode there is no queue, and the lists are empty."""
+    queue = _runtime(request).queue
+    if queue is None:
+        return JobsView(collect="inline", counts={}, jobs=[])
+    from pgy_metrics.service.jobs import status_option
+
+    rows = await queue.jobs(status=status_option(status), limit=limit)
+    return JobsView(
+        collect="queue",
+        counts=await queue.counts(),
+        jobs=[JobView.model_validate(row.as_json()) for row in rows],
+    )
 
 
 holder_router = APIRouter(tags=["balance"], route_class=_ClearValidationErrors)
