@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ __all__ = [
     "RowProblem",
     "UnreadableTable",
     "csv_rows",
+    "encoding_problem",
     "id_column",
     "normalise_header",
     "table_rows",
@@ -69,8 +72,43 @@ def csv_rows(source: Path) -> Iterator[Row]:
     """Each row with its physical line number (a quoted field may span lines)."""
     with source.open(encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file)
-        for cells in reader:
-            yield reader.line_num, cells
+        try:
+            for cells in reader:
+                yield reader.line_num, cells
+        except csv.Error as error:
+            # The one csv.Error a UTF-8 file can still raise is a cell over the field size limit
+            # (131,072 characters): no creator list has one, so the file is not what it seems.
+            raise UnreadableTable(
+                f"{source}: line {reader.line_num} is not a readable CSV row ({error})"
+            ) from None
+
+
+def encoding_problem(source: Path) -> str:
+    """Why ``source`` is not UTF-8 text, naming the first line that is not and, when it is
+    recognisable, what the file is instead (Excel's "Unicode text" is UTF-16; a Chinese Windows
+    save is GBK): the fix is to save it again as UTF-8, which the message says.
+
+    Read line by line (a decoder's error position is within a chunk, not the file)."""
+    with source.open("rb") as file:
+        head = file.read(2)
+        if head in (b"\xff\xfe", b"\xfe\xff"):
+            return f"{source} is UTF-16 text, not UTF-8: {SAVE_AS_UTF8}"
+        file.seek(0)
+        for number, raw in enumerate(file, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                guess = ""
+                try:
+                    raw.decode("gbk")
+                    guess = " (it reads as GBK, a Chinese Windows encoding)"
+                except UnicodeDecodeError:
+                    pass
+                return f"{source}: line {number} is not UTF-8 text{guess}: {SAVE_AS_UTF8}"
+    return f"{source} is not UTF-8 text: {SAVE_AS_UTF8}"
+
+
+SAVE_AS_UTF8 = 'save it as UTF-8 (in Excel: "CSV UTF-8")'
 
 
 def _cell_text(value: Any) -> str:
@@ -89,16 +127,54 @@ def xlsx_rows(source: Path) -> Iterator[Row]:
 
     try:
         book = load_workbook(source, read_only=True, data_only=True)
-    except (KeyError, ValueError, zipfile.BadZipFile, InvalidFileException) as error:
-        raise UnreadableTable(f"{source} is not a readable .xlsx workbook: {error}") from None
+    except OSError:
+        raise  # table_rows says "cannot read"
+    except (*_DAMAGED, InvalidFileException) as error:
+        raise UnreadableTable(
+            f"{source} is not a readable .xlsx workbook: {_shortened(error)}"
+        ) from None
+    row = 0
     try:
-        sheet = book.worksheets[0]
-        for cells in sheet.iter_rows():
+        if not book.worksheets:
+            raise UnreadableTable(f"{source} is not a readable .xlsx workbook: it has no sheet")
+        for cells in book.worksheets[0].iter_rows():
             numbered = [cell for cell in cells if getattr(cell, "row", None) is not None]
             if numbered:
-                yield numbered[0].row, [_cell_text(cell.value) for cell in cells]
+                row = numbered[0].row
+                yield row, [_cell_text(cell.value) for cell in cells]
+    except _DAMAGED as error:
+        # The sheet itself is read lazily, so a damaged one fails here, after its good rows.
+        raise UnreadableTable(
+            f"{source}: the sheet is damaged after row {row}: "
+            f"{type(error).__name__}: {_shortened(error)}"
+        ) from None
     finally:
         book.close()
+
+
+def _shortened(error: Exception) -> str:
+    """A library's reason, cut: zipfile quotes a damaged header's bytes, thousands of them."""
+    text = str(error)
+    return text if len(text) <= TEXT_PREVIEW else text[:TEXT_PREVIEW] + "..."
+
+
+_DAMAGED: tuple[type[Exception], ...] = (
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    EOFError,
+    RuntimeError,  # zipfile: NotImplementedError (a newer zip version), an encrypted member
+    SyntaxError,  # xml.etree's ParseError
+    OverflowError,
+    struct.error,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+"""What openpyxl, zipfile and the XML parser raise for a damaged workbook (each one found by
+``tests/unit/test_fuzz_sheets.py``): a compressed member whose bytes were changed is a
+``zlib.error``, a sheet whose XML was cut short a ``ParseError``, a missing part a ``KeyError``."""
 
 
 def table_rows(source: Path) -> Iterator[Row]:
@@ -112,7 +188,7 @@ def table_rows(source: Path) -> Iterator[Row]:
     except OSError as error:
         raise UnreadableTable(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
-        raise UnreadableTable(f"{source} is not UTF-8 text") from None
+        raise UnreadableTable(encoding_problem(source)) from None
 
 
 def normalise_header(header: str) -> str:

@@ -23,7 +23,9 @@ unknown key or a bad value is refused with the key's name and what it accepts.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -224,12 +226,19 @@ def load_rules(path: str | Path) -> PlanRules:
     """
     source = Path(path)
     try:
-        with source.open("rb") as file:
-            raw = tomllib.load(file)
+        data = source.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise RulesError(f"cannot read {source}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise RulesError(
+            f"{source}: line {line} is not UTF-8 text (TOML files are UTF-8)"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise RulesError(f"{source} is not valid TOML: {error}") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise RulesError(f"{source} is not valid TOML: nested too deeply") from None
     return rules_from_mapping(raw, origin=str(source))
 
 
@@ -258,12 +267,21 @@ AUDIENCE_KEYS: tuple[str, ...] = tuple(AudienceTarget.model_fields)
 """The keys of the rules file's ``[audience]`` table."""
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _shown_key(name: str) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted (an empty key, a line break)."""
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
 def _rule_problems(error: ValidationError) -> list[str]:
     problems: list[str] = []
     for item in error.errors():
         location = [str(part) for part in item["loc"]]
         key = location[0] if location else ""
         where = ".".join(location[:2]) if len(location) > 1 else key
+        shown = ".".join(_shown_key(part) for part in location[:2])
         nested = key == "audience" and len(location) > 1
         if item["type"] == "extra_forbidden":
             if nested:
@@ -279,5 +297,5 @@ def _rule_problems(error: ValidationError) -> list[str]:
         if message.startswith((f"{key}.", f"{key}:")):
             problems.append(f"{message}{suffix}")  # the validator named the key already
         else:
-            problems.append(f"{where or 'rules'}: {message}{suffix}")
+            problems.append(f"{shown or 'rules'}: {message}{suffix}")
     return problems

@@ -27,6 +27,8 @@ values (the same habit as the server's settings file; analytics does not import 
 from __future__ import annotations
 
 import itertools
+import json
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -226,7 +228,8 @@ class AnalyticsSettings(_Section):
         known = _known_indicators()
         unknown = sorted(set(weights) - set(known))
         if unknown:
-            raise ValueError(f"not an indicator: {', '.join(unknown)}; allowed: {', '.join(known)}")
+            shown = ", ".join(_shown_key(name) for name in unknown)
+            raise ValueError(f"not an indicator: {shown}; allowed: {', '.join(known)}")
         negative = sorted(name for name, weight in weights.items() if weight < 0)
         if negative:
             raise ValueError(f"weights must be >= 0; negative: {', '.join(negative)}")
@@ -270,11 +273,18 @@ def load_settings(path: Path | str | None = None) -> AnalyticsSettings:
         return AnalyticsSettings()
     path = Path(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        document = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise AnalyticsSettingsError(path, [f"cannot read the file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        problem = f"line {line}: not UTF-8 text (TOML files are UTF-8)"
+        raise AnalyticsSettingsError(path, [problem]) from None
     except tomllib.TOMLDecodeError as error:
         raise AnalyticsSettingsError(path, [f"not valid TOML: {error}"]) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise AnalyticsSettingsError(path, ["not valid TOML: nested too deeply"]) from None
     try:
         return AnalyticsSettings.model_validate(document)
     except ValidationError as error:
@@ -286,7 +296,7 @@ def load_settings(path: Path | str | None = None) -> AnalyticsSettings:
 def _where(problem: Any) -> str:
     """One pydantic problem as ``key: what is wrong; allowed ...``."""
     loc = [str(part) for part in problem["loc"]]
-    location = ".".join(loc)
+    location = ".".join(_shown_key(part) for part in loc)
     kind = problem["type"]
     if kind == "extra_forbidden":
         allowed = _allowed_keys(loc[:-1])
@@ -295,6 +305,15 @@ def _where(problem: Any) -> str:
     if kind not in {"value_error", "assertion_error"} and "input" in problem:
         message += f"; got {problem['input']!r}"
     return f"{location}: {message}" if location else message
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _shown_key(name: str) -> str:
+    """A key as TOML writes it: bare when it can be, else quoted, so that an empty key or one
+    with a line break in it still shows where the problem is."""
+    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
 def _allowed_keys(parent: list[str]) -> list[str]:

@@ -33,6 +33,7 @@ from pgy_metrics.sheets import (
     Row,
     RowProblem,
     UnreadableTable,
+    encoding_problem,
     id_column,
     table_rows,
 )
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 COMMENT = "#"
+
+HEADER_SHOWN = 40
+"""Characters of each header cell quoted when the header has no id column."""
 
 
 class InputFileError(PgyError, ValueError):
@@ -102,7 +106,7 @@ def iter_user_ids(path: str | Path) -> Iterator[str | InputProblem]:
     except OSError as error:
         raise InputFileError(f"cannot read {source}: {error.strerror or error}") from None
     except UnicodeDecodeError:
-        raise InputFileError(f"{source} is not UTF-8 text") from None
+        raise InputFileError(encoding_problem(source)) from None
 
 
 def _accept(line: int, text: str) -> str | InputProblem:
@@ -149,7 +153,8 @@ def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProble
             yield _accept(number, header[column])  # no header: the first row is data
         else:
             accepted = ", ".join(ID_HEADERS)
-            found = ", ".join(repr(cell) for cell in header if cell.strip())
+            found = ", ".join(repr(cell[:HEADER_SHOWN]) for cell in header if cell.strip())
+            found = found[:TEXT_PREVIEW]  # a header row may be anything, of any length
             raise InputFileError(
                 f"{source.name}: no user id column in the header (line {number}); "
                 f"name it one of {accepted} (found {found})"

@@ -149,7 +149,8 @@ class EndpointSpec:
     def from_scope_key(self, user_id: str, scope_key: str) -> Query:
         """The query a stored snapshot (endpoint name + scope key) was collected for."""
         parts = scope_key.split(".") if self.params else []
-        if len(parts) != len(self.params) or (not self.params and scope_key != NO_PARAMS):
+        wrong_shape = len(parts) != len(self.params) or "" in parts  # "" would mean the default
+        if wrong_shape or (not self.params and scope_key != NO_PARAMS):
             raise ParamError("scope", f"not a scope key of {self.name}: {scope_key!r}.")
         values = tuple(p.parse(v) for p, v in zip(self.params, parts, strict=True))
         return Query(self, user_id, values)

@@ -115,7 +115,7 @@ class Scope:
     @classmethod
     def from_key(cls, key: str) -> Scope:
         parts = key.split(".")
-        if len(parts) != 4:
+        if len(parts) != 4 or "" in parts:  # an empty part would read as the default
             raise ParamError("scope", f"scope key must have 4 dot-separated parts; got {key!r}.")
         return cls.from_params(dict(zip(cls.PARAMS, parts, strict=True)))
 

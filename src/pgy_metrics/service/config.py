@@ -29,6 +29,8 @@ that ``PGY_SOURCE`` / ``--source`` (sandbox or replay) becomes the same spec a f
 from __future__ import annotations
 
 import functools
+import json
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -98,11 +100,17 @@ def _file_model(kinds: tuple[str, ...]) -> type[FileConfig]:
 def load(path: Path) -> FileConfig:
     """Read and validate the file, secrets included; ``ConfigError`` lists every problem."""
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
+        document = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise ConfigError(path, [f"cannot read the file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(path, [f"line {line}: not UTF-8 text (TOML files are UTF-8)"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, [f"not valid TOML: {error}"]) from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(path, ["not valid TOML: nested too deeply"]) from None
     server = document.get("server", {})
     problems = _check_server(server) if isinstance(server, dict) else []
     try:
@@ -115,14 +123,23 @@ def load(path: Path) -> FileConfig:
 
 
 def _where(problem: Any) -> str:
-    location = ".".join(str(part) for part in problem["loc"])
+    location = ".".join(_key(part) for part in problem["loc"])
     message = str(problem["msg"]).removeprefix("Value error, ")
     return f"{location}: {message}" if location else message
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _key(part: object) -> str:
+    """A key as TOML would write it: bare when it can be, else quoted (a key may be ``""``)."""
+    text = str(part)
+    return text if isinstance(part, int) or _BARE_KEY.fullmatch(text) else json.dumps(text)
+
+
 def _check_server(server: dict[str, Any]) -> list[str]:
     unknown = sorted(set(server) - set(Settings.model_fields))
-    problems = [f"server.{key}: not a setting" for key in unknown]
+    problems = [f"server.{_key(key)}: not a setting" for key in unknown]
     try:
         Settings(**{k: v for k, v in server.items() if k in Settings.model_fields})
     except ValidationError as error:

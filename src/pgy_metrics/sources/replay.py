@@ -28,6 +28,9 @@ from pgy_metrics.contract.endpoints import NOTES_RATE, Query
 from pgy_metrics.sources.base import MalformedPayload, NotRecorded
 from pgy_metrics.sources.spec import BuildContext, SourceKind, SourceSpec
 
+CODE_SHOWN = 40
+"""Characters of a failed recording's ``code`` quoted in the error (a code may be anything)."""
+
 
 def recording_name(query: Query) -> str:
     """The file name of a query's recording, relative to the replay folder."""
@@ -62,9 +65,16 @@ class ReplaySource:
                 f"the replay folder has no file {relative}.",
                 source=self.name,
             ) from None
+        except OSError as error:
+            # A folder where the file should be, a file where the creator's folder should be, a
+            # link loop: the operator's to fix, said without the server's own path.
+            reason = error.strerror or type(error).__name__
+            raise NotRecorded(
+                f"The recording {relative} cannot be read: {reason}.", source=self.name
+            ) from None
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can go
             raise MalformedPayload(
                 f"The recording {relative} is not valid JSON.", source=self.name
             ) from None
@@ -76,10 +86,11 @@ class ReplaySource:
 
 def _data_of(document: Any, *, relative: str, source: str) -> dict[str, Any]:
     if isinstance(document, dict) and "code" in document and "data" in document:
-        if document["code"] != 0 or not isinstance(document["data"], dict):
+        code = document["code"]
+        if code != 0 or isinstance(code, bool) or not isinstance(document["data"], dict):
+            shown = repr(code) if len(repr(code)) <= CODE_SHOWN else repr(code)[:CODE_SHOWN] + "..."
             raise MalformedPayload(
-                f"The recording {relative} is a failed answer (code {document['code']!r}).",
-                source=source,
+                f"The recording {relative} is a failed answer (code {shown}).", source=source
             )
         data: dict[str, Any] = document["data"]
         return data
