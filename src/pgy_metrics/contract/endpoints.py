@@ -8,6 +8,7 @@ adding a spec (and each source's mapping), not editing every layer.
 
 from __future__ import annotations
 
+import importlib
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,15 +23,7 @@ from pgy_metrics.contract.enums import (
     IncreaseType,
     NoteType,
 )
-from pgy_metrics.contract.models import NotesRateData
 from pgy_metrics.contract.params import ParamError, Scope, parse_enum, parse_user_id
-from pgy_metrics.contract.siblings import (
-    BloggerProfileData,
-    DataSummaryData,
-    FansHistoryData,
-    FansProfileData,
-    FansSummaryData,
-)
 
 API_PREFIX = "/api/xiaohongshu-pgy"
 """Where the hosted API mounts the Pugongying paths; ours does the same."""
@@ -102,12 +95,23 @@ class EndpointSpec:
     summary_zh: str
     params: tuple[EnumParam, ...] = ()
     """Optional parameters besides ``token`` and ``userId``, in the order of the scope key."""
-    data_model: Any = None
-    """The pydantic model of a successful answer's ``data`` (typed client), or None for raw."""
+    data_model_path: str | None = None
+    """Where the pydantic model of a successful answer's ``data`` is (``module:Name``; the
+    typed client's), or None for raw. A path, not the class: the registry is imported by every
+    ``pgy`` start, and the sibling models cost more to import than the rest of it
+    (``data_model`` imports on first use)."""
     ttl_seconds: int = 6 * 3600
     """How long a snapshot answers for the same creator and parameters before a new collection."""
     operation_id: str = ""
     single_valued: frozenset[str] = field(init=False)
+
+    @property
+    def data_model(self) -> Any:
+        """The pydantic model of ``data`` (imported on first use), or None for raw."""
+        if self.data_model_path is None:
+            return None
+        module, _, name = self.data_model_path.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def __post_init__(self) -> None:
         names = [param.name for param in self.params]
@@ -298,7 +302,7 @@ NOTES_RATE_SPEC = EndpointSpec(
             "全流量或仅自然流量。",
         ),
     ),
-    data_model=NotesRateData,
+    data_model_path="pgy_metrics.contract.models:NotesRateData",
     ttl_seconds=6 * 3600,
 )
 """Note Performance Metrics: the first endpoint, and the model of the others."""
@@ -316,7 +320,7 @@ BLOGGER_PROFILE_SPEC = EndpointSpec(
         "agency." + _USER_ID_IN_QUERY
     ),
     summary_zh="博主档案：粉丝数、图文/视频笔记报价（元）、接单状态、账号等级、内容与人设标签、机构。",
-    data_model=BloggerProfileData,
+    data_model_path="pgy_metrics.contract.siblings:BloggerProfileData",
     ttl_seconds=6 * 3600,
 )
 """Creator Profile (``/get-kol-info/v1``'s successor)."""
@@ -341,7 +345,7 @@ DATA_SUMMARY_SPEC = EndpointSpec(
             "日常笔记或合作笔记。",
         ),
     ),
-    data_model=DataSummaryData,
+    data_model_path="pgy_metrics.contract.siblings:DataSummaryData",
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Data Summary (``/get-kol-data-summary/v2``'s successor)."""
@@ -356,7 +360,7 @@ FANS_SUMMARY_SPEC = EndpointSpec(
         "interacted, read or ordered in the last 28-30 days (0-100 strings)."
     ),
     summary_zh="粉丝数、近30天涨粉，以及活跃、互动、阅读、下单粉丝占比。",
-    data_model=FansSummaryData,
+    data_model_path="pgy_metrics.contract.siblings:FansSummaryData",
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Fans Summary (``/get-kol-fans-summary/v1``'s successor)."""
@@ -371,7 +375,7 @@ FANS_PROFILE_SPEC = EndpointSpec(
         "city and phone brand." + _USER_ID_IN_QUERY
     ),
     summary_zh="粉丝画像：年龄、性别、兴趣、省份、城市、设备的占比（0-1）。",
-    data_model=FansProfileData,
+    data_model_path="pgy_metrics.contract.siblings:FansProfileData",
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Follower Distribution (``/get-kol-fans-portrait/v1``'s successor)."""
@@ -402,7 +406,7 @@ FANS_HISTORY_SPEC = EndpointSpec(
             "总粉丝数或新增粉丝数。",
         ),
     ),
-    data_model=FansHistoryData,
+    data_model_path="pgy_metrics.contract.siblings:FansHistoryData",
     ttl_seconds=DAILY_TTL_SECONDS,
 )
 """Follower Growth History (``/get-kol-fans-trend/v1``'s successor)."""

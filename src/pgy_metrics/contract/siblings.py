@@ -58,8 +58,16 @@ from one creator to the next), so writing it back never turns ``0`` into ``0.0``
 class WireModel(BaseModel):
     """A typed view that writes back exactly the keys it was given, in their order."""
 
+    # defer_build: the validators are built on first use, not at import. The client (and so
+    # every ``pgy`` start, ``--help`` included) imports these models; building all of them up
+    # front cost about 17 ms of each start.
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="allow", strict=True, frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        strict=True,
+        frozen=True,
+        defer_build=True,
     )
 
     _order: tuple[str, ...] = PrivateAttr(default=())
