@@ -21,6 +21,7 @@ EXTRAS: Final[Mapping[str, str]] = MappingProxyType(
         "fastapi": "server",
         "starlette": "server",
         "uvicorn": "server",
+        "httptools": "server",  # uvicorn[standard]'s HTTP parser: server.caps bounds heads with it
         "pydantic_settings": "server",
         "sqlalchemy": "server",
         "aiosqlite": "server",
