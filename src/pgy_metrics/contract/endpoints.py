@@ -261,6 +261,15 @@ class Registry(Mapping[str, EndpointSpec]):
         return Registry([*self._by_name.values(), *specs])
 
 
+BUSINESS_PARAM = EnumParam(
+    "business",
+    Business,
+    Business.DAILY_NOTE,
+    "Daily (日常) or sponsored (合作) notes.",
+    "日常笔记或合作笔记。",
+)
+"""``business``: the same parameter on notes rate and data summary."""
+
 NOTES_RATE_SPEC = EndpointSpec(
     name=NOTES_RATE,
     path=NOTES_RATE_PATH,
@@ -273,13 +282,7 @@ NOTES_RATE_SPEC = EndpointSpec(
     ),
     summary_zh="博主某一范围内笔记的曝光、阅读、互动中位数，互动率、流量来源与近期笔记。",
     params=(
-        EnumParam(
-            "business",
-            Business,
-            Business.DAILY_NOTE,
-            "Daily (日常) or sponsored (合作) notes.",
-            "日常笔记或合作笔记。",
-        ),
+        BUSINESS_PARAM,
         EnumParam(
             "noteType",
             NoteType,
@@ -336,15 +339,7 @@ DATA_SUMMARY_SPEC = EndpointSpec(
         "notes."
     ),
     summary_zh="博主数据概览：曝光、阅读、互动中位数，活跃与回复率，涨粉，以及平台预估的CPM与互动单价。",
-    params=(
-        EnumParam(
-            "business",
-            Business,
-            Business.DAILY_NOTE,
-            "Daily (日常) or sponsored (合作) notes.",
-            "日常笔记或合作笔记。",
-        ),
-    ),
+    params=(BUSINESS_PARAM,),
     data_model_path="pgy_metrics.contract.siblings:DataSummaryData",
     ttl_seconds=DAILY_TTL_SECONDS,
 )

@@ -100,7 +100,26 @@ class LongTermCohort(BaseModel):
     long_term_other_page_percent: str | None = None
 
 
-class NotesRateData(BaseModel):
+class KeepsRaw(BaseModel):
+    """A typed view of a ``data`` object that keeps the object itself, as received, beside it:
+    the notes-rate model and every sibling model (``contract.siblings``) share it."""
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Self:
+        """Validate ``raw`` (a decoded JSON object) and keep it beside the typed view."""
+        model = cls.model_validate(raw)
+        model._raw = raw
+        return model
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object exactly as received (key order and types preserved)."""
+        return self._raw
+
+
+class NotesRateData(KeepsRaw):
     """The ``data`` of a successful Note Performance Metrics answer, with the raw JSON beside it.
 
     Build it with ``NotesRateData.from_raw(obj)`` to keep ``raw``: the exact object received, which
@@ -139,8 +158,6 @@ class NotesRateData(BaseModel):
     m_follow_cnt: int | None = None
     mfollow_cnt: int | None = Field(default=None, alias="mfollowCnt")
 
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _one_spelling_at_least(self) -> Self:
         if self.m_engagement_num is None and self.mengagement_num is None:
@@ -148,18 +165,6 @@ class NotesRateData(BaseModel):
         if self.m_follow_cnt is None and self.mfollow_cnt is None:
             raise ValueError("mFollowCnt (or mfollowCnt) is required")
         return self
-
-    @classmethod
-    def from_raw(cls, raw: dict[str, Any]) -> NotesRateData:
-        """Validate ``raw`` (a decoded JSON object) and keep it beside the typed view."""
-        model = cls.model_validate(raw)
-        model._raw = raw
-        return model
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The JSON object exactly as received (key order and types preserved)."""
-        return self._raw
 
     @property
     def engagement_median(self) -> int:

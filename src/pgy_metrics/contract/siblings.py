@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any, Self
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -32,7 +31,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from pgy_metrics.contract.models import ContentTagShare
+from pgy_metrics.contract.models import ContentTagShare, KeepsRaw
 
 __all__ = [
     "AgeShare",
@@ -55,7 +54,7 @@ Number = int | float
 from one creator to the next), so writing it back never turns ``0`` into ``0.0``."""
 
 
-class WireModel(BaseModel):
+class WireModel(KeepsRaw):
     """A typed view that writes back exactly the keys it was given, in their order."""
 
     # defer_build: the validators are built on first use, not at import. The client (and so
@@ -71,7 +70,6 @@ class WireModel(BaseModel):
     )
 
     _order: tuple[str, ...] = PrivateAttr(default=())
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -91,18 +89,6 @@ class WireModel(BaseModel):
         ordered = {key: dumped[key] for key in self._order if key in dumped}
         ordered.update((key, value) for key, value in dumped.items() if key not in ordered)
         return ordered
-
-    @classmethod
-    def from_raw(cls, raw: dict[str, Any]) -> Self:
-        """Validate ``raw`` (a decoded JSON object) and keep it beside the typed view."""
-        model = cls.model_validate(raw)
-        model._raw = raw
-        return model
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """The JSON object exactly as received (key order and types preserved)."""
-        return self._raw
 
     def wire(self) -> dict[str, Any]:
         """The object as upstream sent it, rebuilt from the model (keys, order and types)."""
