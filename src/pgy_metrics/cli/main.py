@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from pgy_metrics import __version__
 from pgy_metrics.cli import (
+    accounts,
     analysis,
     backup,
     batch,
@@ -59,6 +60,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.command("worker")(worker.worker)
 app.command("jobs")(jobs.jobs)
+app.add_typer(accounts.app, name="accounts")
 
 SETTINGS_OPTIONS = {
     "host": "--host",

@@ -12,6 +12,11 @@ every server process of a cluster sees (``sources.pool.SharedPool``).
   ``DISABLED_SECONDS`` (or sooner, for a process whose cookies differ: see
   ``SharedAccount.session``); strikes, the last failure label and the calls in flight have
   keys of their own.
+- **Cookie reloads** (``sources.cookie_files``): ``{prefix}:accounts:generation`` is a counter
+  that ``pgy accounts reload`` increases and every process reads before using an account.
+- **Incidents** (``service.account_alerts``): ``claim`` is ``SET NX`` with the incident's
+  expiry, so that of all the processes that saw one incident exactly one tells the operator;
+  the last webhook delivery is kept for ``/status``.
 
 Any Redis error becomes ``PoolUnavailable`` (code 301 for the caller, collection paused; the
 gate still serves cached answers, which need no collection). Nothing is cached between calls,
@@ -26,6 +31,7 @@ import time
 from typing import Any
 
 import coredis
+from coredis.tokens import PureToken
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -154,6 +160,39 @@ class RedisAccountPool:
 
     async def finished(self, source: str, account: str) -> None:
         await self._call(self._redis.decr(self._key(source, account, "inflight")))
+
+    # -- cookie reloads ---------------------------------------------------------------------------
+
+    @property
+    def _generation_key(self) -> str:
+        return f"{self._prefix.removesuffix(':pool')}:accounts:generation"
+
+    async def generation(self) -> int:
+        """The cluster's cookie reload generation (0 before any ``pgy accounts reload``)."""
+        return int(await self._call(self._redis.get(self._generation_key)) or 0)
+
+    async def bump_generation(self) -> int:
+        """Ask every process to re-read its cookie files before it next uses an account."""
+        return int(await self._call(self._redis.incr(self._generation_key)))
+
+    # -- incidents --------------------------------------------------------------------------------
+
+    async def claim(self, source: str, account: str, incident: str, seconds: float) -> bool:
+        """True for the first claim of this incident of the account in the cluster (for
+        ``seconds``); False for every later one, whichever process makes it."""
+        key = self._key(source, account, f"incident:{incident}")
+        expiry = max(1, round(seconds * 1000))
+        return bool(await self._call(self._redis.set(key, "1", px=expiry, condition=PureToken.NX)))
+
+    async def remember_alert(self, document: dict[str, Any]) -> None:
+        """Keep the last webhook delivery (names, labels and times only) for ``/status``."""
+        key = f"{self._prefix}:last-alert"
+        await self._call(self._redis.set(key, json.dumps(document), ex=KEPT_SECONDS))
+
+    async def last_alert(self) -> dict[str, Any] | None:
+        found = await self._call(self._redis.get(f"{self._prefix}:last-alert"))
+        document: dict[str, Any] | None = json.loads(found) if found else None
+        return document
 
     async def aclose(self) -> None:
         """Nothing to release: coredis closes its connections with the process."""

@@ -43,7 +43,9 @@ from pgy_metrics.contract import errors
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.sources import registry
 from pgy_metrics.sources.base import OutcomeSink, Source
+from pgy_metrics.sources.cookie_files import ReloadSignal
 from pgy_metrics.sources.failover import DEFAULT_COOLDOWN_SECONDS
+from pgy_metrics.sources.incidents import IncidentSink
 from pgy_metrics.sources.pool import SharedPool
 from pgy_metrics.sources.spec import BuildContext, SourceSpec
 
@@ -178,6 +180,8 @@ def configured_source(
     clock: Clock,
     outcomes: OutcomeSink | None,
     pool: SharedPool | None = None,
+    incidents: IncidentSink | None = None,
+    reload: ReloadSignal | None = None,
 ) -> Source:
     """The server's source: the file's ``[[sources]]`` in order (behind failover when there are
     several), else the ``PGY_SOURCE`` setting. Specs are validated already: no secret is read
@@ -192,6 +196,13 @@ def configured_source(
     failover = config.failover if config is not None else FailoverSpec()
     return registry.build(
         specs,
-        BuildContext(clock=clock, outcomes=outcomes, on_result=on_result, pool=pool),
+        BuildContext(
+            clock=clock,
+            outcomes=outcomes,
+            on_result=on_result,
+            pool=pool,
+            incidents=incidents,
+            reload=reload,
+        ),
         failover_cooldown_seconds=failover.cooldown_seconds,
     )

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING
 
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
+from pgy_metrics.service.account_alerts import AccountWebhook, LocalClaims
 from pgy_metrics.service.account_pool import RedisAccountPool
+from pgy_metrics.service.account_reload import (
+    FileReloadSignal,
+    GenerationCounter,
+)
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.service.config import FileConfig, configured_source
 from pgy_metrics.service.gate import Encoder, Gate
@@ -51,6 +56,10 @@ class Runtime:
     endpoints: Registry
     queue: CollectionQueue | None = None
     """The collection queue in queue mode (``PGY_COLLECT=queue``); None collects inline."""
+    account_webhook: AccountWebhook | None = None
+    """Told of account incidents (``PGY_ACCOUNT_WEBHOOK_URL``); None when unset."""
+    accounts_reload: GenerationCounter | None = None
+    """The deployment's cookie reload generation (``pgy accounts reload``)."""
 
     async def reap(self) -> int:
         """Release reservations of dead processes and forget expired idempotency keys."""
@@ -78,6 +87,8 @@ class Runtime:
                 log.exception("the reaper failed; it tries again next interval")
 
     async def aclose(self) -> None:
+        if self.account_webhook is not None:
+            await self.account_webhook.aclose()
         if self.queue is not None:
             await self.queue.aclose()
         await self.service.aclose()
@@ -106,13 +117,31 @@ def build_runtime(
         endpoint=NOTES_RATE,
         window_minutes=settings.health_window_minutes,
     )
-    if source is None:
-        pool = (
-            RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
-            if settings.redis_url
-            else None
+    pool = (
+        RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
+        if settings.redis_url
+        else None
+    )
+    reload: GenerationCounter = pool if pool is not None else FileReloadSignal(settings.data_dir)
+    webhook = (
+        AccountWebhook(
+            settings.account_webhook_url,
+            claims=pool if pool is not None else LocalClaims(),
+            timeout_seconds=settings.account_webhook_timeout_seconds,
         )
-        source = configured_source(settings, config, clock=clock, outcomes=health, pool=pool)
+        if settings.account_webhook_url is not None
+        else None
+    )
+    if source is None:
+        source = configured_source(
+            settings,
+            config,
+            clock=clock,
+            outcomes=health,
+            pool=pool,
+            incidents=webhook,
+            reload=reload,
+        )
     queue = None
     if settings.collect == "queue":
         from pgy_metrics.service.jobs import CollectionQueue  # procrastinate: queue mode only
@@ -159,6 +188,8 @@ def build_runtime(
         ),
         endpoints=endpoints,
         queue=queue,
+        account_webhook=webhook,
+        accounts_reload=reload,
     )
 
 

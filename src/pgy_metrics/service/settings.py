@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     cool-downs) between server processes."""
     redis_key_prefix: str = Field(default="pgy-metrics", min_length=1)
     """Every Redis key starts with it: deployments sharing one Redis keep their state apart."""
+    account_webhook_url: SecretStr | None = None
+    """``https://...`` called (POST, JSON) once per incident when an upstream account loses its
+    session or is risk-controlled (``service.account_alerts``); kept secret: chat webhook URLs
+    carry their own key. Unset: no call."""
+    account_webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """Each attempt to call the account webhook gives up after this long (3 attempts)."""
     prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})
     """Credits per successful call, by endpoint (a token's plan may override it)."""
     cached_prices: dict[str, int] = Field(default_factory=lambda: {NOTES_RATE: 1})
@@ -144,6 +150,23 @@ class Settings(BaseSettings):
     def _host_and_port(cls, value: str | None) -> str | None:
         if value is not None:
             parse_listen(value)
+        return value
+
+    @field_validator("account_webhook_url", mode="before")
+    @classmethod
+    def _empty_webhook_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("account_webhook_url")
+    @classmethod
+    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url = value.get_secret_value()
+            scheme, sep, rest = url.partition("://")
+            host = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+            if not sep or scheme.lower() not in ("http", "https") or not host or " " in url:
+                # The URL itself is not repeated: it may carry the webhook's own secret.
+                raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
     @field_validator("record_time_zone", "quota_time_zone")

@@ -44,6 +44,13 @@ Every attempt is read by ``sources.http_limits.read_capped``: ``timeout_seconds`
 attempt (connect, send, wait and every byte of the body, so a drip cannot hold it), the body is
 streamed and refused past ``max_body_bytes`` (decoded, so a gzip bomb is stopped early).
 
+- **Cookie files re-read** (``sources.cookie_files``): an account whose cookies come from a
+  file keeps watching it. Before an account is used (at most once a second) the file's stamp is
+  compared, and on a reload signal (``pgy accounts reload``) every file is read again; cookies
+  with a new digest are a new login, which clears the account's disablement (in the cluster
+  too: a disablement holds only for the cookies that lost their session).
+- **Incidents** (``sources.incidents``): a lost session or a risk-control answer is reported to
+  the ``IncidentSink`` with the key of its incident, so that the operator is told once.
 - When no usable account is left: ``SessionLost`` if every account is logged out,
   ``RiskControlled`` if the others are resting, else ``UpstreamUnavailable`` (``MalformedPayload``
   if every failure was a malformed body). The message counts accounts and never names a cookie.
@@ -64,7 +71,7 @@ import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import MappingProxyType
@@ -99,6 +106,12 @@ from pgy_metrics.sources.base import (
     SessionLost,
     UpstreamUnavailable,
 )
+from pgy_metrics.sources.cookie_files import (
+    CHECK_INTERVAL_SECONDS,
+    FileStamp,
+    ReloadSignal,
+    stamp_of,
+)
 from pgy_metrics.sources.http_limits import (
     DEFAULT_MAX_BODY_BYTES,
     MAX_BODY_BYTES_LIMIT,
@@ -107,6 +120,7 @@ from pgy_metrics.sources.http_limits import (
     read_capped,
     redirect_target,
 )
+from pgy_metrics.sources.incidents import AccountIncident, IncidentSink
 from pgy_metrics.sources.pool import PoolUnavailable, SharedAccount, SharedPool
 from pgy_metrics.sources.signing import (
     RequestSigner,
@@ -123,6 +137,7 @@ __all__ = [
     "KIND",
     "LOGIN_COOKIE_NAMES",
     "AccountSpec",
+    "CookieReload",
     "PugongyingAccount",
     "PugongyingConfig",
     "PugongyingConfigError",
@@ -208,6 +223,9 @@ DEFAULT_RETRY_WAIT_JITTER_SECONDS = 0.5
 DEFAULT_COOLDOWN_BASE_SECONDS = 300.0
 """First rest after risk control; each further strike without a success in between doubles it."""
 DEFAULT_COOLDOWN_MAX_SECONDS = 6 * 3600.0
+SESSION_INCIDENT_SECONDS = 24 * 3600.0
+"""How long a lost session is one incident for the same cookies: as long as the cluster keeps
+the account disabled without a new login (``service.account_pool.DISABLED_SECONDS``)."""
 
 SESSION_LOST_STATUSES = frozenset({401})
 SESSION_LOST_CODES = frozenset({-100, 902, 903, 906})
@@ -255,6 +273,8 @@ class PugongyingAccount:
     cookies: Mapping[str, SecretStr | str] = field(hash=False)
     proxy: str | None = field(default=None, hash=False)
     requests_per_second: float | None = None
+    cookies_file: Path | None = field(default=None, hash=False, compare=False)
+    """The file the cookies were read from: re-read when it changes (``sources.cookie_files``)."""
 
     def __post_init__(self) -> None:
         wrapped = {
@@ -458,6 +478,7 @@ class AccountSpec(BaseModel):
             cookies=parse_cookies(header, where="cookies"),
             proxy=self.proxy,
             requests_per_second=self.requests_per_second,
+            cookies_file=self.cookies_file,
         )
         return self
 
@@ -509,7 +530,13 @@ class PugongyingSpec(SourceSpec):
 
 
 def _build(spec: PugongyingSpec, context: BuildContext) -> PugongyingSource:
-    return PugongyingSource(spec.config, outcomes=context.outcomes, pool=context.pool)
+    return PugongyingSource(
+        spec.config,
+        outcomes=context.outcomes,
+        pool=context.pool,
+        incidents=context.incidents,
+        reload=context.reload,
+    )
 
 
 class VerdictKind(enum.Enum):
@@ -669,6 +696,22 @@ class _Slot:
     """``last_failure`` is not yet shared with the cluster."""
     detail: str = ""
     """What the last risk-control answer said (for the reason of a rest)."""
+    stamp: FileStamp | None = None
+    """The stamp of the cookies file when it was last read (None without a file)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CookieReload:
+    """What re-reading one account's cookies did (safe to show: no cookie, no digest)."""
+
+    source: str
+    account: str
+    outcome: Literal["new_login", "unchanged", "no_file", "kept"]
+    """``new_login``: other cookies, now used; ``unchanged``: the same cookies; ``no_file``:
+    the cookies come from an environment variable (read at start only); ``kept``: the file
+    could not be read or holds no valid cookies, so the account keeps the ones it has."""
+    problem: str | None = None
+    """For ``kept``: why (names the file, never a value)."""
 
 
 def _refusing_cookie_jar() -> CookieJar:
@@ -694,9 +737,16 @@ class PugongyingSource:
         monotonic: Callable[[], float] = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
         pool: SharedPool | None = None,
+        incidents: IncidentSink | None = None,
+        reload: ReloadSignal | None = None,
     ) -> None:
         self._config = config
         self._pool = pool
+        self._incidents = incidents
+        self._reload = reload
+        self._generation: int | None = None
+        """The reload generation last seen (None: not looked yet)."""
+        self._files_checked_at = -math.inf
         self._pool_unreachable = False
         self._outcomes = outcomes
         self._monotonic = monotonic
@@ -717,7 +767,8 @@ class PugongyingSource:
                 )
             rate = account.requests_per_second or config.requests_per_second
             limiter = AsyncLimiter(config.burst, config.burst / rate)
-            self._slots.append(_Slot(account=account, limiter=limiter, client=client))
+            stamp = stamp_of(account.cookies_file) if account.cookies_file is not None else None
+            self._slots.append(_Slot(account=account, limiter=limiter, client=client, stamp=stamp))
         self._cursor = 0
 
     def __repr__(self) -> str:
@@ -748,10 +799,68 @@ class PugongyingSource:
     async def cluster_accounts(self) -> list[AccountStatus]:
         """``accounts()`` as the cluster sees them now (read from the shared pool, if any; if
         it cannot be reached, as this process last saw them)."""
+        with contextlib.suppress(PoolUnavailable):
+            await self._check_cookies()
         if self._pool is not None:
             with contextlib.suppress(PoolUnavailable):
                 await self._sync()
         return self.accounts()
+
+    # -- cookie files ---------------------------------------------------------------------------
+
+    async def _check_cookies(self) -> None:
+        """Re-read the cookie files that changed (looked at once a second at most), or all of
+        them if the deployment's reload generation grew since this process last looked."""
+        force = False
+        if self._reload is not None:
+            try:
+                generation = await self._reload.generation()
+            except PoolUnavailable:
+                self._pool_unreachable = self._pool is not None
+                raise
+            if self._generation is not None and generation != self._generation:
+                force = True
+            self._generation = generation
+        now = self._monotonic()
+        if force or now - self._files_checked_at >= CHECK_INTERVAL_SECONDS:
+            self._files_checked_at = now
+            self.reload_cookies(force=force)
+
+    def reload_cookies(self, *, force: bool = True) -> list[CookieReload]:
+        """Read each account's cookies file again (``force``) or only those whose stamp
+        changed; cookies with another digest replace the account's (a new login: a disablement
+        of the old cookies no longer holds). What happened to each account, for the operator."""
+        done: list[CookieReload] = []
+        for slot in self._slots:
+            name, path = slot.account.name, slot.account.cookies_file
+            if path is None:
+                done.append(CookieReload(self.name, name, "no_file"))
+                continue
+            stamp = stamp_of(path)
+            if not force and (stamp is None or stamp == slot.stamp):
+                continue
+            slot.stamp = stamp
+            try:
+                account = _read_account(slot.account, path)
+            except ConfigError as problem:
+                logger.warning(
+                    "pugongying account %r keeps its cookies: %s was not re-read: %s",
+                    name,
+                    path,
+                    problem,
+                )
+                done.append(CookieReload(self.name, name, "kept", str(problem)))
+                continue
+            if _session_of(account) == _session_of(slot.account):
+                done.append(CookieReload(self.name, name, "unchanged"))
+                continue
+            slot.account = account
+            slot.last_failure = None
+            if slot.state is AccountState.DISABLED:
+                slot.state, slot.reason, slot.until = AccountState.ACTIVE, None, None
+            logger.info("pugongying account %r: new cookies read from %s (a new login)", name, path)
+            done.append(CookieReload(self.name, name, "new_login"))
+        return done
 
     @property
     def pool_state(self) -> str:
@@ -805,6 +914,7 @@ class PugongyingSource:
         user_id = query.user_id
         tried: set[str] = set()
         failures: list[str] = []
+        await self._check_cookies()
         if self._pool is not None:
             await self._sync()
         while (slot := self._choose(tried)) is not None:
@@ -1057,12 +1167,20 @@ class PugongyingSource:
             slot.state, slot.until = AccountState.DISABLED, None
             slot.reason = f"session lost: {verdict.detail}; log in again and replace its cookies"
             logger.warning("pugongying account %r disabled: %s", name, slot.reason)
+            self._incident(
+                slot,
+                "session_lost",
+                key=f"session_lost:{_session_of(slot.account)}",
+                lasts=SESSION_INCIDENT_SECONDS,
+            )
             raise _AccountFailed(None, verdict.detail)
         if verdict.kind is VerdictKind.RISK_CONTROL:
             slot.strikes += 1
             slot.detail = verdict.detail
             self._rest(slot)
             logger.warning("pugongying account %r cooling down: %s", name, slot.reason)
+            rest = (slot.until or 0.0) - self._monotonic()
+            self._incident(slot, "risk_control", key="risk_control", lasts=max(rest, 1.0))
             raise _AccountFailed(None, verdict.detail)
         if verdict.kind is VerdictKind.TRANSIENT:
             assert verdict.reason is not None
@@ -1080,6 +1198,27 @@ class PugongyingSource:
                 source=self.name,
             )
         raise _AccountFailed(verdict.reason, verdict.detail)
+
+    def _incident(self, slot: _Slot, label: str, *, key: str, lasts: float) -> None:
+        """Report the account's incident; a sink that fails never fails the collection."""
+        if self._incidents is None:
+            return
+        incident = AccountIncident(
+            source=self.name,
+            account=slot.account.name,
+            label=label,
+            reason=self._scrub(slot, slot.reason or label),
+            at=time.time(),
+            cooling_until=slot.cooling_until if label == "risk_control" else None,
+            key=key,
+            lasts_seconds=lasts,
+        )
+        try:
+            self._incidents.report(incident)
+        except Exception:
+            logger.exception(
+                "reporting an incident of pugongying account %r failed", incident.account
+            )
 
     def _rest(self, slot: _Slot) -> None:
         """Cool the account down for its number of strikes: ``base * 2**(strikes-1)``, capped."""
@@ -1120,6 +1259,17 @@ def _same_site(host: str) -> bool:
     """A redirect Pugongying itself makes when a login is gone: to the same host (relative) or
     to a Xiaohongshu login host. Anywhere else is refused, and never followed."""
     return host == "the same host" or host == "xiaohongshu.com" or host.endswith(".xiaohongshu.com")
+
+
+def _read_account(account: PugongyingAccount, path: Path) -> PugongyingAccount:
+    """``account`` with the cookies ``path`` holds now; ``ConfigError`` naming the file (never
+    a value) if it cannot be read or its cookies are not valid."""
+    header = read_secret(env=None, file=path, what="cookies")
+    fresh = replace(account, cookies=parse_cookies(header, where=f"cookies_file {path}"))
+    problems = fresh.problems()
+    if problems:
+        raise ConfigError("; ".join(problems))
+    return fresh
 
 
 def _window(rate: float) -> tuple[int, int]:

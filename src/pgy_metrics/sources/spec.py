@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.errors import ConfigError
 from pgy_metrics.sources.base import OutcomeSink, Source
+from pgy_metrics.sources.cookie_files import ReloadSignal
+from pgy_metrics.sources.incidents import IncidentSink
 from pgy_metrics.sources.pool import SharedPool
 
 __all__ = ["BuildContext", "SourceKind", "SourceSpec", "read_secret"]
@@ -55,6 +57,10 @@ class BuildContext:
     pool: SharedPool | None = None
     """Where account pools keep pacing and account states shared by the cluster (the server
     gives one on Redis with ``PGY_REDIS_URL``); None keeps them in the process."""
+    incidents: IncidentSink | None = None
+    """Told when an account loses its session or is risk-controlled (the account webhook)."""
+    reload: ReloadSignal | None = None
+    """The deployment's "re-read the cookie files" counter (``pgy accounts reload``)."""
 
 
 SpecT = TypeVar("SpecT", bound=SourceSpec)

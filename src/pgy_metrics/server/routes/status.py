@@ -42,7 +42,17 @@ async def _report(runtime: Runtime) -> dict[str, Any]:
         "subjects": [_health_json(h, zone) for h in healths],
         "accounts": [_account_json(a) for a in await cluster_account_states(runtime)],
         "account_pool": account_pool_state(runtime),
+        "account_webhook": await account_webhook_state(runtime),
     }
+
+
+async def account_webhook_state(runtime: Runtime) -> dict[str, Any] | None:
+    """The account webhook: its host (never its path, which may hold its key) and the last
+    delivery in the deployment; None when ``PGY_ACCOUNT_WEBHOOK_URL`` is unset."""
+    webhook = runtime.account_webhook
+    if webhook is None:
+        return None
+    return {"host": webhook.host, "last": await webhook.last()}
 
 
 def _health_json(health: Health, zone: tzinfo) -> dict[str, Any]:
@@ -105,6 +115,18 @@ def _account_json(status: AccountStatus) -> dict[str, Any]:
         ),
         "last_failure": status.last_failure,
     }
+
+
+def _webhook_html(webhook: dict[str, Any] | None) -> str:
+    if webhook is None:
+        return ""
+    last = webhook["last"]
+    if last is None:
+        told = "no incident yet"
+    else:
+        outcome = "delivered" if last["delivered"] else f"not delivered ({last['error']})"
+        told = f"last: {last['account']} {last['label']} at {last['at']}, {outcome}"
+    return f"<p>Account webhook {html.escape(webhook['host'])}: {html.escape(told)}</p>"
 
 
 _ROW = (
@@ -174,6 +196,28 @@ STATUS_SCHEMA: dict[str, Any] = {
             "enum": ["local", "shared", "unreachable", None],
             "description": "Where account pools keep their state; null without accounts.",
         },
+        "account_webhook": {
+            "type": ["object", "null"],
+            "description": "The account webhook (PGY_ACCOUNT_WEBHOOK_URL), null when unset: "
+            "its scheme and host, and the last incident delivered (or not) in the deployment.",
+            "required": ["host", "last"],
+            "properties": {
+                "host": {"type": "string"},
+                "last": {
+                    "type": ["object", "null"],
+                    "required": ["account", "label", "at", "delivered", "attempts"],
+                    "properties": {
+                        "source": {"type": "string"},
+                        "account": {"type": "string"},
+                        "label": {"type": "string", "enum": ["session_lost", "risk_control"]},
+                        "at": {"type": "string", "description": "When the incident was seen."},
+                        "delivered": {"type": "boolean"},
+                        "attempts": {"type": "integer"},
+                        "error": _NULLABLE_STRING,
+                    },
+                },
+            },
+        },
     },
 }
 """What ``GET /status`` answers (documented in OpenAPI; nothing in it can hold a secret)."""
@@ -240,6 +284,7 @@ count: not a caller's invalid request or insufficient balance, not a cached answ
         "<th>reason</th><th>in flight</th><th>cooling until</th><th>last failure</th></tr>"
         "</thead><tbody>" + accounts + "</tbody></table>"
         f"<p>Account pool: {html.escape(report['account_pool'] or 'local')}</p>"
+        + _webhook_html(report["account_webhook"])
         if accounts
         else ""
     }
