@@ -118,6 +118,31 @@ def webhook_host(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host}{port}"
 
 
+class _HideUrl(logging.Filter):
+    """On the ``httpx`` logger, which logs every request's full URL at INFO: the webhook's
+    URL becomes its host and ``/***`` (a logger's filter sees every record logged on it)."""
+
+    def __init__(self, url: str, shown: str) -> None:
+        super().__init__()
+        self.url, self.shown = url, shown
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(self.url in str(a) for a in record.args):
+            record.args = tuple(
+                str(a).replace(self.url, self.shown) if self.url in str(a) else a
+                for a in record.args
+            )
+        if isinstance(record.msg, str) and self.url in record.msg:
+            record.msg = record.msg.replace(self.url, self.shown)
+        return True
+
+
+def _hide_in_httpx_logs(url: str, shown: str) -> None:
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _HideUrl) and f.url == url for f in httpx_logger.filters):
+        httpx_logger.addFilter(_HideUrl(url, shown))
+
+
 class _Retry(Exception):
     """A delivery worth another attempt; its text is safe to log (stamina logs its repr)."""
 
@@ -143,6 +168,7 @@ class AccountWebhook:
         self._transport = transport
         self._tasks: set[asyncio.Task[None]] = set()
         self.host = webhook_host(url.get_secret_value())
+        _hide_in_httpx_logs(str(httpx.URL(url.get_secret_value())), f"{self.host}/***")
 
     def report(self, incident: AccountIncident) -> None:
         """Claim and deliver in the background: returns at once, never raises."""
