@@ -844,9 +844,8 @@ class PugongyingSource:
                 account = _read_account(slot.account, path)
             except ConfigError as problem:
                 logger.warning(
-                    "pugongying account %r keeps its cookies: %s was not re-read: %s",
+                    "pugongying account %r keeps its cookies: its cookies file was not re-read: %s",
                     name,
-                    path,
                     problem,
                 )
                 done.append(CookieReload(self.name, name, "kept", str(problem)))
@@ -1268,7 +1267,7 @@ def _read_account(account: PugongyingAccount, path: Path) -> PugongyingAccount:
     fresh = replace(account, cookies=parse_cookies(header, where=f"cookies_file {path}"))
     problems = fresh.problems()
     if problems:
-        raise ConfigError("; ".join(problems))
+        raise ConfigError(f"cookies_file {path}: " + "; ".join(problems))
     return fresh
 
 
