@@ -359,3 +359,40 @@ async def issue_admin(env: dict[str, str]) -> str:
     )
     async with open_issuer(settings) as issuer:
         return (await issuer.create("operator", is_admin=True)).token
+
+
+def test_pgy_accounts_reload_without_redis_and_its_refusals(tmp_path: Path) -> None:
+    """Without Redis the generation lives in the data directory (what the processes of this
+    machine read); a cookie file the command cannot use is named (exit 2, nothing raised);
+    Redis unreachable is exit 1, nothing raised."""
+    from pgy_metrics.service.account_reload import FileReloadSignal
+
+    env = pgy_env(tmp_path / "data")
+    done = pgy("accounts", "reload", env=env)
+    assert "Reload generation 1 set in the data directory" in done.stdout
+    assert asyncio.run(FileReloadSignal(tmp_path / "data").generation()) == 1
+
+    (tmp_path / "alpha.cookies").write_text(f"webId=only-{SECRET}\n", encoding="utf-8")
+    config = tmp_path / "pgy.toml"
+    config.write_text(
+        f"""
+[[sources]]
+type = "pugongying"
+
+[[sources.accounts]]
+name = "alpha"
+cookies_file = "{tmp_path / "alpha.cookies"}"
+""",
+        encoding="utf-8",
+    )
+    refused = pgy("accounts", "reload", "--config", str(config), env=env, check=False)
+    assert refused.returncode == 2
+    assert "account 'alpha' has none of the login cookies" in refused.stderr
+    assert SECRET not in refused.stdout + refused.stderr
+    assert asyncio.run(FileReloadSignal(tmp_path / "data").generation()) == 1
+
+    down = {**env, "PGY_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    unreachable = pgy("accounts", "reload", env=down, check=False)
+    assert unreachable.returncode == 1
+    assert "cannot reach Redis (PGY_REDIS_URL)" in unreachable.stderr
+    assert "nothing was reloaded" in unreachable.stderr
