@@ -1,16 +1,18 @@
 """Issue 12, item 7: "a cookie file replaced while the cluster runs: the next call on that
 account uses the new cookies in every process; the webhook fired once for the lost session".
 
-Two real ``pgy serve`` processes share the machine's PostgreSQL (a throw-away database) and Redis
-(a key prefix of their own), collecting with one Pugongying account from a loopback fake upstream
-in a process of its own that records the time, account and cookies of every call. A loopback
-receiver stands for the operator's webhook (its URL holds a secret of its own, as chat webhooks'
-do). The session of the account is lost under calls from both servers: the account is disabled
-in the cluster and the webhook is told exactly once; then the cookie file is replaced with a new
-login and the next call of each server uses it, without a restart: by the file's change, then by
+Two real ``pgy serve`` processes (one collecting inline, one queueing its collections) and a
+``pgy worker`` share the machine's PostgreSQL (a throw-away database) and Redis (a key prefix of
+their own), collecting with one Pugongying account from a loopback fake upstream in a process of
+its own that records the time, account and cookies of every call. A loopback receiver stands for
+the operator's webhook (its URL holds a secret of its own, as chat webhooks' do). The session of
+the account is lost under calls from both collecting processes: the account is disabled in the
+cluster and the webhook is told exactly once; then the cookie file is replaced with a new login
+and the next call of each process uses it, without a restart: by the file's change, then by
 ``pgy accounts reload`` and ``POST /admin/accounts/reload`` for changes a file's stamp cannot
-show. A new login that fails again is a new incident. No cookie in any log, answer or webhook body.
-Also: the cluster-wide claim of one incident on Redis, by two pools as two processes have."""
+show. A new login that fails again is a new incident. No cookie in any log, answer or webhook
+body. Also: the cluster-wide claim of one incident on Redis, by two pools as two processes have,
+and ``pgy accounts reload`` without Redis."""
 
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ import pytest
 from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.service.account_pool import RedisAccountPool
 from pgy_metrics.store.tokens import BillingPlan
-from tests.integration import servers
+from tests.integration import servers, test_collection_queue
 from tests.integration.servers import STARTUP_SECONDS, ServerProcess, free_port, pgy, pgy_env
+from tests.integration.test_collection_queue import QUEUE, WorkerProcess
 from tests.integration.test_money import issue, redis_url
 from tests.upstreams.loopback import serve_on_loopback
 from tests.upstreams.webhook_receiver import WebhookReceiver
@@ -193,6 +196,7 @@ def test_a_lost_session_tells_the_webhook_once_and_a_new_login_reaches_every_pro
 ) -> None:
     # Two servers start one after the other on a shared, busy machine: give each more time.
     monkeypatch.setattr(servers, "STARTUP_SECONDS", 120.0)
+    monkeypatch.setattr(test_collection_queue, "STARTUP_SECONDS", 120.0)
     config = write_config(tmp_path, upstream)
     hook = WebhookReceiver()
     with serve_on_loopback(hook.app) as hook_base:
@@ -211,19 +215,21 @@ def test_a_lost_session_tells_the_webhook_once_and_a_new_login_reaches_every_pro
         outputs: list[str] = []
         with (
             ServerProcess(env, tmp_path / "first.log", args=args) as first,
-            ServerProcess(env, tmp_path / "second.log", args=args) as second,
+            ServerProcess(env, tmp_path / "second.log", args=(*args, *QUEUE)) as second,
+            WorkerProcess(env, tmp_path / "worker.log", args=args) as worker,
         ):
+            # The first server collects its asks itself; the worker collects the second's.
             cluster = Cluster([first, second], token, upstream)
             set_mode(upstream, a1(LOGINS[0]), "http_401")
 
-            # 1. The session is lost under calls from both servers at once.
+            # 1. The session is lost under calls from both collecting processes at once.
             answers = cluster.ask_each(per_server=3)
             assert {answer["code"] for _, answer in answers} == {301}
             lost = [c for c in cluster.calls() if c["account"] == a1(LOGINS[0])]
             assert len(lost) >= 2
-            for server in cluster.servers:  # each process saw the lost session itself
+            for process in (first, worker):  # each saw the lost session itself
                 assert "pugongying account 'alpha' disabled: session lost: HTTP 401" in (
-                    server.logs()
+                    process.logs()
                 )
             wait_for(lambda: len(hook.received) >= 1, "the webhook")
             time.sleep(1.0)  # a second delivery, if any, would have come by now
@@ -308,7 +314,7 @@ def test_a_lost_session_tells_the_webhook_once_and_a_new_login_reaches_every_pro
             assert [d.json["label"] for d in hook.received] == ["session_lost"] * 2
             outputs += [str(s) for s in cluster.statuses()]
 
-        logs = first.logs() + second.logs()
+        logs = first.logs() + second.logs() + worker.logs()
         assert "account webhook " + hook_base + " told of pugongying account 'alpha'" in logs
         for text in [logs, *outputs, *(d.body.decode() for d in hook.received)]:
             assert SECRET not in text  # no cookie of any login, anywhere
