@@ -187,6 +187,7 @@ def wait_for(condition: Any, what: str, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.postgres
 def test_a_lost_session_tells_the_webhook_once_and_a_new_login_reaches_every_process(
     tmp_path: Path,
     postgres_url: str,
