@@ -222,3 +222,40 @@ async def test_accounts_from_an_environment_variable_are_not_reloaded(
         assert MARK not in repr(done) and MARK not in repr(spec.account)
     finally:
         await source.aclose()
+
+
+async def test_a_lost_session_of_cookies_replaced_while_the_call_was_out_spares_the_new_login(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from tests.upstreams.loopback import aserve_on_loopback
+
+    slow = FakePugongying(latency_seconds=0.5)
+    async with aserve_on_loopback(slow.app) as slow_url:
+        path = tmp_path / "alpha.cookies"
+        write(path, "alpha")
+        source = PugongyingSource(
+            PugongyingConfig(
+                accounts=[AccountSpec(name="alpha", cookies_file=path).account],
+                base_url=slow_url,
+                requests_per_second=1000.0,
+                retry_attempts=1,
+            ),
+            monotonic=FakeMonotonic(),
+        )
+        try:
+            slow.set_mode(a1("alpha"), "http_401")
+            out = asyncio.create_task(ask(source, 1))
+            while not slow.received:  # the old cookies' call is out
+                await asyncio.sleep(0.01)
+            write(path, "alpha2")
+            (done,) = source.reload_cookies(force=True)
+            assert done.outcome == "new_login"
+            with pytest.raises(SessionLost):
+                await out
+            assert source.accounts()[0].state is AccountState.ACTIVE  # the new login is spared
+            await ask(source, 2)
+            assert slow.received[-1].account == a1("alpha2")
+        finally:
+            await source.aclose()

@@ -1153,15 +1153,23 @@ class PugongyingSource:
             verdict.detail,
             latency,
         )
-        return self._apply(slot, verdict, user_id)
+        return self._apply(slot, verdict, user_id, account)
 
-    def _apply(self, slot: _Slot, verdict: Verdict, user_id: str) -> dict[str, Any]:
-        """Change the account's state by the verdict; return the data or raise."""
+    def _apply(
+        self, slot: _Slot, verdict: Verdict, user_id: str, sent_with: PugongyingAccount
+    ) -> dict[str, Any]:
+        """Change the account's state by the verdict; return the data or raise.
+        ``sent_with`` is the account (its cookies) the request carried."""
         name = slot.account.name
         if verdict.kind is VerdictKind.OK:
             assert verdict.data is not None
             slot.strikes, slot.reason = 0, None
             return verdict.data
+        if verdict.kind is VerdictKind.SESSION_LOST and slot.account is not sent_with:
+            # A new login was read while this call was out: the answer is about the old cookies,
+            # and must not disable the new ones.
+            logger.info("pugongying account %r: the replaced cookies' session was lost", name)
+            raise _AccountFailed(None, verdict.detail)
         if verdict.kind is VerdictKind.SESSION_LOST:
             slot.state, slot.until = AccountState.DISABLED, None
             slot.reason = f"session lost: {verdict.detail}; log in again and replace its cookies"
