@@ -177,7 +177,12 @@ class AccountWebhook:
                 self._handle(incident), name=f"account-webhook-{incident.account}"
             )
         except RuntimeError:  # no event loop: nothing to deliver with
-            logger.warning("account webhook: %s not delivered (no event loop)", incident.key)
+            logger.warning(
+                "account webhook: %s account %r %s not delivered (no event loop)",
+                incident.source,
+                incident.account,
+                incident.label,
+            )
             return
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
