@@ -270,3 +270,11 @@ async def test_calls_in_flight_that_see_one_lost_session_tell_the_webhook_once(
         await risky.aclose()
     finally:
         await source.aclose()
+
+
+def test_a_report_outside_an_event_loop_is_dropped_with_a_warning_never_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    webhook(f"http://127.0.0.1:9/hook/{HOOK_SECRET}").report(incident())
+    assert "account webhook: pugongying account 'alpha' session_lost not delivered" in caplog.text
+    assert "session_lost:abc" not in caplog.text  # the key (a digest) is not logged
