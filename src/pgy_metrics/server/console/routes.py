@@ -320,7 +320,9 @@ async def sign_in(request: Request) -> Response:
         httponly=True,
         samesite="strict",
     )
-    response.delete_cookie(SIGN_IN_COOKIE, path=PREFIX)
+    response.delete_cookie(
+        SIGN_IN_COOKIE, path=PREFIX, secure=_secure(request), httponly=True, samesite="strict"
+    )
     return response
 
 
