@@ -13,8 +13,10 @@ one (``PGY_CHROMIUM``, default ``/usr/bin/chromium``); Playwright downloads noth
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,12 @@ import httpx
 import pytest
 
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
+from pgy_metrics.service.runtime import open_administration
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.store.tokens import BillingPlan
 from tests.conftest import unavailable
-from tests.integration.servers import ServerProcess, pgy, pgy_env
+from tests.integration import servers
+from tests.integration.servers import ServerProcess, pgy_env
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +38,7 @@ CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[1] / "assets" / "axe-core" / "axe.min.js"
 PROFILE_URL = f"https://pgy.xiaohongshu.com/solar/pre-trade/blogger-detail/{USER_ID_EXAMPLE}?x=1"
 OTHER_CREATOR = "5a0b1c2d3e4f5a6b7c8d9e0f"
+STARTUP_SECONDS = 120.0
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
@@ -72,17 +79,34 @@ def browser() -> Iterator[Any]:
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     folder = tmp_path_factory.mktemp("console-browser")
     env = pgy_env(folder / "data")
-    alice = pgy("token", "create", "--name", "alice", "--balance", "1000", env=env).stdout.strip()
-    bob = pgy("token", "create", "--name", "bob", "--balance", "777", env=env).stdout.strip()
-    admin = pgy("token", "create", "--name", "root", "--admin", env=env).stdout.strip()
+    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        alice, bob, admin = thread.submit(asyncio.run, _tokens(folder / "data")).result()
     shots = os.environ.get("PGY_TEST_ARTIFACTS")
     artifacts = Path(shots) / "console" if shots else tmp_path_factory.mktemp("console-shots")
     artifacts.mkdir(parents=True, exist_ok=True)
-    with ServerProcess(env, folder / "server.log") as server:
+    server = ServerProcess(env, folder / "server.log")
+    with pytest.MonkeyPatch.context() as patch:
+        # This module's one server may start on a machine busy with browsers: allow it longer.
+        patch.setattr(servers, "STARTUP_SECONDS", STARTUP_SECONDS)
+        server.start()
+    try:
         yield Deployment(server, alice, bob, admin, artifacts)
-        logs = server.logs()
-        for token in (alice, bob, admin):
-            assert token not in logs
+    finally:
+        server.stop()
+    logs = server.logs()
+    for token in (alice, bob, admin):
+        assert token not in logs
+
+
+async def _tokens(data_dir: Path) -> tuple[str, str, str]:
+    """Two metered holders and an admin, made in this process (as ``pgy token create`` would:
+    the same issuer on the same data directory), which spares three interpreter starts."""
+    async with open_administration(Settings(data_dir=data_dir)) as issuer:
+        alice = await issuer.create("alice", plan=BillingPlan(balance=1000))
+        bob = await issuer.create("bob", plan=BillingPlan(balance=777))
+        admin = await issuer.create("root", is_admin=True)
+    return alice.token, bob.token, admin.token
 
 
 @dataclass
