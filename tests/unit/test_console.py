@@ -12,19 +12,26 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from pgy_metrics.clock import FixedClock
+from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.contract.params import USER_ID_EXAMPLE, ParamError, parse_user_ref
 from pgy_metrics.server import create_app
-from pgy_metrics.server.console.sessions import SESSION_COOKIE, same_token
+from pgy_metrics.server.console.sessions import SESSION_COOKIE, ConsoleSessions, same_token
 from pgy_metrics.server.console.text import TEXT
 from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.tokens import TokenHasher
+from pgy_metrics.store.database import Store
+from pgy_metrics.store.money import Charge
+from pgy_metrics.store.sessions import SessionRepository
+from pgy_metrics.store.snapshots import Snapshot
 from pgy_metrics.store.tokens import BillingPlan
 
 START = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
@@ -311,3 +318,81 @@ async def test_a_price_that_went_up_is_asked_again(console: Console) -> None:
 
 def test_both_languages_have_every_label() -> None:
     assert set(TEXT["en"]) == set(TEXT["zh"])
+
+
+# -- the store's part, on SQLite and PostgreSQL -------------------------------------------------
+
+
+async def test_sessions_are_stored_by_hash_and_resolve_only_while_valid(store: Store) -> None:
+    clock = FixedClock(START)
+    record = await store.tokens.add(
+        name="carol", token_hash="h" * 64, is_admin=False, created_at=START
+    )
+    sessions = ConsoleSessions(
+        repository=SessionRepository(store.database),
+        hasher=TokenHasher(b"pepper-of-at-least-16-bytes"),
+        clock=clock,
+        lifetime=timedelta(minutes=30),
+    )
+    first = await sessions.sign_in(record)
+    second = await sessions.sign_in(record)
+    assert first.id != second.id and first.csrf != second.csrf
+    stored = await store.database.read(
+        lambda conn: [
+            row[0] for row in conn.execute(text("SELECT session_hash FROM console_sessions"))
+        ]
+    )
+    assert first.id not in stored and second.id not in stored  # only keyed hashes
+    resolved = await sessions.resolve(first.id)
+    assert resolved is not None and resolved.holder.name == "carol"
+    assert resolved.csrf == first.csrf
+    assert await sessions.resolve("not-a-session") is None
+    assert await sessions.resolve(None) is None
+    assert await sessions.sign_out(first.id)
+    assert await sessions.resolve(first.id) is None
+    assert await sessions.resolve(second.id) is not None
+    clock.advance(minutes=30)
+    assert await sessions.resolve(second.id) is None  # expired at its lifetime
+    await sessions.sign_in(record)  # purges the expired one
+    remaining = await store.database.read(
+        lambda conn: conn.execute(text("SELECT count(*) FROM console_sessions")).scalar()
+    )
+    assert remaining == 1
+
+
+async def test_the_looked_up_pool_is_the_creators_charged_to_the_token(store: Store) -> None:
+    mine = await store.tokens.add(name="m", token_hash="a" * 64, is_admin=False, created_at=START)
+    theirs = await store.tokens.add(name="t", token_hash="b" * 64, is_admin=False, created_at=START)
+    creators = {"mine": "a" * 24, "theirs": "b" * 24}
+    for index, (token, user_id) in enumerate(
+        ((mine, creators["mine"]), (theirs, creators["theirs"]))
+    ):
+        await store.snapshots.add(
+            Snapshot(
+                NOTES_RATE,
+                user_id,
+                "DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL",
+                START,
+                "sandbox",
+                "{}",
+            )
+        )
+        charge = Charge(
+            request_id=f"r{index}",
+            token_id=token.id,
+            amount=1,
+            day="2026-11-28",
+            endpoint=NOTES_RATE,
+            user_id=user_id,
+            scope_key="DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL",
+            cached=False,
+            at=START,
+        )
+        assert await store.ledger.charge(charge, metered=False, daily_quota=None) is None
+    repository = SessionRepository(store.database)
+    own = await repository.looked_up_snapshots(token_id=mine.id, endpoint=NOTES_RATE, creators=10)
+    assert {snapshot.user_id for snapshot in own} == {creators["mine"]}
+    every = await repository.looked_up_snapshots(token_id=None, endpoint=NOTES_RATE, creators=10)
+    assert {snapshot.user_id for snapshot in every} == set(creators.values())
+    one = await repository.looked_up_snapshots(token_id=None, endpoint=NOTES_RATE, creators=1)
+    assert len({snapshot.user_id for snapshot in one}) == 1
