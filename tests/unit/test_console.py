@@ -396,3 +396,18 @@ async def test_the_looked_up_pool_is_the_creators_charged_to_the_token(store: St
     assert {snapshot.user_id for snapshot in every} == set(creators.values())
     one = await repository.looked_up_snapshots(token_id=None, endpoint=NOTES_RATE, creators=1)
     assert len({snapshot.user_id for snapshot in one}) == 1
+
+
+async def test_the_language_follows_the_choice_then_the_browser(console: Console) -> None:
+    async with console.client() as http:
+        english = await http.get("/console/sign-in")
+        assert english.headers["content-language"] == "en"
+        chinese = await http.get("/console/sign-in", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert chinese.headers["content-language"] == "zh"
+        assert TEXT["zh"]["sign_in_title"] in chinese.text
+        switched = await http.get("/console/language/zh?next=/console/sign-in")
+        assert switched.status_code == 303
+        assert switched.headers["location"] == "/console/sign-in"
+        assert (await http.get("/console/sign-in")).headers["content-language"] == "zh"
+        away = await http.get("/console/language/en?next=https://evil.example/")
+        assert away.headers["location"] == "/console"  # never an open redirect

@@ -112,8 +112,13 @@ def _console(request: Request) -> Console:
 
 
 def _lang(request: Request) -> str:
-    lang = request.cookies.get(LANG_COOKIE, "en")
-    return lang if lang in LANGUAGES else "en"
+    """The language chosen (a cookie), else Chinese for a browser that prefers it, else
+    English."""
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang in LANGUAGES:
+        return lang
+    preferred = request.headers.get("accept-language", "").split(",")[0].strip().lower()
+    return "zh" if preferred.startswith("zh") else "en"
 
 
 def _secure(request: Request) -> bool:
