@@ -411,3 +411,26 @@ async def test_the_language_follows_the_choice_then_the_browser(console: Console
         assert (await http.get("/console/sign-in")).headers["content-language"] == "zh"
         away = await http.get("/console/language/en?next=https://evil.example/")
         assert away.headers["location"] == "/console"  # never an open redirect
+
+
+async def test_the_gate_admits_a_session_holder_with_the_api_s_own_checks(
+    console: Console,
+) -> None:
+    """``Gate.call(holder=...)``: the console's calls pass the same permission and token checks
+    as an API call with the token (600 for an endpoint the plan does not allow, 100 once the
+    token is revoked)."""
+    runtime = console.app.state.runtime
+    issuer = runtime.issuer
+    await issuer.update_plan("alice", endpoints=["blogger_profile"])
+    alice = await issuer.record("alice")
+    notes = runtime.endpoints[NOTES_RATE]
+    params = {"userId": USER_ID_EXAMPLE}
+    refused = await runtime.gate.call(notes, params, request_id="r-600", holder=alice)
+    assert int(refused.code) == 600
+    profile = runtime.endpoints["blogger_profile"]
+    allowed = await runtime.gate.call(profile, params, request_id="r-0", holder=alice)
+    assert allowed.ok and allowed.charged == 1
+    await issuer.revoke("alice")
+    revoked = await issuer.record("alice")
+    gone = await runtime.gate.call(profile, params, request_id="r-100", holder=revoked)
+    assert int(gone.code) == 100
