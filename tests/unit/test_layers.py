@@ -18,7 +18,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "sources": frozenset({"sources", "contract", "clock", "query_token"}),
     "store": frozenset({"store", "contract"}),
     "service": frozenset({"service", "sources", "store", "contract", "clock"}),
-    "server": frozenset({"server", "service", "sources", "store", "contract", "clock"}),
+    # analytics and figures: the web console's creator page (analytics imported lazily, since
+    # the analytics extra is optional for a server).
+    "server": frozenset(
+        {"server", "service", "sources", "store", "contract", "clock", "analytics", "figures"}
+    ),
     "client": frozenset({"client", "contract", "sheets", "query_token"}),
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),
     "mcp_server": frozenset({"client", "contract", "analytics", "sheets", "figures"}),

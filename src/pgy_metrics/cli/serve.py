@@ -124,6 +124,7 @@ def serve(
             f"{', collection: queue, run by pgy worker' if settings.collect == 'queue' else ''}); "
             f"open {settings.base_url}/ in a browser, Ctrl-C stops"
         )
+        say(f"web console: {settings.base_url}/console (sign in with an API token)")
         # Everything alive now lives as long as the server: keep it out of the collector's
         # generations, which shortens the pauses that make the latency tail.
         gc.collect()

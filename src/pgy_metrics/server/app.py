@@ -22,7 +22,7 @@ from pgy_metrics import __version__
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.endpoints import ENDPOINTS, Registry
 from pgy_metrics.contract.history import HISTORY_PATH
-from pgy_metrics.server import caps, docs_pages, methods
+from pgy_metrics.server import caps, console, docs_pages, methods
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
 from pgy_metrics.server.routes import (
@@ -154,6 +154,7 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(documents.router)
     app.include_router(docs_pages.router)
+    app.include_router(console.router)
     # Last, so that they cost other routes nothing: 405 for any method but GET on the endpoints.
     app.router.routes.extend(
         methods.get_only_routes([*(s.path for s in runtime.endpoints.values()), HISTORY_PATH])

@@ -123,6 +123,7 @@ class Gate:
         repeated: str | None = None,
         max_age: timedelta | None = None,
         client: tuple[str, int] | None = None,
+        holder: TokenRecord | None = None,
     ) -> Outcome:
         """One call of ``endpoint`` with its query parameters (``token`` among them).
 
@@ -131,9 +132,11 @@ class Gate:
         snapshot at least that old is collected anew and priced as a fresh call. Raises only on
         a bug or an outage (the edge answers 500 then); every business outcome is returned.
         ``client`` is the caller's (address, port), for ``PGY_FAILED_TOKEN_LIMIT``.
+        ``holder`` is a token the caller authenticated already (the web console's session):
+        it stands for ``token``, and every other step is the same.
         """
         outcome = await self._call(
-            endpoint, params, request_id, idempotency_key, repeated, max_age, client
+            endpoint, params, request_id, idempotency_key, repeated, max_age, client, holder
         )
         self.codes[outcome.code] += 1
         return outcome
@@ -145,6 +148,7 @@ class Gate:
         request_id: str,
         repeated: str | None = None,
         client: tuple[str, int] | None = None,
+        holder: TokenRecord | None = None,
     ) -> Outcome:
         """``GET /api/history``: every stored collection of one creator and scope, oldest first.
 
@@ -153,7 +157,7 @@ class Gate:
         answer: nothing is collected, so nothing needs reserving). Only snapshots of the sources
         this server serves are read, as for a call. ``body`` is the whole envelope.
         """
-        outcome = await self._history(params, request_id, repeated, client)
+        outcome = await self._history(params, request_id, repeated, client, holder)
         self.codes[outcome.code] += 1
         return outcome
 
@@ -163,6 +167,7 @@ class Gate:
         request_id: str,
         repeated: str | None,
         client: tuple[str, int] | None,
+        holder: TokenRecord | None = None,
     ) -> Outcome:
         zone = self._settings.zone
         admitted = await self._admit(
@@ -171,6 +176,7 @@ class Gate:
             lambda given: parse_history(given, self._endpoints, zone),
             HISTORY,
             client,
+            holder,
         )
         if isinstance(admitted, Outcome):
             return admitted
@@ -217,8 +223,11 @@ class Gate:
         repeated: str | None,
         max_age: timedelta | None,
         client: tuple[str, int] | None,
+        holder: TokenRecord | None = None,
     ) -> Outcome:
-        admitted = await self._admit(params, repeated, endpoint.parse, endpoint.permission, client)
+        admitted = await self._admit(
+            params, repeated, endpoint.parse, endpoint.permission, client, holder
+        )
         if isinstance(admitted, Outcome):
             return admitted
         record, query = admitted
@@ -238,6 +247,7 @@ class Gate:
         parse: Callable[[Mapping[str, str]], P],
         permission: str,
         client: tuple[str, int] | None = None,
+        holder: TokenRecord | None = None,
     ) -> tuple[TokenRecord, P] | Outcome:
         """The checks every call passes before anything is collected or read, in the contract's
         order: parameters (400), token (100), permission (600), rate limit (302). The parsed
@@ -257,14 +267,17 @@ class Gate:
             param_error = error
 
         token = params.get("token")
-        record = await self._authenticator.authenticate(token) if token else None
+        if holder is not None:
+            record: TokenRecord | None = holder if holder.active else None
+        else:
+            record = await self._authenticator.authenticate(token) if token else None
         if param_error is not None:
             if record is not None and record.plan.rate_limit:
                 # Invalid requests still count against the caller's rate limit.
                 await self._limiter.hit(record.token_hash, record.plan.rate_limit)
             return Outcome(BusinessCode.INVALID_PARAMS, param_error.message)
         assert parsed is not None
-        if not token:
+        if not token and holder is None:
             return Outcome(
                 BusinessCode.INVALID_TOKEN,
                 "token is required: pass your API token as the token query parameter.",

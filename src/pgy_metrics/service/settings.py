@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     """Whether each endpoint's page shows its latest successful answer (a real creator's data
     on a real source): operators who prefer not to show data set it to false."""
 
+    # Web console (/console, docs/console.md) --------------------------------------------------
+    console_session_minutes: int = Field(default=8 * 60, ge=1, le=30 * 24 * 60)
+    """How long a console sign-in lasts (from sign-in, not from the last request); then the
+    session is refused and forgotten, and the user signs in again."""
+
     # Money and limits ------------------------------------------------------------------------
     redis_url: str | None = None
     """``redis://host:6379/0`` to share rate-limit windows and the account pool (pacing,

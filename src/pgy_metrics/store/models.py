@@ -196,3 +196,16 @@ class HealthLabelRow(Base):
     subject: Mapped[str] = mapped_column(String(200), primary_key=True)
     label: Mapped[str] = mapped_column(String(30))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleSessionRow(Base):
+    """A signed-in web console session (``/console``). Only a keyed hash of the session id is
+    stored (as for tokens): a leaked database cannot be turned into a cookie."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index("ix_console_sessions_expires_at", "expires_at"),)
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigId)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -19,6 +19,7 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 router = APIRouter()
 
 LINKS: tuple[tuple[str, str], ...] = (
+    ("/console", "the web console: sign in with a token, look up creators, see usage and status"),
     ("/docs", "the API's pages: every endpoint, its parameters, codes and runnable samples"),
     ("/status.html", "upstream health, as the hosted API's status page shows it (JSON: /status)"),
     ("/metrics", "Prometheus metrics"),
