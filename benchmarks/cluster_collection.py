@@ -45,9 +45,11 @@ Usage::
         [--servers 2] [--seconds 60] [--warmup 10] [--askers 24] [--asks-per-key 2]
         [--latency-samples 12] [--worker-concurrency 4]
 
-Takes about 2 minutes with the defaults. Exits 1 if a target is missed or an ask failed, 2 if
+Takes about 2 minutes with the defaults on a quiet machine (5 on a loaded one, where each ``pgy``
+process may take a minute or two to start). Exits 1 if a target is missed or an ask failed, 2 if
 the cluster could not be set up (PostgreSQL or Redis unreachable, a process did not start), 130
 on Ctrl-C; in every case it stops its processes and removes its database and Redis keys first.
+``--keep-logs DIR`` keeps the processes' logs and the upstream's record of calls (``calls.json``).
 """
 
 from __future__ import annotations
@@ -298,12 +300,12 @@ def start_cluster(
         worker_argv += ["--concurrency", str(args.worker_concurrency)]
         workers.append((processes.start(worker_argv, env=env, log=log, cpus=None), log, number))
     for process, log, number in workers:
-        ready = log  # bound now: the lambda below must not see the loop's last log
+        ready = log  # bound now: the check below must not see the loop's last log
 
-        def started(path: Path = ready) -> bool:
+        def worker_started(path: Path = ready) -> bool:
             return "Starting worker on queues" in bench.tail(path)
 
-        wait_for(process, log, started, f"pgy worker {number}")
+        wait_for(process, log, worker_started, f"pgy worker {number}")
     servers: list[tuple[str, str]] = [
         (f"queue{n}", "queue") for n in range(1, args.servers + 1)
     ] + [("inline", "inline")]

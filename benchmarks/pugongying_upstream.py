@@ -29,8 +29,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from pgy_metrics.clock import FixedClock
+from pgy_metrics.contract.endpoints import UPSTREAM_NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE, Scope
-from pgy_metrics.sources.pugongying import UPSTREAM_NOTES_RATE_PATH
 from pgy_metrics.sources.sandbox import SandboxSource
 
 HOST = "127.0.0.1"
