@@ -34,7 +34,7 @@ from pgy_metrics.analytics.reports import (
     write_report,
     write_xlsx,
 )
-from pgy_metrics.analytics.reports.charts import HEATMAP_MAX_CREATORS, RADAR_MAX_CREATORS
+from pgy_metrics.analytics.reports.charts import HEATMAP_MAX_CREATORS, PERCENTILE_MAX_CREATORS
 from pgy_metrics.analytics.reports.data import PLAN_SUMMARY_ITEMS
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES, HEADLINE_SCOPE
 from pgy_metrics.contract.columns import COLUMN_KINDS, COLUMNS, LABELS_ZH, ColumnKind
