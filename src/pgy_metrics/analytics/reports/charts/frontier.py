@@ -1,7 +1,7 @@
 """(d) Plan frontier: budget vs the optimal, greedy and robust plan values.
 
 A budget where no plan meets the rules has no value: the line breaks there (Vega-Lite's
-``invalid: null`` on the line), it is neither bridged nor drawn at 0.
+``invalid: "break-paths-filter-domains"`` on the line), it is neither bridged nor drawn at 0.
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def frontier_spec(frontier: pl.DataFrame, objective: str, *, synthetic: bool = F
     x = alt.X("budget:Q", title="预算 budget", axis=alt.Axis(format=",.0f"))
     y = alt.Y("value:Q", title=f"价值 {objective}", axis=alt.Axis(format=",.0f"))
     base = alt.Chart(dataset("frontier")).encode(x=x, y=y, color=colour)
-    lines = base.mark_line(strokeWidth=2, invalid=None, aria=False).encode(strokeDash=dash)
+    lines = base.mark_line(strokeWidth=2, invalid="break-paths-filter-domains", aria=False).encode(
+        strokeDash=dash
+    )
     points = (
         base.transform_filter("isValid(datum.value)")
         .mark_point(filled=True, size=45, ariaRoleDescription=MARK_ROLE)

@@ -97,9 +97,10 @@ def inline_svg(name: str, spec: Mapping[str, Any]) -> Chart:
     ET.register_namespace("xlink", XLINK_NS)
     root = ET.fromstring(to_svg(spec))  # noqa: S314 - our own engine's output, not user XML
     marks = _mark_data_items(root)
-    root.set("data-chart", name)
-    root.set("class", "chart")
-    root.set("role", "img")
+    # Ours first, so ``<svg data-chart="...">`` finds the chart; Vega's own class is dropped.
+    vega = {k: v for k, v in root.attrib.items() if k not in {"class", "version"}}
+    root.attrib.clear()
+    root.attrib.update({"data-chart": name, "class": "chart", "role": "img", **vega})
     heading = spec.get("title", {})
     lines = heading.get("text", []) if isinstance(heading, dict) else heading
     title = ET.Element(f"{{{SVG_NS}}}title")
