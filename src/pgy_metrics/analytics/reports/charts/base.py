@@ -14,6 +14,7 @@ and ``pgy --help`` or the server must not pay for it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,14 +61,19 @@ def creator_label(row: Mapping[str, object]) -> str:
 
 
 def unique_labels(rows: Sequence[Mapping[str, object]]) -> list[str]:
-    """``creator_label`` per row, with the short id added where two creators share a name, so
-    that a chart keyed by label never merges two creators."""
+    """``creator_label`` per row, with the whole id where two creators share a label (a name,
+    or the first characters of ids made in the same second), so that a chart keyed by label
+    never merges two creators."""
     labels = [creator_label(row) for row in rows]
-    seen = {label: labels.count(label) for label in labels}
-    return [
-        f"{label} ({str(row.get('user_id', ''))[:SHORT_ID]})" if seen[label] > 1 else label
-        for label, row in zip(labels, rows, strict=True)
-    ]
+    counts = Counter(labels)
+    unique: list[str] = []
+    for label, row in zip(labels, rows, strict=True):
+        user_id = str(row.get("user_id", ""))
+        if counts[label] == 1:
+            unique.append(label)
+        else:
+            unique.append(user_id if label == user_id[:SHORT_ID] else f"{label} ({user_id})")
+    return unique
 
 
 def scope_label(key: str) -> str:
