@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import subprocess
+import sys
 from importlib import resources
 from typing import Any
 
@@ -318,3 +320,18 @@ def test_the_vendored_chart_scripts_are_package_data_with_their_licences() -> No
     # the console draws the specs altair writes: same Vega-Lite major version
     spec = quadrant_spec(_creators())
     assert "/vega-lite/v6." in spec["$schema"]
+
+
+def test_importing_the_reports_loads_neither_altair_nor_vl_convert() -> None:
+    """Both take about a second to load: only building or drawing a chart may pay for it (so
+    ``pgy --help``, the server and ``import pgy_metrics.analytics.reports`` do not)."""
+    code = (
+        "import sys\n"
+        "import pgy_metrics.analytics.reports, pgy_metrics.analytics.reports.charts\n"
+        "from pgy_metrics.cli.main import app\n"
+        "print(sorted(m for m in ('altair', 'vl_convert') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
