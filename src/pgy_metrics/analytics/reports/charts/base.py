@@ -125,31 +125,41 @@ def finish(
     tag as its subtitle), ``autosize: pad`` with padding so nothing is clipped, the report's
     fonts, ``datasets`` (the rows its layers name), and ``usermeta.pgy`` saying which chart it
     is, its caption and its number of marks."""
-    import altair as alt
-
     title_params: dict[str, Any] = {"text": list(title), "anchor": "start"}
     if synthetic:
         title_params.update(subtitle=SYNTHETIC_TAG, subtitleColor=SYNTHETIC_COLOUR)
-    meta = {"chart": name, "caption": caption, "marks": marks, "synthetic": synthetic}
-    finished = (
-        chart.properties(
-            title=alt.TitleParams(**title_params),
-            description=f"{' '.join(title)}. {caption}",
-            padding=PADDING,
-            autosize=alt.AutoSizeParams(type="pad", contains="padding"),
-            usermeta={"pgy": meta},
-        )
-        .configure(font=FONT)
-        .configure_title(fontSize=13, subtitleFontSize=11, subtitleFontWeight="bold", offset=8)
-        .configure_axis(labelFontSize=11, titleFontSize=12, labelLimit=0, titleLimit=0)
-        .configure_legend(labelFontSize=11, titleFontSize=11, labelLimit=0, titleLimit=0)
-        .configure_view(stroke=None)
-    )
     # Validated by the tests (tests/unit/test_report_charts.py) against the Vega-Lite schema;
-    # at run time the schema walk would cost as much as drawing the chart.
-    spec: Spec = finished.to_dict(validate=False)
-    spec["datasets"] = {key: list(rows) for key, rows in datasets.items()}
+    # at run time the schema walk would cost as much as drawing the chart. The frame is set on
+    # the dict: each of altair's ``.properties``/``.configure_*`` copies the whole chart.
+    spec: Spec = chart.to_dict(validate=False)
+    spec.update(
+        title=title_params,
+        description=f"{' '.join(title)}. {caption}",
+        padding=PADDING,
+        autosize={"type": "pad", "contains": "padding"},
+        usermeta={
+            "pgy": {"chart": name, "caption": caption, "marks": marks, "synthetic": synthetic}
+        },
+        config=_config(),
+        datasets={key: list(rows) for key, rows in datasets.items()},
+    )
     return spec
+
+
+def _config() -> Spec:
+    """Fonts and sizes; ``labelLimit: 0`` so that no axis or legend label is cut to "…"."""
+    return {
+        "font": FONT,
+        "title": {
+            "fontSize": 13,
+            "subtitleFontSize": 11,
+            "subtitleFontWeight": "bold",
+            "offset": 8,
+        },
+        "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelLimit": 0, "titleLimit": 0},
+        "legend": {"labelFontSize": 11, "titleFontSize": 11, "labelLimit": 0, "titleLimit": 0},
+        "view": {"stroke": None},
+    }
 
 
 def empty_spec(name: str, title: Sequence[str], message: str, *, synthetic: bool) -> Spec:
