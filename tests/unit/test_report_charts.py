@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
+import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -335,3 +337,28 @@ def test_importing_the_reports_loads_neither_altair_nor_vl_convert() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_drawing_a_chart_needs_no_network(specs: dict[str, Spec], tmp_path: Any) -> None:
+    """vl-convert draws in a network namespace with no interface but loopback (``unshare -rn``):
+    no font, schema or script is fetched, so a report is written offline."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-rn", "true"], check=False).returncode:
+        pytest.skip("no unshare -rn here (util-linux, user namespaces): cannot cut the network")
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(specs["priced"]), encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        "from pgy_metrics.analytics.reports.charts import to_svg\n"
+        "print(to_svg(json.loads(open(sys.argv[1], encoding='utf-8').read())))\n"
+    )
+    drawn = subprocess.run(
+        [unshare, "-rn", sys.executable, "-c", code, str(spec_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert drawn.returncode == 0, drawn.stderr
+    assert drawn.stdout.startswith("<svg")
+    assert "千次阅读成本 price per 1,000 expected reads" in drawn.stdout
