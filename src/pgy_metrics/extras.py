@@ -41,6 +41,8 @@ EXTRAS: Final[Mapping[str, str]] = MappingProxyType(
         "openpyxl": "analytics",
         "jinja2": "analytics",
         "markupsafe": "analytics",
+        "altair": "analytics",  # the report charts' Vega-Lite specs
+        "vl_convert": "analytics",  # ... drawn to SVG offline for the HTML report
         # mcp: pgy mcp, the Model Context Protocol server (the official SDK; the extra brings
         # analytics too, which its analyst tools run).
         "mcp": "mcp",

@@ -1,9 +1,13 @@
 """The HTML report in a real browser: Debian's Chromium driven by Playwright, offline.
 
 Checks what text assertions cannot: the page runs without console errors or page errors, every
-chart is laid out (visible, non-zero box) with its data marks, and the Chinese labels are drawn
-with a CJK font (not as empty boxes). The browser is the system one (``PGY_CHROMIUM``, default
-``/usr/bin/chromium``); Playwright never downloads its own. The font is any that fontconfig
+chart is laid out (visible, non-zero box) with its data marks, the Chinese labels are drawn
+with a CJK font (not as empty boxes), and at 1280 and 390 px wide no chart's text runs outside
+its SVG and the page has no horizontal scroll (a screenshot of each width is kept under
+``$PGY_TEST_ARTIFACTS/report``, or the pytest temporary directory). The console's way of drawing
+the same specs, vega-embed from the vendored scripts, is drawn here too, offline. The browser is
+the system one (``PGY_CHROMIUM``, default ``/usr/bin/chromium``); Playwright never downloads its
+own. The font is any that fontconfig
 offers for Chinese (Debian's ``fonts-noto-cjk``). ``./dev check`` installs both unless
 ``PGY_NO_APT=1``; when one is missing the tests that need it skip, or fail under
 ``PGY_REQUIRE_SERVICES=1``.
@@ -11,24 +15,38 @@ offers for Chinese (Debian's ``fonts-noto-cjk``). ``./dev check`` installs both 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from pgy_metrics.analytics.reports import write_html
+from pgy_metrics.analytics.reports.charts import report_specs
 from tests.conftest import unavailable
 from tests.unit.test_reports import sample_report
 
 CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
-CHARTS = ("quadrant", "radar", "heatmap", "frontier")
+CHARTS = ("quadrant", "percentiles", "heatmap", "frontier")
+WIDTHS = (1280, 390)
+VENDOR = (
+    Path(__file__).resolve().parents[2] / "src" / "pgy_metrics" / "server" / "static" / "vendor"
+)
+LONG_NAME = "一个名字特别特别长的美妆博主小红书官方认证账号"
 HAN = re.compile(r"[\u3400-\u9fff]")
-CHINESE_LABELS = ("h1", "h2", 'svg[data-chart="quadrant"] .chart-title', ".synthetic-banner")
+CHINESE_LABELS = (
+    "h1",
+    "h2",
+    'svg[data-chart="quadrant"] .role-title-text text',
+    ".synthetic-banner",
+)
 """Elements of the report whose own text holds Chinese: the title, a section heading, a chart
 title (SVG text) and the synthetic-data banner."""
 
@@ -66,10 +84,10 @@ def cjk_families() -> set[str]:
     return families
 
 
-def _open(browser: Any, path: Path) -> tuple[Any, list[str]]:
+def _open(browser: Any, path: Path, *, width: int = 1280) -> tuple[Any, list[str]]:
     """A page on ``path`` with every console error and page error collected."""
     problems: list[str] = []
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.on(
         "console",
         lambda message: (
@@ -158,6 +176,106 @@ def test_chinese_labels_are_drawn_with_a_cjk_font(
                 font["glyphCount"] for font in fonts["fonts"] if font["familyName"] in cjk_families
             )
             assert drawn >= han, f"{selector}: {han} Chinese characters, fonts {fonts['fonts']}"
+        assert problems == []
+    finally:
+        page.close()
+
+
+OVERFLOWING_TEXT = """
+svg => {
+  const frame = svg.getBoundingClientRect();
+  const out = [];
+  for (const text of svg.querySelectorAll("text")) {
+    if (!text.textContent.trim()) continue;
+    const box = text.getBoundingClientRect();
+    if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5 ||
+        box.top < frame.top - 0.5 || box.bottom > frame.bottom + 0.5) {
+      out.push(`${text.textContent} [${box.left},${box.top},${box.right},${box.bottom}] outside ` +
+               `[${frame.left},${frame.top},${frame.right},${frame.bottom}]`);
+    }
+  }
+  return out;
+}
+"""
+"""The texts of one SVG whose drawn box is not inside the SVG's own box (what a reader sees cut)."""
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shots = os.environ.get("PGY_TEST_ARTIFACTS")
+    folder = Path(shots) / "report" if shots else tmp_path_factory.mktemp("report-shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _crowded_report() -> Any:
+    """The sample report with a long creator name and the hostile tag: the labels that the
+    hand-drawn charts cut or piled up."""
+    report = sample_report(synthetic=True, with_plan=True, creators=12)
+    names = [LONG_NAME if i == 0 else f"博主{i}" for i in range(report.benchmark.height)]
+    benchmark = report.benchmark.sort("score", descending=True).with_columns(
+        nickname=pl.Series(names)
+    )
+    return replace(report, benchmark=benchmark)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_chart_text_leaves_its_svg_and_the_page_fits_the_width(
+    browser: Any, artifacts: Path, tmp_path: Path, width: int
+) -> None:
+    path = write_html(_crowded_report(), tmp_path / "report.html")
+    page, problems = _open(browser, path, width=width)
+    try:
+        page.screenshot(path=str(artifacts / f"report-{width}.png"), full_page=True)
+        for name in CHARTS:
+            svg = page.locator(f'svg[data-chart="{name}"]')
+            assert svg.count() == 1, name
+            assert svg.locator("text").count() > 0, name
+            assert svg.evaluate(OVERFLOWING_TEXT) == [], name
+        heatmap = page.locator('svg[data-chart="heatmap"]')
+        assert LONG_NAME in heatmap.locator("text").all_text_contents()
+        scroll, client = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert scroll <= client, f"{scroll} px of page in a {client} px window"
+        # The check sees a cut label: a text placed past its SVG's right edge is reported.
+        control = '<svg id="control" width="60" height="20"><text x="40" y="15">cut</text></svg>'
+        page.evaluate(f"() => document.body.insertAdjacentHTML('beforeend', '{control}')")
+        assert page.locator("#control").evaluate(OVERFLOWING_TEXT) != []
+        assert problems == []
+    finally:
+        page.close()
+
+
+@pytest.mark.integration
+def test_the_console_way_draws_the_same_spec_offline(browser: Any, tmp_path: Path) -> None:
+    """vega-embed from the vendored scripts draws a report spec in the page: the console's way."""
+    spec = report_specs(sample_report(synthetic=True, with_plan=True))["quadrant"]
+    scripts = "".join(
+        f'<script src="{(VENDOR / name).as_uri()}"></script>'
+        for name in ("vega.min.js", "vega-lite.min.js", "vega-embed.min.js")
+    )
+    # The sample's creator tag is "<script>...</script>": inside a script element "</" must be
+    # escaped, or the tag ends the script (the console must do the same, or fetch the JSON).
+    inline = json.dumps(spec).replace("</", "<\\/")
+    page_file = tmp_path / "embed.html"
+    page_file.write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>embed</title>'
+        f'{scripts}</head><body><div id="chart"></div><script>'
+        f"vegaEmbed('#chart', {inline}, {{actions: false, renderer: 'svg'}})"
+        ".then(() => document.body.dataset.drawn = 'yes')"
+        ".catch(e => { document.body.dataset.drawn = 'no'; console.error(String(e)); });"
+        "</script></body></html>",
+        encoding="utf-8",
+    )
+    page, problems = _open(browser, page_file)
+    try:
+        page.wait_for_selector("body[data-drawn]")
+        assert page.locator("body").get_attribute("data-drawn") == "yes", problems
+        marks = page.locator('#chart svg [aria-roledescription="mark"]')
+        assert marks.count() == spec["usermeta"]["pgy"]["marks"]
+        assert "千次阅读成本" in page.locator("#chart svg").inner_html()
         assert problems == []
     finally:
         page.close()

@@ -3,7 +3,8 @@
 The workbook is read back with openpyxl (a different library from the writer), so the checks see
 what Excel sees: sheet names, both header rows, frozen panes, numeric cells and their formats,
 empty cells for missing values, the synthetic notice. The HTML is checked as text: offline (no
-http(s) at all), the four charts with their marks, escaping of a hostile creator tag.
+http(s) at all), the four charts with their marks, escaping of a hostile creator tag. The chart
+specs themselves are tests/unit/test_report_charts.py.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pgy_metrics.analytics.reports import (
     write_report,
     write_xlsx,
 )
-from pgy_metrics.analytics.reports.charts import HEATMAP_MAX_CREATORS, RADAR_MAX_CREATORS
+from pgy_metrics.analytics.reports.charts import HEATMAP_MAX_CREATORS, PERCENTILE_MAX_CREATORS
 from pgy_metrics.analytics.reports.data import PLAN_SUMMARY_ITEMS
 from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES, HEADLINE_SCOPE
 from pgy_metrics.contract.columns import COLUMN_KINDS, COLUMNS, LABELS_ZH, ColumnKind
@@ -446,16 +447,22 @@ def test_html_is_offline_and_has_the_four_charts_with_marks() -> None:
     assert not re.search(r"<(link|img|iframe)\b", html)
     assert not re.search(r"<script[^>]+src=", html)
     assert '<meta charset="utf-8">' in html
-    for name in ("quadrant", "radar", "heatmap", "frontier"):
+    for name in ("quadrant", "percentiles", "heatmap", "frontier"):
         svg = _chart(html, name)
         assert "<title>" in svg
         assert svg.count('class="mark"') > 0, name
+        assert "xmlns" not in svg
     assert "千次阅读成本" in _chart(html, "quadrant")  # the plan's options give prices
     assert _chart(html, "frontier").count('class="mark"') == 12  # 3 series x 4 budgets
-    top = report.benchmark.sort("score", descending=True).head(RADAR_MAX_CREATORS)
+    top = report.benchmark.sort("score", descending=True).head(PERCENTILE_MAX_CREATORS)
     percentiles = top.select(f"{name}_pct" for name in INDICATOR_NAMES)
     expected = percentiles.height * percentiles.width - sum(percentiles.null_count().row(0))
-    assert _chart(html, "radar").count('class="mark"') == expected  # missing: no vertex
+    assert _chart(html, "percentiles").count('class="mark"') == expected  # missing: no dot
+    # Every mark's tooltip is its <title>: a quadrant point names its creator and both values.
+    point = re.search(r'class="mark"><title>([^<]*)</title>', _chart(html, "quadrant"))
+    assert point is not None
+    assert "互动率 engagement_rate:" in point.group(1)
+    assert "千次阅读成本" in point.group(1)
 
 
 def test_html_escapes_a_hostile_creator_tag() -> None:
@@ -469,13 +476,13 @@ def test_html_escapes_a_hostile_creator_tag() -> None:
 def test_html_marks_synthetic_reports_everywhere() -> None:
     html = render_html(sample_report(synthetic=True))
     assert 'class="synthetic-banner"' in html
-    assert html.count('class="synthetic-tag"') == 4
+    assert html.count(">合成数据 SYNTHETIC</text>") == 4  # each chart's subtitle
     assert html.count('<span class="synthetic">') == 4
     real = render_html(sample_report(synthetic=False))
     assert SYNTHETIC_NOTICE not in real
     body = real.split("</style>", 1)[1]
     assert "synthetic-banner" not in body
-    assert "synthetic-tag" not in body
+    assert "SYNTHETIC" not in body
 
 
 def test_html_without_a_plan_says_so_and_reads_on_a_log_scale() -> None:
@@ -490,7 +497,8 @@ def test_heatmap_marks_missing_cells_and_caps_rows() -> None:
     heatmap = _chart(html, "heatmap")
     missing = heatmap.count('class="missing"')
     assert missing == 2  # the empty VIDEO scopes of the second creator
-    assert heatmap.count('class="missing-text"') == missing
+    assert heatmap.count(">—</text>") == missing
+    assert heatmap.count("缺失 missing</title>") == missing
     assert heatmap.count('class="mark"') == HEATMAP_MAX_CREATORS * len(ANALYSIS_SCOPES) - missing
     assert f"of {HEATMAP_MAX_CREATORS + 5} creators" in html
 
@@ -506,7 +514,9 @@ def test_frontier_breaks_the_line_where_no_plan_meets_the_rules() -> None:
     )
     html = render_html(replace(report, plan=plan))
     svg = _chart(html, "frontier")
-    assert svg.count("<polyline") == 4  # optimal in two runs, greedy and robust in one each
+    lines = re.findall(r'class="mark-line role-mark[^"]*"[^>]*><path d="([^"]*)"', svg)
+    # optimal in two runs (a path with two moves), greedy and robust in one each
+    assert sorted(line.count("M") for line in lines) == [1, 1, 2]
     assert svg.count('class="mark"') == 11
 
 

@@ -1,7 +1,8 @@
 """The HTML report: one self-contained UTF-8 file that works offline.
 
 No CDN, font or script is fetched: the CSS and a few lines of vanilla JS (click a header to sort a
-table) are inline, the charts are inline SVG built in ``charts.py``. The template is package data
+table) are inline, the charts are inline SVG drawn offline from their Vega-Lite specs (the
+``charts`` package; the console draws the same specs live). The template is package data
 loaded with ``importlib.resources`` (so an installed wheel finds it wherever the process runs) and
 rendered with autoescaping on, so every creator tag, flag sentence or title is text, never markup.
 """
@@ -16,13 +17,7 @@ from pathlib import Path
 import jinja2
 import polars as pl
 
-from pgy_metrics.analytics.reports.charts import (
-    Chart,
-    frontier_chart,
-    heatmap_chart,
-    quadrant_chart,
-    radar_chart,
-)
+from pgy_metrics.analytics.reports.charts import HEATMAP_METRICS, Chart, inline_svg, report_specs
 from pgy_metrics.analytics.reports.data import (
     INDICATOR_LABELS_ZH,
     SYNTHETIC_NOTICE,
@@ -37,7 +32,6 @@ __all__ = ["HEATMAP_METRICS", "TEMPLATE", "Table", "render_html", "write_html"]
 
 TEMPLATE = "templates/report.html.j2"
 """Path of the Jinja2 template inside this package."""
-HEATMAP_METRICS = ("read_median", "engagement_rate")
 BENCHMARK_IDENTITY = ("user_id", "nickname", "name", "content_tag", "tier", "followers")
 BENCHMARK_SUMMARY = ("score", "flag_count")
 HIDDEN_INDICATOR_SUFFIXES = ("_low", "_high")
@@ -100,12 +94,10 @@ def render_html(report: ReportData, *, heatmap_metric: str = "read_median") -> s
     """The whole report page as text."""
     if heatmap_metric not in HEATMAP_METRICS:
         raise ValueError(f"heatmap_metric must be one of {HEATMAP_METRICS}; got {heatmap_metric!r}")
-    charts: list[Chart] = [
-        quadrant_chart(report),
-        radar_chart(report),
-        heatmap_chart(report, metric=heatmap_metric),
-    ]
-    frontier = frontier_chart(report)
+    specs = report_specs(report, heatmap_metric=heatmap_metric)
+    drawn: list[Chart] = [inline_svg(name, spec) for name, spec in specs.items()]
+    charts = [chart for chart in drawn if chart.name != "frontier"]
+    frontier = next((chart for chart in drawn if chart.name == "frontier"), None)
     tables = {
         "benchmark": table("benchmark", report.benchmark, _benchmark_columns(report.benchmark)),
         "flags": table("flags", report.flags),

@@ -1,51 +1,46 @@
-"""(a) Cost vs engagement: one labelled point per creator, quadrant lines at the pool medians.
+"""(a) Cost vs engagement: one point per creator, quadrant lines at the pool medians.
 
 x is the price per 1,000 expected reads when the plan priced enough creators, otherwise the
-read median on a log scale (the title says which); y is the engagement rate.
+read median on a log scale (the title says which); y is the engagement rate. Points carry no
+text label (the hand-drawn version's labels collided in a crowded pool): each point's tooltip
+(and its ``<title>`` in the static SVG) names the creator, the tag and both values.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Mapping
+from typing import Literal
 
 import polars as pl
 
 from pgy_metrics.analytics.reports.charts.base import (
-    CHART_HEIGHT,
-    CHART_WIDTH,
-    MARGIN_BOTTOM,
-    MARGIN_LEFT,
-    MARGIN_RIGHT,
-    MARGIN_TOP,
-    Chart,
-    axis,
-    creator_label,
+    MARK_ROLE,
+    PLOT_HEIGHT,
+    PLOT_WIDTH,
+    Spec,
     creators_frame,
-    empty_chart,
-    svg_frame,
+    dataset,
+    empty_spec,
+    finish,
+    unique_labels,
 )
-from pgy_metrics.analytics.reports.charts.svg import (
-    LinearScale,
-    LogScale,
-    Scale,
-    element,
-    join,
-    linear_domain,
-    log_domain,
-    padded_domain,
-)
-from pgy_metrics.analytics.reports.data import (
-    CellKind,
-    ReportData,
-    format_value,
-)
+from pgy_metrics.analytics.reports.data import CellKind, ReportData, format_value
 
 MIN_PRICED_CREATORS = 2
 """Below this many priced creators, the quadrant uses reads instead of price."""
+MEDIAN_COLOUR = "#8a939c"
+CORNER_PLACES: tuple[tuple[Literal["left", "right"], Literal["top", "bottom"]], ...] = (
+    ("left", "top"),
+    ("right", "top"),
+    ("left", "bottom"),
+    ("right", "bottom"),
+)
+"""Where the four quadrant names go, in the order of their names."""
 
 
-def _prices_per_thousand_reads(report: ReportData, creators: pl.DataFrame) -> dict[str, float]:
+def prices_per_thousand_reads(report: ReportData, creators: pl.DataFrame) -> dict[str, float]:
     """Cheapest price per 1,000 expected reads per creator, from the plan's options.
 
     Expected reads are the option's ``value`` when the plan's objective is reads, else the
@@ -70,133 +65,179 @@ def _prices_per_thousand_reads(report: ReportData, creators: pl.DataFrame) -> di
     return best
 
 
-LABEL_OFFSETS = ((7, -6, "start"), (7, 14, "start"), (-7, -6, "end"), (-7, 14, "end"))
-"""Where a point label may go, tried in order: right-above, right-below, left-above, left-below."""
-LABEL_HEIGHT = 12
-LABEL_CHAR_WIDTH = 6.5
-"""Rough px per Latin character at the label font size (CJK counts double)."""
-
-
-def _label_position(
-    label: str, cx: float, cy: float, placed: list[tuple[float, float, float, float]]
-) -> dict[str, object] | None:
-    """The first offset whose label box overlaps no label already placed (and records it)."""
-    width = sum(2 if ord(char) > 0x2E80 else 1 for char in label) * LABEL_CHAR_WIDTH
-    for dx, dy, anchor in LABEL_OFFSETS:
-        x0 = cx + dx if anchor == "start" else cx + dx - width
-        y0 = cy + dy - LABEL_HEIGHT
-        box = (x0, y0, x0 + width, y0 + LABEL_HEIGHT)
-        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3] for b in placed):
-            placed.append(box)
-            return {"x": cx + dx, "y": cy + dy, "text-anchor": anchor}
+def _number(value: object) -> float | None:
+    """A finite number, or None (missing, NaN, text): never plotted as 0."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
     return None
 
 
-def quadrant_chart(report: ReportData) -> Chart:
-    """(a) x = price per 1,000 expected reads (or read median, log), y = engagement rate."""
+def quadrant_spec(
+    creators: pl.DataFrame,
+    prices: Mapping[str, float] | None = None,
+    *,
+    synthetic: bool = False,
+) -> Spec:
+    """(a) The Vega-Lite spec: x = price per 1,000 expected reads when at least
+    ``MIN_PRICED_CREATORS`` creators of ``prices`` are priced, else read median (log scale);
+    y = engagement rate. ``creators`` has ``user_id``, ``engagement_rate`` and (for the log
+    variant) ``read_median``; a creator missing a value is left out and the caption says so."""
+    import altair as alt
+
     name = "quadrant"
-    creators = creators_frame(report)
-    prices = _prices_per_thousand_reads(report, creators)
+    prices = dict(prices or {})
     by_price = len(prices) >= MIN_PRICED_CREATORS
     if by_price:
-        title = "成本 vs 互动率: 千次阅读成本 (price per 1,000 expected reads) × engagement_rate"
+        title = [
+            "成本 vs 互动率: 千次阅读成本 × 互动率",
+            "price per 1,000 expected reads × engagement_rate",
+        ]
         x_label, x_kind = "千次阅读成本 price per 1,000 expected reads", CellKind.MONEY
     else:
-        title = "阅读 vs 互动率: 阅读中位数 read_median (对数轴 log scale) × engagement_rate"
+        title = [
+            "阅读 vs 互动率: 阅读中位数 (对数轴) × 互动率",
+            "read_median (log scale) × engagement_rate",
+        ]
         x_label, x_kind = "阅读中位数 read_median (log scale)", CellKind.INTEGER
-    points: list[tuple[float, float, dict[str, object]]] = []
+    plotted: list[tuple[float, float, dict[str, object]]] = []
     for row in creators.iter_rows(named=True):
-        x = prices.get(row["user_id"]) if by_price else row.get("read_median")
-        y = row.get("engagement_rate")
-        if isinstance(x, int | float) and isinstance(y, int | float) and (by_price or x > 0):
-            points.append((float(x), float(y), row))
-    left_out = creators.height - len(points)
-    if not points:
-        return empty_chart(
-            name,
-            title,
-            "没有可绘制的博主 (no creator has both values)",
-            synthetic=report.synthetic is True,
+        x = _number(prices.get(row["user_id"]) if by_price else row.get("read_median"))
+        y = _number(row.get("engagement_rate"))
+        if x is not None and y is not None and (by_price or x > 0):
+            plotted.append((x, y, row))
+    left_out = creators.height - len(plotted)
+    if not plotted:
+        message = "没有可绘制的博主 (no creator has both values)"
+        return empty_spec(name, title, message, synthetic=synthetic)
+    labels = unique_labels([row for _, _, row in plotted])
+    rows = []
+    for (x, y, row), label in zip(plotted, labels, strict=True):
+        tag = row.get("content_tag") or "—"
+        x_text, y_text = format_value(x, x_kind), format_value(y, CellKind.FRACTION)
+        rows.append(
+            {
+                "user_id": row["user_id"],
+                "creator": label,
+                "content_tag": str(tag),
+                "x": x,
+                "y": y,
+                "x_text": x_text,
+                "y_text": y_text,
+                "tip": f"{label} ({row['user_id']}) · {tag}\n{x_label}: {x_text}\n"
+                f"互动率 engagement_rate: {y_text}",
+            }
         )
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    left, right = MARGIN_LEFT, CHART_WIDTH - MARGIN_RIGHT
-    top, bottom = MARGIN_TOP, CHART_HEIGHT - MARGIN_BOTTOM
-    x_scale: Scale = (
-        LinearScale(*padded_domain(xs), left, right)
-        if by_price
-        else LogScale(*log_domain(xs), left, right)
-    )
-    y_scale = LinearScale(*linear_domain(ys), bottom, top)
+    xs, ys = [p[0] for p in plotted], [p[1] for p in plotted]
     mx, my = statistics.median(xs), statistics.median(ys)
-    parts = [
-        axis(x_scale, vertical=False, at=bottom, kind=x_kind, label=x_label),
-        axis(
-            y_scale, vertical=True, at=left, kind=CellKind.FRACTION, label="互动率 engagement_rate"
-        ),
-        element(
-            "line",
-            {"x1": x_scale(mx), "x2": x_scale(mx), "y1": top, "y2": bottom, "class": "median-line"},
-        ),
-        element(
-            "line",
-            {"x1": left, "x2": right, "y1": y_scale(my), "y2": y_scale(my), "class": "median-line"},
-        ),
-        element(
-            "text",
-            {"x": x_scale(mx) + 4, "y": top + 12, "class": "median-label"},
-            f"中位数 median {format_value(mx, x_kind)}",
-        ),
-        element(
-            "text",
-            {"x": right - 4, "y": y_scale(my) - 4, "text-anchor": "end", "class": "median-label"},
-            f"中位数 median {format_value(my, CellKind.FRACTION)}",
-        ),
+    x_scale = alt.Scale(zero=False, nice=True) if by_price else alt.Scale(type="log")
+    x_axis = alt.X("x:Q", title=x_label, scale=x_scale)
+    y_axis = alt.Y("y:Q", title="互动率 engagement_rate", axis=alt.Axis(format=".0%"))
+    points = (
+        alt.Chart(dataset("creators"))
+        .mark_circle(
+            size=70, opacity=0.85, stroke="#ffffff", strokeWidth=1, ariaRoleDescription=MARK_ROLE
+        )
+        .encode(
+            x=x_axis,
+            y=y_axis,
+            color=alt.value("#1f4e8c"),
+            description=alt.Description("tip:N"),
+            tooltip=[
+                alt.Tooltip("creator:N", title="博主 creator"),
+                alt.Tooltip("user_id:N", title="ID"),
+                alt.Tooltip("content_tag:N", title="标签 tag"),
+                alt.Tooltip("x_text:N", title=x_label),
+                alt.Tooltip("y_text:N", title="互动率 engagement_rate"),
+            ],
+        )
+    )
+    medians = dataset("medians")
+    median_rows: list[dict[str, object]] = [
+        {
+            "mx": mx,
+            "my": my,
+            "mx_text": f"中位数 median {format_value(mx, x_kind)}",
+            "my_text": f"中位数 median {format_value(my, CellKind.FRACTION)}",
+        }
     ]
+    x_median = (
+        alt.Chart(medians)
+        .mark_rule(strokeDash=[5, 4], aria=False, color=MEDIAN_COLOUR)
+        .encode(x=alt.X("mx:Q", scale=x_scale))
+    )
+    y_median = (
+        alt.Chart(medians)
+        .mark_rule(strokeDash=[5, 4], aria=False, color=MEDIAN_COLOUR)
+        .encode(y="my:Q")
+    )
+    x_median_label = (
+        alt.Chart(medians)
+        .mark_text(
+            align="left", baseline="top", dx=4, y=4, fontSize=11, aria=False, color=MEDIAN_COLOUR
+        )
+        .encode(x=alt.X("mx:Q", scale=x_scale), text="mx_text:N")
+    )
+    y_median_label = (
+        alt.Chart(medians)
+        .mark_text(
+            align="right",
+            baseline="bottom",
+            dy=-4,
+            x=alt.expr("width - 4"),
+            fontSize=11,
+            aria=False,
+            color=MEDIAN_COLOUR,
+        )
+        .encode(y="my:Q", text="my_text:N")
+    )
     corners = (
         ("便宜·互动高", "贵·互动高", "便宜·互动低", "贵·互动低")
         if by_price
         else ("阅读低·互动高", "阅读高·互动高", "阅读低·互动低", "阅读高·互动低")
     )
-    for text, (x, y, anchor) in zip(
-        corners,
-        (
-            (left + 6, top + 28, "start"),
-            (right - 6, top + 28, "end"),
-            (left + 6, bottom - 8, "start"),
-            (right - 6, bottom - 8, "end"),
-        ),
-        strict=True,
-    ):
-        parts.append(
-            element(
-                "text", {"x": x, "y": y, "text-anchor": anchor, "class": "quadrant-label"}, text
-            )
+    corner_layers = [
+        alt.Chart(dataset("corners"))
+        .transform_filter(alt.datum.text == text)
+        .mark_text(
+            align=align,
+            baseline=baseline,
+            x=alt.expr("width - 6") if align == "right" else 6,
+            y=alt.expr("height - 6") if baseline == "bottom" else 22,
+            fontSize=11,
+            aria=False,
+            color=MEDIAN_COLOUR,
         )
-    placed: list[tuple[float, float, float, float]] = []
-    for x, y, row in points:
-        label = creator_label(row)
-        tip = (
-            f"{label} ({row['user_id']}) · {row.get('content_tag') or '—'}\n"
-            f"{x_label}: {format_value(x, x_kind)}\n"
-            f"互动率 engagement_rate: {format_value(y, CellKind.FRACTION)}"
-        )
-        cx, cy = x_scale(x), y_scale(y)
-        parts.append(
-            element(
-                "circle",
-                {"cx": cx, "cy": cy, "r": 5, "class": "mark", "data-user": row["user_id"]},
-                element("title", {}, tip),
-            )
-        )
-        label_attrs = _label_position(label, cx, cy, placed)
-        if label_attrs is not None:  # a crowded point keeps its tooltip, loses its label
-            parts.append(element("text", {**label_attrs, "class": "point-label"}, label))
-    caption = f"{len(points)} 位博主; 虚线为中位数 (dashed lines: pool medians)."
+        .encode(text="text:N")
+        for text, (align, baseline) in zip(corners, CORNER_PLACES, strict=True)
+    ]
+    chart = alt.layer(
+        x_median, y_median, *corner_layers, x_median_label, y_median_label, points
+    ).properties(width=PLOT_WIDTH, height=PLOT_HEIGHT)
+    caption = f"{len(plotted)} 位博主; 虚线为中位数 (dashed lines: pool medians)."
     if left_out:
         caption += (
             f" {left_out} 位缺少数值未画出 ({left_out} creators missing a value are not shown)."
         )
-    svg = svg_frame(
-        name, title, CHART_WIDTH, CHART_HEIGHT, join(parts), synthetic=report.synthetic is True
+    return finish(
+        chart,
+        name=name,
+        title=title,
+        caption=caption,
+        marks=len(plotted),
+        synthetic=synthetic,
+        datasets={
+            "creators": rows,
+            "medians": median_rows,
+            "corners": [{"text": text} for text in corners],
+        },
     )
-    return Chart(name, svg, caption, len(points))
+
+
+def report_quadrant_spec(report: ReportData) -> Spec:
+    """``quadrant_spec`` of a report: its creators in score order, priced by its plan."""
+    creators = creators_frame(report)
+    return quadrant_spec(
+        creators,
+        prices_per_thousand_reads(report, creators),
+        synthetic=report.synthetic is True,
+    )
