@@ -31,6 +31,7 @@ from pgy_metrics.cli import (
     serve,
     tokens,
     usage,
+    watch,
     worker,
 )
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
@@ -59,6 +60,7 @@ app.command("backup")(backup.backup)
 app.command("restore")(backup.restore)
 app.command("worker")(worker.worker)
 app.command("jobs")(jobs.jobs)
+app.add_typer(watch.app, name="watch")
 
 SETTINGS_OPTIONS = {
     "host": "--host",

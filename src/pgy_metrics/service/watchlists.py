@@ -293,3 +293,102 @@ def summarize(
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment is not None else None
+
+
+# -- the operations ``pgy watch`` and ``/admin/watchlists`` share --------------------------------
+
+
+class UnknownWatchlist(LookupError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no watchlist is named {name!r} (pgy watch list shows them)")
+        self.name = name
+
+
+@dataclass(frozen=True, slots=True)
+class AddResult:
+    name: str
+    period_seconds: int
+    added: int
+    already: int
+    previous_period: int | None
+
+    def describe(self) -> str:
+        every = format_period(self.period_seconds)
+        text = (
+            f"watchlist {self.name!r}: {self.added} key(s) added, {self.already} already there; "
+            f"refreshed every {every}, spread over the period"
+        )
+        if self.previous_period is not None:
+            text += f" (the list's period changed from {format_period(self.previous_period)})"
+        return text
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "every": format_period(self.period_seconds),
+            "periodSeconds": self.period_seconds,
+            "added": self.added,
+            "already": self.already,
+            "previousEvery": None
+            if self.previous_period is None
+            else format_period(self.previous_period),
+        }
+
+
+class Watchlists:
+    """Add, list, remove and report watchlists on a store (the CLI and the admin API)."""
+
+    def __init__(self, store: Any, clock: Any, capacity: Capacity | None) -> None:
+        self._store = store
+        self._clock = clock
+        self.capacity = capacity
+
+    async def add(
+        self,
+        name: str,
+        user_ids: Sequence[str],
+        scopes: Sequence[tuple[str, str]],
+        period_seconds: int,
+    ) -> AddResult:
+        """Watch every creator × (endpoint, scope key); the first refresh of each new key falls
+        due at its place in the period (within one period), not all at once."""
+        check_list_name(name)
+        now = self._clock.now()
+        keys = [(endpoint, user, scope) for user in user_ids for endpoint, scope in scopes]
+        added = await self._store.watchlists.add(
+            name,
+            period_seconds,
+            keys,
+            now=now,
+            due=lambda key, period: next_due(key, period, after=now),
+        )
+        return AddResult(name, period_seconds, added.added, added.already, added.previous_period)
+
+    async def lists(self) -> list[Any]:
+        result: list[Any] = await self._store.watchlists.lists()
+        return result
+
+    async def remove(self, name: str, user_ids: Sequence[str] | None = None) -> int:
+        """Delete a list (no creators given) or these creators from it: keys removed."""
+        if user_ids is None:
+            removed = await self._store.watchlists.remove_list(name)
+        else:
+            removed = await self._store.watchlists.remove_creators(name, user_ids)
+        if removed is None:
+            raise UnknownWatchlist(name)
+        return int(removed)
+
+    async def status(self, name: str | None = None) -> Status:
+        lists = [(w.name, w.period_seconds) for w in await self.lists()]
+        if name is not None and name not in dict(lists):
+            raise UnknownWatchlist(name)
+        states = await self._store.watchlists.states()
+        status = summarize(lists, states, now=self._clock.now(), capacity=self.capacity)
+        if name is not None:
+            status = Status(
+                lists=[each for each in status.lists if each.name == name],
+                calls_per_day=status.calls_per_day,
+                capacity=status.capacity,
+                warning=status.warning,
+            )
+        return status
