@@ -113,6 +113,21 @@ def create_app(
                 health.flush_forever(settings.health_flush_seconds), name="health-flush"
             ),
         ]
+        refresher = None
+        if runtime.queue is None:
+            # Inline collection (SQLite's embedded default): this server refreshes watchlists
+            # itself; in queue mode the workers' scheduler does (service.watch_refresh).
+            from pgy_metrics.service.watch_refresh import InlineSubmit, WatchRefresher
+
+            refresher = InlineSubmit(runtime.service, runtime.clock)
+            background.append(
+                asyncio.create_task(
+                    WatchRefresher(
+                        store, runtime.clock, refresher, endpoints=runtime.endpoints
+                    ).refresh_forever(),
+                    name="watchlists",
+                )
+            )
         try:
             yield
         finally:
@@ -120,6 +135,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if refresher is not None:
+                await refresher.aclose()
             with contextlib.suppress(Exception):
                 await health.flush()  # what was counted since the last flush
             await runtime.aclose()

@@ -6,10 +6,9 @@
   the epoch (``next_due``). 10,000 keys on a 24 h list are then due about one every 8.6 s, not
   all at midnight; and the same key on two lists of one period falls due at the same moment, so
   the queue's lock per key makes it one collection.
-- **Refresh** asks for data younger than ``REFRESH_FRESHNESS`` of the period (``max_age_for``):
-  a key collected for a caller a moment ago is not collected again, and a key whose snapshot is
-  about a period old is (the refresh's own previous collection lands a little after its due
-  time, hence less than the whole period).
+- **Refresh** collects unless the key was collected within the last ``REFRESH_FRESHNESS`` of
+  the period (``max_age_for``): a key collected for a caller a moment ago is not collected
+  again, and a key whose last refresh was one period ago always is (even if that one ran late).
 - **Capacity**: calls a day the watchlists need (each key at its shortest period) against what
   the account pool can make (accounts × pace × 86,400 s).
 
@@ -32,10 +31,13 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
 MIN_PERIOD_SECONDS = 60
 MAX_PERIOD_SECONDS = 366 * SECONDS_PER_DAY
 EVERY_FORMS = "a whole number and a unit: s, m, h or d (e.g. 30m, 6h, 24h, 7d), at least 1m"
-REFRESH_FRESHNESS = 0.9
-"""A refresh collects when the newest snapshot is older than this share of the period."""
-OVERDUE_GRACE = 0.1
-"""A key is overdue when its newest snapshot is older than the period plus this share of it."""
+REFRESH_FRESHNESS = 0.5
+"""A refresh collects unless the key was collected within this share of the period (for a
+caller, or by a refresh that ran late): a previous refresh delayed by up to half a period (a
+busy pool, the first tick after an add) never makes the next one skip, and a caller's recent
+collection saves an upstream call. The newest data is then never older than 1.5 periods."""
+OVERDUE_AFTER = 1 + REFRESH_FRESHNESS + 0.1
+"""A key is overdue when its newest snapshot is older than this many periods."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEFAULT_LIST = "default"
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd])\s*$")
@@ -105,8 +107,8 @@ def is_overdue(
     last_collected_at: datetime | None,
     now: datetime,
 ) -> bool:
-    """Not collected within its period (plus grace), though on the list longer than that."""
-    allowed = timedelta(seconds=period_seconds * (1 + OVERDUE_GRACE))
+    """Not collected within ``OVERDUE_AFTER`` periods, though on the list longer than that."""
+    allowed = timedelta(seconds=period_seconds * OVERDUE_AFTER)
     if now - added_at < allowed:
         return False
     return last_collected_at is None or now - last_collected_at > allowed
