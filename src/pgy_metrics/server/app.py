@@ -25,7 +25,16 @@ from pgy_metrics.contract.history import HISTORY_PATH
 from pgy_metrics.server import caps, docs_pages, methods
 from pgy_metrics.server.answers import SuccessEncoder
 from pgy_metrics.server.openapi import add_endpoints
-from pgy_metrics.server.routes import admin, documents, endpoints, index, metrics, probes, status
+from pgy_metrics.server.routes import (
+    admin,
+    documents,
+    endpoints,
+    index,
+    metrics,
+    probes,
+    status,
+    watchlists,
+)
 from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.service.config import FileConfig
 from pgy_metrics.service.runtime import Runtime, build_runtime
@@ -159,6 +168,7 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
+    app.include_router(watchlists.router)
     app.include_router(documents.router)
     app.include_router(docs_pages.router)
     # Last, so that they cost other routes nothing: 405 for any method but GET on the endpoints.

@@ -124,8 +124,9 @@ class WatchlistRepository:
                         next_due_at=due(key, period_seconds),
                     )
                     .on_conflict_do_nothing()
+                    .returning(items.c.user_id)  # rowcount is not reliable here on psycopg
                 )
-                added += inserted.rowcount or 0
+                added += len(inserted.all())
             return Added(
                 added=added,
                 already=len(dict.fromkeys(keys)) - added,
