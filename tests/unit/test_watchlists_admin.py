@@ -1,0 +1,193 @@
+"""The admin API's watchlists on a real server in process (SQLite, the sandbox source): the
+same operations as ``pgy watch``, admin tokens only, bad fields named; and the inline refresher
+of the embedded default collecting due keys through the server's own service, charging no one."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from pgy_metrics.clock import FixedClock
+from pgy_metrics.server import create_app
+from pgy_metrics.service.settings import Settings
+from pgy_metrics.service.watch_refresh import InlineSubmit, WatchRefresher
+from pgy_metrics.sources.sandbox import SandboxSource
+
+NOW = datetime(2026, 11, 27, 4, 5, 6, tzinfo=UTC)
+USERS = [f"{index:024x}" for index in range(1, 6)]
+
+
+@dataclass
+class Served:
+    app: FastAPI
+    http: httpx.AsyncClient
+    clock: FixedClock
+    admin: dict[str, str]
+    holder: dict[str, str]
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    clock = FixedClock(NOW)
+    app = create_app(
+        Settings(data_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/db.sqlite3"),
+        source=SandboxSource(clock=clock),
+        clock=clock,
+    )
+    async with app.router.lifespan_context(app):
+        issuer = app.state.runtime.issuer
+        admin = (await issuer.create("ops", is_admin=True)).token
+        holder = (await issuer.create("shop")).token
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Served(
+                app,
+                http,
+                clock,
+                {"Authorization": f"Bearer {admin}"},
+                {"Authorization": f"Bearer {holder}"},
+            )
+
+
+async def test_watchlists_are_added_listed_reported_and_removed_over_http(served: Served) -> None:
+    http, admin = served.http, served.admin
+    added = await http.post(
+        "/admin/watchlists/shops",
+        json={"userIds": [*USERS, "not-an-id"], "scopes": "analysis", "every": "6h"},
+        headers=admin,
+    )
+    assert added.status_code == 200, added.text
+    body = added.json()
+    assert (body["added"], body["already"], body["every"]) == (40, 0, "6h")
+    assert body["skipped"] == [{"index": 5, "message": body["skipped"][0]["message"]}]
+    assert "userId" in body["skipped"][0]["message"]
+    assert body["warning"] is None  # the sandbox has no account pool to exceed
+
+    listed = (await http.get("/admin/watchlists", headers=admin)).json()
+    assert [(w["name"], w["every"], w["creators"], w["keys"]) for w in listed] == [
+        ("shops", "6h", 5, 40)
+    ]
+    status = (await http.get("/admin/watchlists/status", headers=admin)).json()
+    (shops,) = status["lists"]
+    assert (shops["creators"], shops["scopes"], shops["keys"]) == (5, 8, 40)
+    assert shops["nextDueAt"] is not None and shops["overdue"] == 0
+    assert status["callsPerDay"] == 40 * 4 and status["capacity"] is None
+
+    removed = await http.delete(
+        "/admin/watchlists/shops", params={"userId": USERS[:2]}, headers=admin
+    )
+    assert removed.json() == {"name": "shops", "removed": 16, "deleted": False}
+    deleted = await http.delete("/admin/watchlists/shops", headers=admin)
+    assert deleted.json() == {"name": "shops", "removed": 24, "deleted": True}
+    missing = await http.delete("/admin/watchlists/shops", headers=admin)
+    assert (
+        missing.status_code == 404 and "no watchlist is named 'shops'" in missing.json()["detail"]
+    )
+    unknown = await http.get("/admin/watchlists/status", params={"list": "x"}, headers=admin)
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "says"),
+    [
+        ({"userIds": USERS, "every": "5x"}, "every", "every must be a whole number and a unit"),
+        ({"userIds": USERS, "every": "30s"}, "every", "every must be at least 1m"),
+        ({"userIds": USERS, "scopes": "nope"}, "scopes", "scopes must be one of default"),
+        ({"userIds": ["bad"]}, "userIds", "no valid creator id"),
+        ({"userIds": []}, "userIds", "at least 1 item"),
+    ],
+)
+async def test_bad_fields_are_named_with_their_allowed_values(
+    served: Served, body: dict[str, object], field: str, says: str
+) -> None:
+    answer = await served.http.post("/admin/watchlists/shops", json=body, headers=served.admin)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == field
+    assert says in answer.json()["detail"], answer.text
+    assert "Traceback" not in answer.text
+
+
+async def test_only_admin_tokens_may_use_watchlists(served: Served) -> None:
+    for method, path in [
+        ("GET", "/admin/watchlists"),
+        ("GET", "/admin/watchlists/status"),
+        ("POST", "/admin/watchlists/shops"),
+        ("DELETE", "/admin/watchlists/shops"),
+    ]:
+        refused = await served.http.request(
+            method, path, headers=served.holder, json={"userIds": USERS}
+        )
+        assert refused.status_code == 403, (method, path)
+        anonymous = await served.http.request(method, path, json={"userIds": USERS})
+        assert anonymous.status_code == 401, (method, path)
+
+
+async def test_the_inline_refresher_collects_due_keys_and_charges_no_token(
+    served: Served,
+) -> None:
+    runtime = served.app.state.runtime
+    await served.http.post(
+        "/admin/watchlists/shops",
+        json={"userIds": USERS, "every": "1h"},
+        headers=served.admin,
+    )
+    served.clock.advance(hours=1)  # every key fell due once
+    submit = InlineSubmit(runtime.service, served.clock)
+    refresher = WatchRefresher(runtime.store, served.clock, submit, lookahead_seconds=0)
+    assert await refresher.tick() == 5
+    for _ in range(200):
+        if runtime.service.source_calls == 5:
+            break
+        await asyncio.sleep(0.05)
+    await submit.aclose()
+    assert runtime.service.source_calls == 5
+    status = (await served.http.get("/admin/watchlists/status", headers=served.admin)).json()
+    assert status["lists"][0]["lastRefreshedAt"] is not None
+    assert status["lists"][0]["overdue"] == 0
+
+    def charged(conn: object) -> int:
+        return int(conn.execute(text("SELECT count(*) FROM ledger")).scalar())  # type: ignore[attr-defined]
+
+    assert await runtime.store.database.read(charged) == 0
+    # A second tick at the same moment has nothing due; over the next period each key falls
+    # due once more, at its own place in the hour.
+    assert await refresher.tick() == 0
+    again = 0
+    for _ in range(60):
+        served.clock.advance(minutes=1)
+        again += await refresher.tick()
+    assert again == 5
+    await submit.aclose()
+
+
+async def test_the_inline_refresher_does_not_collect_a_key_collected_within_half_a_period(
+    served: Served,
+) -> None:
+    runtime = served.app.state.runtime
+    await served.http.post(
+        "/admin/watchlists/shops", json={"userIds": USERS[:1], "every": "1h"}, headers=served.admin
+    )
+    asked = await served.http.get(
+        "/api/xiaohongshu-pgy/api/solar/kol/dataV3/notesRate/v1",
+        params={"userId": USERS[0], "token": served.holder["Authorization"].split()[1]},
+    )
+    assert asked.json()["code"] == 0
+    calls = runtime.service.source_calls
+    served.clock.advance(minutes=61)  # due; the asker's collection is 61 minutes old
+    submit = InlineSubmit(runtime.service, served.clock)
+    refresher = WatchRefresher(runtime.store, served.clock, submit, lookahead_seconds=0)
+    await refresher.tick()
+    for _ in range(200):
+        if runtime.service.source_calls > calls:
+            break
+        await asyncio.sleep(0.05)
+    assert runtime.service.source_calls == calls + 1  # older than half a period: collected
+    await submit.aclose()
