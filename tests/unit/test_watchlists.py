@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import inspect
 
 from pgy_metrics.clock import FixedClock
 from pgy_metrics.contract.endpoints import NOTES_RATE, Query
@@ -292,3 +293,19 @@ def test_the_cli_names_the_bad_option_and_its_allowed_values(tmp_path: Path) -> 
     assert missing.returncode == 2 and "no watchlist is named 'nope'" in missing.stderr
     nothing = _pgy(tmp_path, "watch", "add", str(tmp_path / "absent.csv"))
     assert nothing.returncode == 2 and "cannot read" in nothing.stderr
+
+
+async def test_the_migration_adds_the_tables_and_its_downgrade_drops_them(store: Store) -> None:
+    def tables() -> set[str]:
+        with store.engine.connect() as connection:
+            return set(inspect(connection).get_table_names())
+
+    assert {"watchlists", "watch_items"} <= tables()
+    with store.engine.connect() as connection:
+        indexes = {i["name"] for i in inspect(connection).get_indexes("watch_items")}
+    assert "ix_watch_items_next_due_at" in indexes
+    await store.migrate(to="0004")
+    assert not {"watchlists", "watch_items"} & tables()
+    await store.migrate()
+    await Watchlists(store, FixedClock(T0), None).add("shops", USERS[:1], SCOPES, 3600)
+    assert [w.keys for w in await Watchlists(store, FixedClock(T0), None).lists()] == [2]
