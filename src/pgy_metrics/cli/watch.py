@@ -189,7 +189,10 @@ def remove(
         None, help="Creators to take off the list (ids or profile URLs); none: the whole list."
     ),
     file: Path | None = typer.Option(
-        None, "--file", help="Creators to take off the list, read as pgy watch add reads them."
+        None,
+        "--file",
+        help="Creators to take off the list, read as pgy watch add reads them.",
+        show_default="none",
     ),
 ) -> None:
     """Delete a watchlist, or take creators off it."""
@@ -231,7 +234,9 @@ def remove(
 
 @app.command("status")
 def status(
-    list_name: str | None = typer.Option(None, "--list", help="Only this watchlist."),
+    list_name: str | None = typer.Option(
+        None, "--list", help="Only this watchlist.", show_default="every watchlist"
+    ),
     config_file: Path | None = _config_option(),
     as_json: bool = typer.Option(False, "--json", help="JSON instead of a table."),
 ) -> None:
