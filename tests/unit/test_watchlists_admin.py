@@ -23,6 +23,7 @@ from pgy_metrics.sources.sandbox import SandboxSource
 
 NOW = datetime(2026, 11, 27, 4, 5, 6, tzinfo=UTC)
 USERS = [f"{index:024x}" for index in range(1, 6)]
+SCOPES = ["DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL", "COOPERATE_NOTE.VIDEO.DAY_90.ALL"]
 
 
 @dataclass
@@ -61,32 +62,32 @@ async def test_watchlists_are_added_listed_reported_and_removed_over_http(served
     http, admin = served.http, served.admin
     added = await http.post(
         "/admin/watchlists/shops",
-        json={"userIds": [*USERS, "not-an-id"], "scopes": "analysis", "every": "6h"},
+        json={"userIds": [*USERS, "not-an-id"], "scopes": SCOPES, "every": "6h"},
         headers=admin,
     )
     assert added.status_code == 200, added.text
     body = added.json()
-    assert (body["added"], body["already"], body["every"]) == (40, 0, "6h")
+    assert (body["added"], body["already"], body["every"]) == (10, 0, "6h")
     assert body["skipped"] == [{"index": 5, "message": body["skipped"][0]["message"]}]
     assert "userId" in body["skipped"][0]["message"]
     assert body["warning"] is None  # the sandbox has no account pool to exceed
 
     listed = (await http.get("/admin/watchlists", headers=admin)).json()
     assert [(w["name"], w["every"], w["creators"], w["keys"]) for w in listed] == [
-        ("shops", "6h", 5, 40)
+        ("shops", "6h", 5, 10)
     ]
     status = (await http.get("/admin/watchlists/status", headers=admin)).json()
     (shops,) = status["lists"]
-    assert (shops["creators"], shops["scopes"], shops["keys"]) == (5, 8, 40)
+    assert (shops["creators"], shops["scopes"], shops["keys"]) == (5, 2, 10)
     assert shops["nextDueAt"] is not None and shops["overdue"] == 0
-    assert status["callsPerDay"] == 40 * 4 and status["capacity"] is None
+    assert status["callsPerDay"] == 10 * 4 and status["capacity"] is None
 
     removed = await http.delete(
         "/admin/watchlists/shops", params={"userId": USERS[:2]}, headers=admin
     )
-    assert removed.json() == {"name": "shops", "removed": 16, "deleted": False}
+    assert removed.json() == {"name": "shops", "removed": 4, "deleted": False}
     deleted = await http.delete("/admin/watchlists/shops", headers=admin)
-    assert deleted.json() == {"name": "shops", "removed": 24, "deleted": True}
+    assert deleted.json() == {"name": "shops", "removed": 6, "deleted": True}
     missing = await http.delete("/admin/watchlists/shops", headers=admin)
     assert (
         missing.status_code == 404 and "no watchlist is named 'shops'" in missing.json()["detail"]
@@ -100,7 +101,8 @@ async def test_watchlists_are_added_listed_reported_and_removed_over_http(served
     [
         ({"userIds": USERS, "every": "5x"}, "every", "every must be a whole number and a unit"),
         ({"userIds": USERS, "every": "30s"}, "every", "every must be at least 1m"),
-        ({"userIds": USERS, "scopes": "nope"}, "scopes", "scopes must be one of default"),
+        ({"userIds": USERS, "scopes": ["nope"]}, "scopes", "scopes: "),
+        ({"userIds": USERS, "scopes": "analysis"}, "scopes", "valid list"),
         ({"userIds": ["bad"]}, "userIds", "no valid creator id"),
         ({"userIds": []}, "userIds", "at least 1 item"),
     ],

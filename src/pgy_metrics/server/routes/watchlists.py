@@ -1,8 +1,9 @@
 """The admin API's watchlists (``/admin/watchlists``, admin tokens only): what ``pgy watch add``,
 ``list``, ``remove`` and ``status`` do, over HTTP, through the same ``service.watchlists``.
 
-Creators and scopes are read as the CLI reads them (ids or profile URLs; scope presets or keys;
-endpoints as ``pgy batch --endpoints``); ids that are not creators are reported back, not fatal.
+Creators are read as the CLI reads them (ids or profile URLs); scopes are notes_rate scope keys
+(the CLI's presets live in the CLI and analytics, which the server layer does not import); ids
+that are not creators are reported back, not fatal.
 A refresh is paid by the operator: no token is charged for it.
 """
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pgy_metrics.server.admin")
 
+DEFAULT_SCOPE = "DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL"
 MAX_CREATORS = 5_000
 """Creators per request (the body limit, 64 KiB by default, holds about 2,000 ids anyway)."""
 
@@ -64,17 +66,13 @@ class WatchAdd(BaseModel):
         description="Creator ids or Pugongying profile URLs.",
         examples=[["5d21ab6b000000001201567d"]],
     )
-    scopes: str = Field(
-        default="default",
-        max_length=2000,
-        description="notes_rate's scopes as `pgy batch --scopes` takes them: default, all, "
-        "daily, sponsored, core, analysis, or scope keys separated by commas.",
-        examples=["analysis"],
-    )
-    endpoints: str = Field(
-        default="notes_rate",
-        max_length=2000,
-        description="Endpoints per creator as `pgy batch --endpoints` takes them.",
+    scopes: list[str] = Field(
+        default_factory=lambda: [DEFAULT_SCOPE],
+        min_length=1,
+        max_length=24,
+        description="notes_rate scope keys (`business.noteType.dateType.advertiseSwitch`); "
+        "`pgy watch add --scopes` expands its presets (analysis, core, ...) to these keys.",
+        examples=[[DEFAULT_SCOPE, "DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_90.ALL"]],
     )
     every: str = Field(
         default="24h",
@@ -206,29 +204,17 @@ async def add_to_watchlist(
 ) -> WatchAdded:
     """Create or extend a watchlist (as `pgy watch add`): each creator × scope is refreshed
     every period, spread over it; a new `every` re-plans the whole list."""
-    from pgy_metrics.cli.batch import endpoints_of, parse_endpoints, parse_scopes
-    from pgy_metrics.client.batch import EndpointScope
     from pgy_metrics.contract.endpoints import NOTES_RATE
-    from pgy_metrics.contract.params import ParamError, parse_user_ref
+    from pgy_metrics.contract.params import ParamError, Scope, parse_user_ref
 
     try:
         period = parse_every(body.every, option="every")
     except ValueError as error:
         raise Invalid("every", "body", str(error)) from None
     try:
-        chosen = parse_endpoints(body.endpoints, parse_scopes(body.scopes))
-        if body.scopes != "default" and NOTES_RATE not in endpoints_of(chosen):
-            raise ParamError("scopes", "scopes applies to notes_rate, not in endpoints")
+        keys = [(NOTES_RATE, Scope.from_key(key.strip()).key) for key in body.scopes]
     except ParamError as error:
-        field = "endpoints" if "endpoints" in error.message else "scopes"
-        message = error.message.replace("--scopes", "scopes").replace("--endpoints", "endpoints")
-        raise Invalid(field, "body", message) from None
-    keys = [
-        (s.endpoint, ".".join(v for _, v in s.params) or "-")
-        if isinstance(s, EndpointScope)
-        else (NOTES_RATE, s.key)
-        for s in chosen
-    ]
+        raise Invalid("scopes", "body", f"scopes: {error.message}") from None
     users: list[str] = []
     skipped: list[SkippedCreator] = []
     for index, given in enumerate(body.userIds):
