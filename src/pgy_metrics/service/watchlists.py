@@ -29,8 +29,12 @@ from typing import Any
 SECONDS_PER_DAY = 86_400
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": SECONDS_PER_DAY}
 MIN_PERIOD_SECONDS = 60
-MAX_PERIOD_SECONDS = 366 * SECONDS_PER_DAY
-EVERY_FORMS = "a whole number and a unit: s, m, h or d (e.g. 30m, 6h, 24h, 7d), at least 1m"
+MAX_PERIOD_SECONDS = 999 * SECONDS_PER_DAY
+EVERY_FORMS = (
+    "a whole number of 1-999 and a unit: s, m, h or d (e.g. 30m, 6h, 24h, 7d), at least 60s"
+)
+EVERY_PATTERN = r"^(?:[6-9][0-9]|[1-9][0-9]{2})s$|^[1-9][0-9]{0,2}[mhd]$"
+"""Exactly the periods accepted (the admin API's schema says the same)."""
 REFRESH_FRESHNESS = 0.5
 """A refresh collects unless the key was collected within this share of the period (for a
 caller, or by a refresh that ran late): a previous refresh delayed by up to half a period (a
@@ -40,22 +44,22 @@ OVERDUE_AFTER = 1 + REFRESH_FRESHNESS + 0.1
 """A key is overdue when its newest snapshot is older than this many periods."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEFAULT_LIST = "default"
-_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd])\s*$")
+_DURATION = re.compile(r"^(\d+)([smhd])$")
 
 Key = tuple[str, str, str]
 
 
 def parse_every(text: str, *, option: str = "--every") -> int:
     """``30m``/``6h``/``24h``/``7d`` as seconds; ``ValueError`` naming the option and the forms."""
-    found = _DURATION.match(text.lower()) if isinstance(text, str) else None
+    found = _DURATION.match(text) if isinstance(text, str) else None
     if found is None:
         raise ValueError(f"{option} must be {EVERY_FORMS}; got {text!r}")
-    seconds = int(found.group(1)) * UNITS[found.group(2)]
-    if seconds < MIN_PERIOD_SECONDS:
-        raise ValueError(f"{option} must be at least 1m (60 s); got {text!r}")
-    if seconds > MAX_PERIOD_SECONDS:
-        raise ValueError(f"{option} must be at most 366d; got {text!r}")
-    return seconds
+    if not re.fullmatch(EVERY_PATTERN, text):
+        seconds = int(found.group(1)) * UNITS[found.group(2)]
+        if seconds < MIN_PERIOD_SECONDS:
+            raise ValueError(f"{option} must be at least 1m (60s); got {text!r}")
+        raise ValueError(f"{option} must be {EVERY_FORMS}; got {text!r}")
+    return int(found.group(1)) * UNITS[found.group(2)]
 
 
 def format_period(seconds: int) -> str:

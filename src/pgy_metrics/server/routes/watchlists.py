@@ -1,9 +1,9 @@
 """The admin API's watchlists (``/admin/watchlists``, admin tokens only): what ``pgy watch add``,
 ``list``, ``remove`` and ``status`` do, over HTTP, through the same ``service.watchlists``.
 
-Creators are read as the CLI reads them (ids or profile URLs); scopes are notes_rate scope keys
-(the CLI's presets live in the CLI and analytics, which the server layer does not import); ids
-that are not creators are reported back, not fatal.
+Creators are ids and scopes notes_rate scope keys, each checked by the schema's pattern (the
+CLI's profile URLs and scope presets live in the CLI and analytics, which the server layer does
+not import); a bad one is a 422 naming it.
 A refresh is paid by the operator: no token is charged for it.
 """
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.server.routes.admin import (
     ADMIN_REFUSALS,
     NAME_PATTERN,
@@ -26,6 +27,7 @@ from pgy_metrics.server.routes.admin import (
 )
 from pgy_metrics.service.watchlists import (
     EVERY_FORMS,
+    EVERY_PATTERN,
     UnknownWatchlist,
     Watchlists,
     capacity_of,
@@ -50,6 +52,17 @@ ListName = Annotated[
         pattern=NAME_PATTERN,
     ),
 ]
+USER_ID_PATTERN = "^[0-9a-f]{24}$"
+UserId = Annotated[str, Field(pattern=USER_ID_PATTERN)]
+SCOPE_PATTERN = (
+    "^"
+    + r"\.".join(
+        "(" + "|".join(member.value for member in enum) + ")"
+        for enum in (Business, NoteType, DateType, AdvertiseSwitch)
+    )
+    + "$"
+)
+ScopeKey = Annotated[str, Field(pattern=SCOPE_PATTERN)]
 NOT_FOUND: dict[int | str, dict[str, object]] = {
     404: {"model": Problem, "description": "No watchlist has this name."}
 }
@@ -60,13 +73,14 @@ class WatchAdd(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    userIds: list[str] = Field(
+    userIds: list[UserId] = Field(
         min_length=1,
         max_length=MAX_CREATORS,
-        description="Creator ids or Pugongying profile URLs.",
+        description="Creator ids (24 lowercase hex characters; `pgy watch add` also reads "
+        "profile URLs).",
         examples=[["5d21ab6b000000001201567d"]],
     )
-    scopes: list[str] = Field(
+    scopes: list[ScopeKey] = Field(
         default_factory=lambda: [DEFAULT_SCOPE],
         min_length=1,
         max_length=24,
@@ -77,14 +91,10 @@ class WatchAdd(BaseModel):
     every: str = Field(
         default="24h",
         max_length=20,
+        pattern=EVERY_PATTERN,
         description=f"The refresh period: {EVERY_FORMS}.",
         examples=["24h"],
     )
-
-
-class SkippedCreator(BaseModel):
-    index: int = Field(description="Position in `userIds` (0-based).")
-    message: str
 
 
 class WatchAdded(BaseModel):
@@ -94,7 +104,6 @@ class WatchAdded(BaseModel):
     added: int = Field(description="Keys (creator × endpoint × scope) new on the list.")
     already: int = Field(description="Keys that were on the list already.")
     previousEvery: str | None = Field(description="The list's period before, if it changed.")
-    skipped: list[SkippedCreator] = Field(description="`userIds` that are no creator.")
     warning: str | None = Field(description="Set when the watchlists exceed the pool's capacity.")
 
 
@@ -172,13 +181,15 @@ async def list_watchlists(request: Request, _admin: Admin) -> list[WatchlistView
     ]
 
 
-@router.get("/watchlists/status", summary="Watchlists against the pool's capacity")
+@router.get(
+    "/watchlists/status", summary="Watchlists against the pool's capacity", responses=NOT_FOUND
+)
 async def watchlists_status(
     request: Request,
     _admin: Admin,
     list_name: Annotated[
         str | None,
-        Query(alias="list", description="Only this watchlist.", max_length=100),
+        Query(alias="list", description="Only this watchlist.", pattern=NAME_PATTERN),
     ] = None,
 ) -> WatchStatus:
     """Per list: creators × scopes, period, next refresh due, last refreshed, overdue keys; and
@@ -205,30 +216,22 @@ async def add_to_watchlist(
     """Create or extend a watchlist (as `pgy watch add`): each creator × scope is refreshed
     every period, spread over it; a new `every` re-plans the whole list."""
     from pgy_metrics.contract.endpoints import NOTES_RATE
-    from pgy_metrics.contract.params import ParamError, Scope, parse_user_ref
+    from pgy_metrics.contract.params import ParamError, Scope
 
     try:
         period = parse_every(body.every, option="every")
     except ValueError as error:
         raise Invalid("every", "body", str(error)) from None
     try:
-        keys = [(NOTES_RATE, Scope.from_key(key.strip()).key) for key in body.scopes]
+        keys = [(NOTES_RATE, Scope.from_key(key).key) for key in body.scopes]
     except ParamError as error:
         raise Invalid("scopes", "body", f"scopes: {error.message}") from None
-    users: list[str] = []
-    skipped: list[SkippedCreator] = []
-    for index, given in enumerate(body.userIds):
-        try:
-            users.append(parse_user_ref(given))
-        except ParamError as error:
-            skipped.append(SkippedCreator(index=index, message=error.message))
-    if not users:
-        raise Invalid("userIds", "body", "no valid creator id in userIds")
+    users = list(body.userIds)  # the schema's pattern checked each one
     watchlists = _watchlists(request)
     result = await watchlists.add(name, list(dict.fromkeys(users)), keys, period)
     status = await watchlists.status()
     log.info("admin %r added %d key(s) to watchlist %r", admin.name, result.added, name)
-    return WatchAdded(**result.as_json(), skipped=skipped, warning=status.warning)
+    return WatchAdded(**result.as_json(), warning=status.warning)
 
 
 @router.delete("/watchlists/{name}", summary="Delete a watchlist or creators", responses=NOT_FOUND)
@@ -237,7 +240,7 @@ async def remove_from_watchlist(
     admin: Admin,
     name: ListName,
     user_id: Annotated[
-        list[str] | None,
+        list[UserId] | None,
         Query(
             alias="userId",
             description="Creators to take off the list (repeat the parameter); none: delete "
