@@ -44,6 +44,10 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         clock=clock,
     )
     async with app.router.lifespan_context(app):
+        # The server's own refresher loop (inline mode) would tick beside the ones these tests
+        # drive by hand on the same fixed clock: stopped, so each tick here is the only one.
+        (loop,) = [task for task in asyncio.all_tasks() if task.get_name() == "watchlists"]
+        loop.cancel()
         issuer = app.state.runtime.issuer
         admin = (await issuer.create("ops", is_admin=True)).token
         holder = (await issuer.create("shop")).token
