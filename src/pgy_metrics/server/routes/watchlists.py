@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("pgy_metrics.server.admin")
 
 DEFAULT_SCOPE = "DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL"
-MAX_CREATORS = 5_000
-"""Creators per request (the body limit, 64 KiB by default, holds about 2,000 ids anyway)."""
+MAX_CREATORS = 2_000
+"""Creators per request: 2,000 ids fit in the default body limit (64 KiB), so that a longer
+list is a 422 naming the limit, not a 413; send larger lists in several requests."""
 
 ListName = Annotated[
     str,
