@@ -273,7 +273,9 @@ def status(
             table.add_row(
                 each.name,
                 format_period(each.period_seconds),
-                f"{each.creators} × {each.scopes} = {each.keys}",
+                f"{each.creators} × {each.scopes}"
+                if each.keys == each.creators * each.scopes
+                else f"{each.creators} × {each.scopes} ({each.keys} keys: not every pair)",
                 _when(each.next_due_at),
                 _when(each.last_refreshed_at),
                 str(each.overdue),
