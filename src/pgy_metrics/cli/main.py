@@ -32,6 +32,7 @@ from pgy_metrics.cli import (
     serve,
     tokens,
     usage,
+    watch,
     worker,
 )
 from pgy_metrics.cli.messages import FAILED_EXIT, USAGE_EXIT, error, install_warning_printer
@@ -61,6 +62,7 @@ app.command("restore")(backup.restore)
 app.command("worker")(worker.worker)
 app.command("jobs")(jobs.jobs)
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(watch.app, name="watch")
 
 SETTINGS_OPTIONS = {
     "host": "--host",

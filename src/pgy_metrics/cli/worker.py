@@ -81,6 +81,21 @@ async def _work(settings: object, file_config: object, concurrency: int) -> None
         collect=lambda query, max_age: service.serve(query, max_age=max_age),
         endpoints=runtime.endpoints,
     )
+    from pgy_metrics.service.watch_refresh import (
+        WATCH_QUEUE,
+        QueueSubmit,
+        WatchRefresher,
+        schedule_on_queue,
+    )
+
+    # Watchlists: the workers run the queue's scheduler, which defers one refresh tick per
+    # interval for the whole cluster (service.watch_refresh).
+    schedule_on_queue(
+        queue,
+        WatchRefresher(
+            runtime.store, runtime.clock, QueueSubmit(queue), endpoints=runtime.endpoints
+        ),
+    )
     flusher: asyncio.Task[None] | None = None
     try:
         await runtime.store.migrate()
@@ -92,7 +107,7 @@ async def _work(settings: object, file_config: object, concurrency: int) -> None
             f"pgy worker running jobs of the {QUEUE!r} queue (source: {service.source_name}, "
             f"store: {runtime.store.describe()}, {concurrency} at a time); Ctrl-C stops"
         )
-        await queue.run_worker(concurrency=concurrency)
+        await queue.run_worker(concurrency=concurrency, also=(WATCH_QUEUE,))
     finally:
         if flusher is not None:
             flusher.cancel()

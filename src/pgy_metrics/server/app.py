@@ -34,6 +34,7 @@ from pgy_metrics.server.routes import (
     metrics,
     probes,
     status,
+    watchlists,
 )
 from pgy_metrics.server.routes.metrics import build_registry
 from pgy_metrics.service.config import FileConfig
@@ -122,6 +123,21 @@ def create_app(
                 health.flush_forever(settings.health_flush_seconds), name="health-flush"
             ),
         ]
+        refresher = None
+        if runtime.queue is None:
+            # Inline collection (SQLite's embedded default): this server refreshes watchlists
+            # itself; in queue mode the workers' scheduler does (service.watch_refresh).
+            from pgy_metrics.service.watch_refresh import InlineSubmit, WatchRefresher
+
+            refresher = InlineSubmit(runtime.service, runtime.clock)
+            background.append(
+                asyncio.create_task(
+                    WatchRefresher(
+                        store, runtime.clock, refresher, endpoints=runtime.endpoints
+                    ).refresh_forever(),
+                    name="watchlists",
+                )
+            )
         try:
             yield
         finally:
@@ -129,6 +145,8 @@ def create_app(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if refresher is not None:
+                await refresher.aclose()
             with contextlib.suppress(Exception):
                 await health.flush()  # what was counted since the last flush
             await runtime.aclose()
@@ -152,6 +170,7 @@ def create_app(
     app.include_router(admin.router)
     app.include_router(admin.holder_router)
     app.include_router(accounts.router)
+    app.include_router(watchlists.router)
     app.include_router(documents.router)
     app.include_router(docs_pages.router)
     app.include_router(console.router)

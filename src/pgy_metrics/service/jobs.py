@@ -143,6 +143,7 @@ class CollectionQueue:
         self._endpoints = endpoints
         self._open = False
         self._opening = asyncio.Lock()
+        self._queues: tuple[str, ...] = (QUEUE,)
         self.app: App = App(connector=PsycopgConnector(conninfo=self._url, min_size=1, max_size=10))
         self.app.task(
             name=TASK_NAME,
@@ -311,15 +312,21 @@ class CollectionQueue:
             raise FinalFailure(error.message) from None
 
     async def run_worker(
-        self, *, concurrency: int = 4, name: str = "pgy-worker", signals: bool = True
+        self,
+        *,
+        concurrency: int = 4,
+        name: str = "pgy-worker",
+        signals: bool = True,
+        also: tuple[str, ...] = (),
     ) -> None:
         """Run jobs until SIGINT/SIGTERM (or cancelled; ``signals=False`` leaves the process's
         signal handlers alone, for an embedded worker); meanwhile retry the jobs of workers
-        found dead."""
+        found dead. ``also``: queues besides collection's (the watchlists' ticks)."""
+        self._queues = (QUEUE, *also)
         rescuer = asyncio.create_task(self._rescue_forever(), name="stalled-jobs")
         try:
             await self.app.run_worker_async(
-                queues=[QUEUE],
+                queues=list(self._queues),
                 concurrency=concurrency,
                 name=name,
                 wait=True,
@@ -353,13 +360,14 @@ class CollectionQueue:
     async def prune(self, *, older_than_hours: int = KEEP_HOURS) -> None:
         """Forget finished jobs (done, failed, cancelled, aborted) older than this, and their
         failure messages: the queue's tables do not grow without end."""
-        await self.app.job_manager.delete_old_jobs(
-            nb_hours=older_than_hours,
-            queue=QUEUE,
-            include_failed=True,
-            include_cancelled=True,
-            include_aborted=True,
-        )
+        for queue in self._queues:
+            await self.app.job_manager.delete_old_jobs(
+                nb_hours=older_than_hours,
+                queue=queue,
+                include_failed=True,
+                include_cancelled=True,
+                include_aborted=True,
+            )
         await self.app.connector.execute_query_async(
             f"DELETE FROM {FAILURES_TABLE} failure WHERE NOT EXISTS ("  # noqa: S608
             "SELECT 1 FROM procrastinate_jobs job WHERE job.id = failure.job_id)"

@@ -17,6 +17,7 @@ from pgy_metrics.store.health import HealthRepository
 from pgy_metrics.store.money import Ledger
 from pgy_metrics.store.snapshots import SnapshotRepository
 from pgy_metrics.store.tokens import TokenRepository
+from pgy_metrics.store.watchlists import WatchlistRepository
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 HEAD = "head"
@@ -59,6 +60,7 @@ class Store:
         self.snapshots = SnapshotRepository(self.database)
         self.ledger = Ledger(self.database)
         self.health = HealthRepository(self.database)
+        self.watchlists = WatchlistRepository(self.database)
         self._collection_slots: asyncio.Semaphore | None = None
 
     @property

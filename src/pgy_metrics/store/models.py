@@ -209,3 +209,32 @@ class ConsoleSessionRow(Base):
     token_id: Mapped[int] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WatchlistRow(Base):
+    """A named watchlist and how often its keys are refreshed (``pgy watch``)."""
+
+    __tablename__ = "watchlists"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    period_seconds: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WatchItemRow(Base):
+    """One endpoint × creator × scope key of a watchlist and when its next refresh is due.
+
+    ``next_due_at`` moves one period on each time the refresher hands the key to collection;
+    each key's due times sit at a stable offset within the period (``service.watchlists``), so
+    a list's refreshes are spread over the period instead of coming in one burst."""
+
+    __tablename__ = "watch_items"
+    __table_args__ = (Index("ix_watch_items_next_due_at", "next_due_at"),)
+
+    list_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    params_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
