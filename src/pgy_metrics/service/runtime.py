@@ -128,7 +128,8 @@ def build_runtime(
         source=source,
         clock=clock,
         ttl=settings.cache_ttl,
-        memory_entries=settings.snapshot_memory_entries,
+        memory_bytes=settings.snapshot_cache_bytes,
+        prepare=encode.prepare,
         health=health,
         deferred=deferred,
     )
