@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
-from pgy_metrics.service.account_pool import RedisAccountPool
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.service.config import FileConfig, configured_source
 from pgy_metrics.service.gate import Encoder, Gate
@@ -107,11 +106,13 @@ def build_runtime(
         window_minutes=settings.health_window_minutes,
     )
     if source is None:
-        pool = (
-            RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
-            if settings.redis_url
-            else None
-        )
+        pool = None
+        if settings.redis_url:
+            # Imported only here: its Redis client (coredis) brings NumPy, ~30 MB of a server's
+            # memory that a server without PGY_REDIS_URL never uses (docs/benchmarks.md, soak).
+            from pgy_metrics.service.account_pool import RedisAccountPool
+
+            pool = RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
         source = configured_source(settings, config, clock=clock, outcomes=health, pool=pool)
     queue = None
     if settings.collect == "queue":
