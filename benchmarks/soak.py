@@ -208,6 +208,8 @@ class Tally:
     kinds: dict[str, int] = field(default_factory=dict)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    last_minute: int | None = None
+    """A request sent just past the phase's end counts in its last minute."""
 
     def record(self, kind: str, sent: float, body: bytes | BaseException) -> None:
         done = time.monotonic()
@@ -220,6 +222,8 @@ class Tally:
                 self.error_samples.append(f"{kind}: {shown}")
             return
         minute = int((sent - self.started) // 60)
+        if self.last_minute is not None:
+            minute = min(minute, self.last_minute)
         self.latencies.setdefault(minute, []).append((done - sent) * 1000)
 
     @property
@@ -267,7 +271,8 @@ async def paced(
 ) -> None:
     """Requests start on a fixed schedule (``rate`` a second), whichever connection is free
     takes the next one; a late server makes requests start late, which the achieved rate shows."""
-    start = time.monotonic()
+    start = tally.started = time.monotonic()
+    tally.last_minute = max(0, math.ceil(seconds / 60) - 1)
     tickets = itertools.count()
     end = start + seconds
 

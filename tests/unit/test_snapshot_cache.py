@@ -154,7 +154,7 @@ def test_a_negative_cache_size_is_refused() -> None:
 
 
 def test_the_setting_is_megabytes_with_a_bounded_default(tmp_path: Path) -> None:
-    assert Settings(data_dir=tmp_path).snapshot_cache_bytes == 32 * 1024 * 1024
+    assert Settings(data_dir=tmp_path).snapshot_cache_bytes == 16 * 1024 * 1024
     assert Settings(data_dir=tmp_path, snapshot_cache_mb=0.5).snapshot_cache_bytes == 524288
     assert Settings(data_dir=tmp_path, snapshot_cache_mb=0).snapshot_cache_bytes == 0
 
@@ -169,7 +169,7 @@ def test_a_cache_size_out_of_range_names_the_variable_and_the_range(
     (problem,) = raised.value.errors()
     assert settings_problem(problem) == (
         "PGY_SNAPSHOT_CACHE_MB: must be a size in megabytes from 0 (no cache) to 65536, "
-        f"e.g. 32; got {float(value):g}"
+        f"e.g. 16; got {float(value):g}"
     )
 
 

@@ -32,9 +32,10 @@ from pgy_metrics.sources.base import (
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.snapshots import Snapshot
 
-DEFAULT_MEMORY_BYTES = 32 * 1024 * 1024
+DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
 """Bytes of latest snapshots kept in process memory (``PGY_SNAPSHOT_CACHE_MB``), so that a
-cached hit costs no database round trip: about 4,000 notes-rate answers of 6-9 KB."""
+cached hit costs no database round trip: about 2,000 notes-rate answers of 6-9 KB. The soak
+(``benchmarks/soak.py``) keeps a default server under 150 MB with it; 32 MB plateaued at 160."""
 
 ENTRY_OVERHEAD_BYTES = 512
 """What one remembered snapshot costs besides its prepared bytes: the map's slot, the key's

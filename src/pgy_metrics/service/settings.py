@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     cache_ttl_seconds: float | None = Field(default=None, gt=0)
     """A snapshot younger than this is served without asking the source again; by default each
     endpoint's own freshness (``EndpointSpec.ttl_seconds``: 6 hours for notes rate)."""
-    snapshot_cache_mb: float = 32
+    snapshot_cache_mb: float = 16
     """Megabytes of latest snapshots a process keeps in memory for cached hits (each counted by
     the bytes it keeps, least recently used out); 0 keeps none."""
     token_cache_seconds: float = Field(default=5.0, ge=0)
@@ -139,7 +139,7 @@ class Settings(BaseSettings):
         if not 0 <= value <= MAX_SNAPSHOT_CACHE_MB:
             raise ValueError(
                 f"must be a size in megabytes from 0 (no cache) to {MAX_SNAPSHOT_CACHE_MB}, "
-                f"e.g. 32; got {value:g}"
+                f"e.g. 16; got {value:g}"
             )
         return value
 
@@ -150,7 +150,7 @@ class Settings(BaseSettings):
         if os.environ.get("PGY_SNAPSHOT_MEMORY_ENTRIES") is not None:
             raise ValueError(
                 "PGY_SNAPSHOT_MEMORY_ENTRIES was replaced by PGY_SNAPSHOT_CACHE_MB (a size in "
-                "megabytes, default 32; 0 keeps no snapshot in memory): unset it"
+                "megabytes, default 16; 0 keeps no snapshot in memory): unset it"
             )
         return data
 
