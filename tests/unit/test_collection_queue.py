@@ -78,6 +78,7 @@ async def test_a_miss_is_deferred_once_and_answered_from_what_the_worker_stored(
     assert len(source.calls) == 1
     assert {s.snapshot.collected_at for s in served} == {START}
     assert not any(s.cached for s in served)  # collected for them: priced as fresh
+    clock.advance(seconds=1)
     again = await server.serve(notes_query(USER, Scope()))
     assert again.cached
     assert len(remote.deferred) == 1  # a hit defers nothing

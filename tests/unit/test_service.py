@@ -97,7 +97,7 @@ async def test_100_concurrent_identical_requests_make_one_source_call(
 ) -> None:
     gate = asyncio.Event()
     source = CountingSource(payload, gate=gate)
-    metrics = service(store, source, FixedClock(START), memory_entries=0)
+    metrics = service(store, source, FixedClock(START), memory_bytes=0)
     waiting = [asyncio.create_task(metrics.get(notes_query(USER, Scope()))) for _ in range(100)]
     await asyncio.sleep(0)  # every task reaches the flight before the gate opens
     while not source.calls:
@@ -171,11 +171,11 @@ async def test_a_snapshot_of_another_source_is_never_served_and_the_configured_o
     assert len(real.calls) == 1
     assert (served.snapshot.source, served.cached) == ("pugongying", False)
     assert served.snapshot.id != synthetic.id
-    again = await switched.serve(
-        notes_query(USER, Scope())
-    )  # its own snapshot is a cached hit, from memory
+    clock.advance(seconds=1)
+    again = await switched.serve(notes_query(USER, Scope()))  # its own snapshot, from the store
     assert (again.snapshot.id, again.cached, len(real.calls)) == (served.snapshot.id, True, 1)
-    assert switched.cached(notes_query(USER, Scope())) == served.snapshot
+    in_memory = switched.cached(notes_query(USER, Scope()))  # and from memory
+    assert in_memory is not None and in_memory.id == served.snapshot.id
     # Back on the sandbox: its own (older, still fresh) snapshot, not Pugongying's newer one.
     back = CountingSource(payload, name="sandbox")
     restored = await service(store, back, clock).get(notes_query(USER, Scope()))
@@ -325,5 +325,6 @@ async def test_a_max_age_ask_joining_a_flight_answered_from_the_store_collects(
     assert answered.snapshot.id == stored.id and answered.cached
     assert fresh.snapshot.id != stored.id and not fresh.cached
     assert len(source.calls) == 1
+    clock.advance(seconds=1)
     younger = await metrics.serve(query, max_age=timedelta(minutes=1))
     assert younger.snapshot.id == fresh.snapshot.id and younger.cached  # young enough

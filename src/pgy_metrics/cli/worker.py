@@ -66,6 +66,7 @@ def worker(
 
 
 async def _work(settings: object, file_config: object, concurrency: int) -> None:
+    from pgy_metrics.server.answers import SuccessEncoder
     from pgy_metrics.service.config import FileConfig
     from pgy_metrics.service.jobs import QUEUE, CollectionQueue
     from pgy_metrics.service.runtime import build_runtime
@@ -73,8 +74,13 @@ async def _work(settings: object, file_config: object, concurrency: int) -> None
 
     assert isinstance(settings, Settings)
     assert file_config is None or isinstance(file_config, FileConfig)
-    # The gate is never used here (a worker answers no caller): its encoder is never called.
-    runtime = build_runtime(settings, encode=lambda _snapshot, _request: b"", config=file_config)
+    # The gate is never used here (a worker answers no caller): its encoder is never called,
+    # and no memory is kept for cached hits it never serves (its ``serve`` reads the store).
+    runtime = build_runtime(
+        settings.model_copy(update={"snapshot_cache_mb": 0}),
+        encode=SuccessEncoder(settings.zone),
+        config=file_config,
+    )
     service = runtime.service
     queue = CollectionQueue(
         settings.resolved_database_url,

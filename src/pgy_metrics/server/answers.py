@@ -1,7 +1,8 @@
 """Envelope answers as raw ASGI messages: always HTTP 200, the business code in the body.
 
 The endpoints are the hot path, so answers are sent as two ASGI messages built from bytes (no
-framework response objects); a cached hit reuses the encoded envelope of its snapshot.
+framework response objects); a cached hit reuses the encoded envelope of its snapshot, which the
+metrics service's in-memory cache keeps (``SuccessEncoder.prepare``).
 """
 
 from __future__ import annotations
@@ -9,12 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections import OrderedDict
 from datetime import tzinfo
 
 from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.envelope import encode_envelope, format_record_time
 from pgy_metrics.service.gate import Outcome
+from pgy_metrics.service.metrics import Cached
 from pgy_metrics.store.snapshots import Snapshot
 
 Headers = list[tuple[bytes, bytes]]
@@ -54,37 +55,30 @@ def headers(body: bytes, request_id: str, *extra: tuple[bytes, bytes]) -> Header
 
 
 class SuccessEncoder:
-    """Encodes success answers, remembering each snapshot's envelope up to the request id.
+    """Encodes success answers: every answer from one snapshot is the same prefix (the envelope
+    up to the request id) + the request id + ``"}``.
 
-    Every answer from one snapshot is that prefix + the request id + ``"}``, so a cached hit
-    costs a join, not a JSON encoding. Snapshots never change once stored, which makes the
-    prefix safe to keep; the map is bounded (least recently used out).
+    ``prepare`` makes that prefix; the metrics service keeps it in its in-memory cache
+    (``service.metrics.Cached``, bounded by bytes), so a cached hit costs a join, not a JSON
+    encoding. Snapshots never change once stored, which makes the prefix safe to keep. A
+    snapshot read from the store or just collected is encoded anew (a miss costs far more).
     """
 
-    def __init__(self, zone: tzinfo, *, entries: int = 10_000) -> None:
+    def __init__(self, zone: tzinfo) -> None:
         self._zone = zone
-        self._entries = max(entries, 1)
-        self._prefixes: OrderedDict[int, bytes] = OrderedDict()
 
-    def __call__(self, snapshot: Snapshot, request_id: str) -> bytes:
-        # A stored snapshot's id names it for good in this app's one database.
-        key = snapshot.id
-        prefix = self._prefixes.get(key) if key is not None else None
-        if prefix is None:
-            envelope = encode_envelope(
-                code=BusinessCode.SUCCESS,
-                message=None,
-                data_json=snapshot.payload.encode(),
-                record_time=format_record_time(snapshot.collected_at, self._zone),
-                request_id="",
-            )
-            prefix = envelope[: -len(b'"}')]
-            if key is not None:
-                self._prefixes[key] = prefix
-                if len(self._prefixes) > self._entries:
-                    self._prefixes.popitem(last=False)
-        elif key is not None:
-            self._prefixes.move_to_end(key)
+    def prepare(self, snapshot: Snapshot) -> bytes:
+        envelope = encode_envelope(
+            code=BusinessCode.SUCCESS,
+            message=None,
+            data_json=snapshot.payload.encode(),
+            record_time=format_record_time(snapshot.collected_at, self._zone),
+            request_id="",
+        )
+        return envelope[: -len(b'"}')]
+
+    def __call__(self, snapshot: Snapshot | Cached, request_id: str) -> bytes:
+        prefix = snapshot.answer if isinstance(snapshot, Cached) else self.prepare(snapshot)
         return b"".join((prefix, request_id.encode(), b'"}'))
 
 

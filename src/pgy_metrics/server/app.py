@@ -104,7 +104,7 @@ def create_app(
     the endpoints served (tests and embedders may add their own)."""
     runtime = build_runtime(
         settings,
-        encode=SuccessEncoder(settings.zone, entries=settings.snapshot_memory_entries),
+        encode=SuccessEncoder(settings.zone),
         source=source,
         clock=clock,
         config=config,

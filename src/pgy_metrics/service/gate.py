@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pgy_metrics.clock import Clock
 from pgy_metrics.contract.codes import BusinessCode
@@ -42,7 +42,7 @@ from pgy_metrics.contract.http import idempotency_key_problem
 from pgy_metrics.contract.params import ParamError
 from pgy_metrics.service.billing import Billing
 from pgy_metrics.service.limits import RateLimited, RateLimiter
-from pgy_metrics.service.metrics import MetricsService
+from pgy_metrics.service.metrics import Cached, MetricsService
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.service.tokens import Authenticator
 from pgy_metrics.sources.base import CollectionError
@@ -58,8 +58,18 @@ IDEMPOTENCY_POLL_SECONDS = 0.02
 
 P = TypeVar("P")
 
-Encoder = Callable[[Snapshot, str], bytes]
-"""``(snapshot, request id) -> the success answer's bytes``: the edge's wire format."""
+
+class Encoder(Protocol):
+    """The edge's wire format of success answers (``server.answers.SuccessEncoder``)."""
+
+    def prepare(self, snapshot: Snapshot) -> bytes:
+        """What every answer of ``snapshot`` shares, made once: the metrics service keeps it in
+        memory (``Cached.answer``) for cached hits."""
+        ...
+
+    def __call__(self, snapshot: Snapshot | Cached, request_id: str) -> bytes:
+        """The success answer's bytes (what an idempotent replay stores)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +83,7 @@ class Outcome:
 
     code: BusinessCode
     message: str | None = None
-    snapshot: Snapshot | None = None
+    snapshot: Snapshot | Cached | None = None
     body: bytes | None = None
     source: str | None = None
     replayed: bool = False
@@ -444,7 +454,7 @@ class Gate:
     async def _charge_cached(
         self,
         record: TokenRecord,
-        snapshot: Snapshot,
+        snapshot: Cached,
         query: Query,
         request_id: str,
         key: str | None,

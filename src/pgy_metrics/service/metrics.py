@@ -14,8 +14,9 @@ import asyncio
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from pgy_metrics.clock import Clock
@@ -31,8 +32,26 @@ from pgy_metrics.sources.base import (
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.snapshots import Snapshot
 
-DEFAULT_MEMORY_ENTRIES = 10_000
-"""Latest snapshots kept in process memory, so a cached hit costs no database round trip."""
+DEFAULT_MEMORY_BYTES = 16 * 1024 * 1024
+"""Bytes of latest snapshots kept in process memory (``PGY_SNAPSHOT_CACHE_MB``), so that a
+cached hit costs no database round trip: about 2,000 notes-rate answers of 6-9 KB. The soak
+(``benchmarks/soak.py``) keeps a default server under 150 MB with it; 32 MB plateaued at 160."""
+
+ENTRY_OVERHEAD_BYTES = 512
+"""What one remembered snapshot costs besides its prepared bytes: the map's slot, the key's
+tuple and strings, the ``Cached`` object and its datetime (measured at ~490 bytes with
+``tracemalloc``, 2,000 entries). Counted so that many tiny entries cannot outgrow the bound."""
+
+Prepare = Callable[[Snapshot], bytes]
+"""``snapshot -> what a cached hit of it answers with``, made once when it is remembered: the
+edge's encoded answer up to the request id (``server.answers.SuccessEncoder.prepare``). Opaque
+bytes here: this module knows nothing of the wire format."""
+
+
+def payload_bytes(snapshot: Snapshot) -> bytes:
+    """The plain preparation (no edge given: tests, embedding): the payload as UTF-8."""
+    return snapshot.payload.encode()
+
 
 WORKER_CLOCK_SLACK = timedelta(seconds=1)
 """Queue mode: a worker's clock may lag this one's by this much; a snapshot it stored that
@@ -47,6 +66,27 @@ class Deferred(Protocol):
     the query's snapshot is stored, raises ``CollectionError`` (a 301's message) otherwise."""
 
     async def collect(self, query: Query, max_age: timedelta | None) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """A snapshot as the in-memory cache keeps it: only what a cached hit reads.
+
+    A hit checks the source and the age, and answers with the prepared bytes (the gate asks the
+    edge's encoder to add the request id; the ledger records the source). The payload's text is
+    not kept: a Python ``str`` of Chinese text with one emoji takes 4 bytes a character (a
+    6-9 KB answer was a 24-35 KB ``str``), and the prepared bytes hold the same JSON as UTF-8.
+    """
+
+    id: int | None
+    collected_at: datetime
+    source: str
+    answer: bytes
+
+    @property
+    def size(self) -> int:
+        """What this entry counts against the cache's bound, in bytes."""
+        return len(self.answer) + ENTRY_OVERHEAD_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +106,11 @@ class MetricsService:
     only remembers the newest snapshot this process has seen, which snapshots' immutability
     makes safe to reuse until its TTL runs out. The map only ever receives snapshots of the
     configured sources; a hit still checks its source (a set lookup, no I/O, no JSON).
+
+    The map is bounded by bytes (``memory_bytes``, least recently used out), and keeps of each
+    snapshot only what ``cached`` answers with (``Cached``: the ``prepare``d bytes, source,
+    time, id). ``serve`` and ``get`` return whole snapshots, so they read the store (one indexed
+    read) when nothing is to be collected; the gate asks ``cached`` first, which does no I/O.
     """
 
     def __init__(
@@ -75,19 +120,24 @@ class MetricsService:
         source: Source,
         clock: Clock,
         ttl: timedelta | None = None,
-        memory_entries: int = DEFAULT_MEMORY_ENTRIES,
+        memory_bytes: int = DEFAULT_MEMORY_BYTES,
+        prepare: Prepare = payload_bytes,
         health: HealthRecorder | None = None,
         deferred: Deferred | None = None,
     ) -> None:
         if ttl is not None and ttl <= timedelta(0):
             raise ValueError("ttl must be positive")
+        if memory_bytes < 0:
+            raise ValueError("memory_bytes must be >= 0 (0 keeps nothing in memory)")
         self._store = store
         self._source = source
         self._serves = snapshot_names(source)
         self._clock = clock
         self._ttl = ttl
-        self._memory: OrderedDict[FlightKey, Snapshot] = OrderedDict()
-        self._memory_entries = memory_entries
+        self._memory: OrderedDict[FlightKey, Cached] = OrderedDict()
+        self._memory_bytes = memory_bytes
+        self._memory_used = 0
+        self._prepare = prepare
         self._flights: dict[FlightKey, asyncio.Future[Snapshot]] = {}
         self._health = health
         self._deferred = deferred
@@ -121,15 +171,26 @@ class MetricsService:
         """The snapshot to answer with; raises ``CollectionError`` when collecting fails."""
         return (await self.serve(query)).snapshot
 
-    def cached(self, query: Query, *, max_age: timedelta | None = None) -> Snapshot | None:
+    @property
+    def memory_used(self) -> int:
+        """Bytes the in-memory cache counts now (``Cached.size`` of every entry)."""
+        return self._memory_used
+
+    @property
+    def memory_entries(self) -> int:
+        return len(self._memory)
+
+    def cached(self, query: Query, *, max_age: timedelta | None = None) -> Cached | None:
         """A fresh snapshot this process holds in memory, without any I/O; else None.
         ``max_age`` as for ``serve``."""
-        remembered = self._memory.get(query.key)
+        key = query.key
+        remembered = self._memory.get(key)
         if (
             remembered is not None
             and remembered.source in self._serves
-            and self._is_fresh(remembered, query.endpoint, max_age)
+            and self._is_fresh(remembered.collected_at, query.endpoint, max_age)
         ):
+            self._memory.move_to_end(key)
             self.cache_hits += 1
             return remembered
         return None
@@ -143,24 +204,18 @@ class MetricsService:
         Single-flight still applies: a caller joins a collection under way, and only when the
         flight it joined answered from the store with a snapshot older than its limit does it
         start (or join) a second one, which then collects.
+
+        A fresh snapshot comes from the store, not from memory, which keeps no payload text
+        (``cached`` is the in-memory way, for callers that need only the prepared bytes).
         """
         key = query.key
-        remembered = self._memory.get(key)
-        if (
-            remembered is not None
-            and remembered.source in self._serves
-            and self._is_fresh(remembered, query.endpoint, max_age)
-        ):
-            self._memory.move_to_end(key)
-            self.cache_hits += 1
-            return Served(remembered, cached=True)
         started = self._clock.now()
         joined = self._flights.get(key)
         snapshot = await self._fly(query, max_age, joined)
         if (
             max_age is not None
             and snapshot.collected_at < started
-            and not self._is_fresh(snapshot, query.endpoint, max_age)
+            and not self._is_fresh(snapshot.collected_at, query.endpoint, max_age)
         ):
             # The flight joined answered from the store, older than this caller accepts.
             again = self._flights.get(key)
@@ -221,10 +276,10 @@ class MetricsService:
         # With a caller's own limit (``no-cache`` is 0) no stored snapshot is young enough by
         # age: the one the job collected for it is, whatever its age by now.
         if stored is None or not (
-            self._is_fresh(stored, query.endpoint, max_age)
+            self._is_fresh(stored.collected_at, query.endpoint, max_age)
             or (
                 max_age is not None
-                and self._is_fresh(stored, query.endpoint)
+                and self._is_fresh(stored.collected_at, query.endpoint)
                 and stored.collected_at >= asked - WORKER_CLOCK_SLACK
             )
         ):
@@ -242,7 +297,7 @@ class MetricsService:
         stored = await self._store.snapshots.latest(
             query.endpoint.name, query.user_id, query.scope_key, sources=self._serves
         )
-        if stored is not None and self._is_fresh(stored, query.endpoint, max_age):
+        if stored is not None and self._is_fresh(stored.collected_at, query.endpoint, max_age):
             self.cache_hits += 1
             self._remember(query, stored)
             return stored
@@ -298,20 +353,45 @@ class MetricsService:
             )
 
     def _is_fresh(
-        self, snapshot: Snapshot, endpoint: EndpointSpec, max_age: timedelta | None = None
+        self, collected_at: datetime, endpoint: EndpointSpec, max_age: timedelta | None = None
     ) -> bool:
-        age = self._clock.now() - snapshot.collected_at
+        age = self._clock.now() - collected_at
         return age < self.ttl(endpoint) and (max_age is None or age < max_age)
 
     def _remember(self, query: Query, snapshot: Snapshot) -> None:
+        """Keep what a hit of ``snapshot`` needs, least recently used out past the byte bound.
+
+        The key's older entry goes in any case (a newer snapshot was just collected or read): an
+        entry larger than the whole bound is not kept, rather than leaving that older one to
+        answer, or emptying the cache for it."""
         key = query.key
-        self._memory[key] = snapshot
-        self._memory.move_to_end(key)
-        while len(self._memory) > self._memory_entries:
-            self._memory.popitem(last=False)
+        memory = self._memory
+        old = memory.get(key)
+        if old is not None and old.id is not None and old.id == snapshot.id:
+            memory.move_to_end(key)  # the same snapshot read again: nothing to prepare
+            return
+        if old is not None:
+            del memory[key]
+            self._memory_used -= old.size
+        if self._memory_bytes == 0:
+            return
+        entry = Cached(
+            id=snapshot.id,
+            collected_at=snapshot.collected_at,
+            source=snapshot.source,
+            answer=self._prepare(snapshot),
+        )
+        size = entry.size
+        if size > self._memory_bytes:
+            return
+        memory[key] = entry
+        self._memory_used += size
+        while self._memory_used > self._memory_bytes:
+            _key, out = memory.popitem(last=False)
+            self._memory_used -= out.size
 
     async def aclose(self) -> None:
         await self._source.aclose()
 
 
-__all__ = ["CollectionError", "MetricsService", "Served"]
+__all__ = ["Cached", "CollectionError", "MetricsService", "Prepare", "Served"]

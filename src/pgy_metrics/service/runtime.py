@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from pgy_metrics.clock import Clock, SystemClock
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, Registry
 from pgy_metrics.service.account_alerts import AccountWebhook, LocalClaims
-from pgy_metrics.service.account_pool import RedisAccountPool
 from pgy_metrics.service.account_reload import (
     FileReloadSignal,
     GenerationCounter,
@@ -117,11 +116,13 @@ def build_runtime(
         endpoint=NOTES_RATE,
         window_minutes=settings.health_window_minutes,
     )
-    pool = (
-        RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
-        if settings.redis_url
-        else None
-    )
+    pool = None
+    if settings.redis_url:
+        # Imported only here: its Redis client (coredis) brings NumPy, ~30 MB of a server's
+        # memory that a server without PGY_REDIS_URL never uses (docs/benchmarks.md, soak).
+        from pgy_metrics.service.account_pool import RedisAccountPool
+
+        pool = RedisAccountPool(settings.redis_url, prefix=settings.redis_key_prefix)
     reload: GenerationCounter = pool if pool is not None else FileReloadSignal(settings.data_dir)
     webhook = (
         AccountWebhook(
@@ -157,7 +158,8 @@ def build_runtime(
         source=source,
         clock=clock,
         ttl=settings.cache_ttl,
-        memory_entries=settings.snapshot_memory_entries,
+        memory_bytes=settings.snapshot_cache_bytes,
+        prepare=encode.prepare,
         health=health,
         deferred=deferred,
     )

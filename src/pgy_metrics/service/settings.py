@@ -7,6 +7,7 @@ zone that does not exist) is refused at start with a message naming the setting.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,9 @@ from pgy_metrics.service.limits import parse_rate_limit
 from pgy_metrics.store.database import SQLITE_BUSY_TIMEOUT_MS, default_sqlite_url
 
 SourceName = Literal["sandbox", "replay"]
+
+MAX_SNAPSHOT_CACHE_MB = 65536
+"""64 GB: a bound past any machine this runs on, so a typo (bytes for megabytes) is refused."""
 CollectMode = Literal["inline", "queue"]
 
 
@@ -49,7 +53,9 @@ class Settings(BaseSettings):
     cache_ttl_seconds: float | None = Field(default=None, gt=0)
     """A snapshot younger than this is served without asking the source again; by default each
     endpoint's own freshness (``EndpointSpec.ttl_seconds``: 6 hours for notes rate)."""
-    snapshot_memory_entries: int = Field(default=10_000, ge=0)
+    snapshot_cache_mb: float = 16
+    """Megabytes of latest snapshots a process keeps in memory for cached hits (each counted by
+    the bytes it keeps, least recently used out); 0 keeps none."""
     token_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a process trusts a token look-up; a revocation elsewhere takes this long."""
     token_pepper: SecretStr | None = None
@@ -137,6 +143,27 @@ class Settings(BaseSettings):
     admin_listen: str | None = None
     """``HOST:PORT`` of a second listener that alone serves ``/admin/*`` (the public one then
     answers 404 there); unset, the admin API is on the public listener."""
+
+    @field_validator("snapshot_cache_mb")
+    @classmethod
+    def _cache_size(cls, value: float) -> float:
+        if not 0 <= value <= MAX_SNAPSHOT_CACHE_MB:
+            raise ValueError(
+                f"must be a size in megabytes from 0 (no cache) to {MAX_SNAPSHOT_CACHE_MB}, "
+                f"e.g. 16; got {value:g}"
+            )
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_entries_bound(cls, data: object) -> object:
+        """The old bound by count is refused rather than silently ignored."""
+        if os.environ.get("PGY_SNAPSHOT_MEMORY_ENTRIES") is not None:
+            raise ValueError(
+                "PGY_SNAPSHOT_MEMORY_ENTRIES was replaced by PGY_SNAPSHOT_CACHE_MB (a size in "
+                "megabytes, default 16; 0 keeps no snapshot in memory): unset it"
+            )
+        return data
 
     @field_validator("failed_token_limit", "admin_listen", mode="before")
     @classmethod
@@ -245,6 +272,10 @@ class Settings(BaseSettings):
     def admin_address(self) -> tuple[str, int] | None:
         """``PGY_ADMIN_LISTEN`` as (host, port), or None."""
         return None if self.admin_listen is None else parse_listen(self.admin_listen)
+
+    @property
+    def snapshot_cache_bytes(self) -> int:
+        return int(self.snapshot_cache_mb * 1024 * 1024)
 
     @property
     def resolved_database_url(self) -> str:
