@@ -65,8 +65,19 @@ def worker(
         asyncio.run(_work(settings, file_config, concurrency))
 
 
+class _NoAnswers:
+    """The gate's encoder for a process that answers no caller: a worker never encodes an
+    answer, and with no memory for cached hits it prepares none either (so it need not import
+    the server's ``SuccessEncoder``: the CLI imports the server only to start it)."""
+
+    def prepare(self, snapshot: object) -> bytes:
+        return b""
+
+    def __call__(self, snapshot: object, request_id: str) -> bytes:
+        return b""
+
+
 async def _work(settings: object, file_config: object, concurrency: int) -> None:
-    from pgy_metrics.server.answers import SuccessEncoder
     from pgy_metrics.service.config import FileConfig
     from pgy_metrics.service.jobs import QUEUE, CollectionQueue
     from pgy_metrics.service.runtime import build_runtime
@@ -78,7 +89,7 @@ async def _work(settings: object, file_config: object, concurrency: int) -> None
     # and no memory is kept for cached hits it never serves (its ``serve`` reads the store).
     runtime = build_runtime(
         settings.model_copy(update={"snapshot_cache_mb": 0}),
-        encode=SuccessEncoder(settings.zone),
+        encode=_NoAnswers(),
         config=file_config,
     )
     service = runtime.service
