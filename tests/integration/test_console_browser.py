@@ -28,13 +28,11 @@ from pgy_metrics.contract.params import USER_ID_EXAMPLE
 from pgy_metrics.service.runtime import open_administration
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.tokens import BillingPlan
-from tests.conftest import unavailable
 from tests.integration import servers
 from tests.integration.servers import ServerProcess, pgy_env
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[1] / "assets" / "axe-core" / "axe.min.js"
 PROFILE_URL = f"https://pgy.xiaohongshu.com/solar/pre-trade/blogger-detail/{USER_ID_EXAMPLE}?x=1"
 OTHER_CREATOR = "5a0b1c2d3e4f5a6b7c8d9e0f"
@@ -59,20 +57,6 @@ class Deployment:
         answer.raise_for_status()
         value: int = answer.json()["balance"]
         return value
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"no Chromium at {CHROMIUM} (set PGY_CHROMIUM or install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -25,14 +25,12 @@ import pytest
 
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE_PATH
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
-from tests.conftest import unavailable
 from tests.integration.servers import ServerProcess, free_port, pgy, pgy_env
 from tests.upstreams.fake_hosted_api import FakeHostedApi
 from tests.upstreams.loopback import serve_on_loopback
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
 RELAY_TOKEN = "relay-token-for-docs-pages"
 WAIT_SECONDS = 20.0
 FASTEST = "() => document.getElementById('fastest').dataset.fastest"
@@ -47,20 +45,6 @@ class Deployment:
     origins: set[str]
     """The configured base URLs' origins: the only hosts a page may ask."""
     artifacts: Path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"no Chromium at {CHROMIUM} (set PGY_CHROMIUM or install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

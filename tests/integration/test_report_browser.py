@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,6 @@ from pgy_metrics.analytics.reports.charts import report_specs
 from tests.conftest import unavailable
 from tests.unit.test_reports import sample_report
 
-CHROMIUM = os.environ.get("PGY_CHROMIUM", "/usr/bin/chromium")
 CHARTS = ("quadrant", "percentiles", "heatmap", "frontier")
 WIDTHS = (1280, 390)
 VENDOR = (
@@ -49,20 +47,6 @@ CHINESE_LABELS = (
 )
 """Elements of the report whose own text holds Chinese: the title, a section heading, a chart
 title (SVG text) and the synthetic-data banner."""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"no Chromium at {CHROMIUM} (set PGY_CHROMIUM or install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
