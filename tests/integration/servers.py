@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,3 +106,37 @@ class ServerProcess:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+@contextmanager
+def fake_pugongying_process(folder: Path, latency_seconds: str) -> Iterator[str]:
+    """The fake Pugongying (``tests.upstreams.fake_pugongying_process``) in a process of its own,
+    so that its record of each call's time is not disturbed by the asks; its base URL. Its log
+    goes to ``folder / "upstream.log"``."""
+    port = free_port()
+    log = (folder / "upstream.log").open("ab")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.upstreams.fake_pugongying_process",
+            str(port),
+            latency_seconds,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    log.close()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base_url + "/__fake__/requests", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,7 +31,13 @@ from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.service.account_pool import RedisAccountPool
 from pgy_metrics.store.tokens import BillingPlan
 from tests.integration import servers, test_collection_queue
-from tests.integration.servers import STARTUP_SECONDS, ServerProcess, free_port, pgy, pgy_env
+from tests.integration.servers import (
+    ServerProcess,
+    fake_pugongying_process,
+    free_port,
+    pgy,
+    pgy_env,
+)
 from tests.integration.test_collection_queue import QUEUE, WorkerProcess
 from tests.integration.test_money import issue, redis_url
 from tests.upstreams.loopback import serve_on_loopback
@@ -88,27 +92,8 @@ def rewrite_unseen(path: Path, login: str) -> None:
 @pytest.fixture
 def upstream(tmp_path: Path) -> Iterator[str]:
     """The fake Pugongying in a process of its own; its base URL."""
-    port = free_port()
-    log = (tmp_path / "upstream.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.upstreams.fake_pugongying_process", str(port), LATENCY],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(base_url + "/__fake__/requests", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with fake_pugongying_process(tmp_path, LATENCY) as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def write_config(tmp_path: Path, base_url: str) -> Path:

@@ -9,7 +9,6 @@ import asyncio
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -28,7 +27,13 @@ from pgy_metrics.sources.base import AccountState, RiskControlled
 from pgy_metrics.sources.pugongying import PugongyingAccount, PugongyingConfig, PugongyingSource
 from pgy_metrics.store.tokens import BillingPlan
 from tests.conftest import unavailable
-from tests.integration.servers import STARTUP_SECONDS, ServerProcess, free_port, pgy_env
+from tests.integration.servers import (
+    STARTUP_SECONDS,
+    ServerProcess,
+    fake_pugongying_process,
+    free_port,
+    pgy_env,
+)
 from tests.integration.test_money import issue, redis_url
 from tests.integration.test_upstream_pugongying import SECRETS, cookie_header
 from tests.upstreams.fake_pugongying import FakePugongying
@@ -46,27 +51,8 @@ ASKS = 300
 @pytest.fixture
 def upstream(tmp_path: Path) -> Iterator[str]:
     """The fake in a process of its own (its clock undisturbed by the asks); its base URL."""
-    port = free_port()
-    log = (tmp_path / "upstream.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.upstreams.fake_pugongying_process", str(port), "0.3"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(base_url + "/__fake__/requests", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with fake_pugongying_process(tmp_path, "0.3") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def write_config(tmp_path: Path, base_url: str) -> Path:

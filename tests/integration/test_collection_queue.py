@@ -26,7 +26,13 @@ from pgy_metrics.cli.common import load_settings, open_issuer
 from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.service.jobs import libpq_url
 from pgy_metrics.store.tokens import BillingPlan
-from tests.integration.servers import STARTUP_SECONDS, ServerProcess, free_port, pgy, pgy_env
+from tests.integration.servers import (
+    STARTUP_SECONDS,
+    ServerProcess,
+    fake_pugongying_process,
+    pgy,
+    pgy_env,
+)
 from tests.integration.test_cluster_collection import upstream, write_config
 from tests.integration.test_money import USERS, books, issue, redis_url
 from tests.integration.test_upstream_pugongying import cookie_header
@@ -194,27 +200,8 @@ def test_without_a_worker_an_ask_waits_then_answers_301_and_gives_the_money_back
 @pytest.fixture
 def slow_upstream(tmp_path: Path) -> Iterator[str]:
     """The fake Pugongying in its own process, answering after 3 s: time to kill a worker."""
-    port = free_port()
-    log = (tmp_path / "upstream.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.upstreams.fake_pugongying_process", str(port), "3"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(base_url + "/__fake__/requests", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with fake_pugongying_process(tmp_path, "3") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 def upstream_calls(base_url: str) -> list[dict[str, Any]]:
