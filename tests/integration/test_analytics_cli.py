@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from tests.integration.test_report_browser import CHARTS, _open, browser  # noqa: F401
+from tests.integration.test_report_browser import CHARTS, _open
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +101,7 @@ def test_demo_fetches_through_the_server_and_writes_labelled_files(demo: tuple[P
 
 def test_demo_plan_report_draws_every_chart_in_chromium(
     demo: tuple[Path, Any],
-    browser: Any,  # noqa: F811
+    browser: Any,
 ) -> None:
     out, _ = demo
     page, problems = _open(browser, out / "plan" / "report.html")
