@@ -1,6 +1,14 @@
 """The web console (``/console``): sign in with an API token, look up a creator (with the
-cost shown and confirmed first), see usage, balance and status. See docs/console.md."""
+cost shown and confirmed first), see usage, balance and status. See docs/console.md.
 
-from pgy_metrics.server.console.routes import router
+Each area of the console is a module with its own router (``routes.py``: sign-in, creator,
+usage, status, tokens); they share ``pages.py`` and are put together here."""
+
+from fastapi import APIRouter
+
+from pgy_metrics.server.console import routes
+
+router = APIRouter()
+router.include_router(routes.router)
 
 __all__ = ["router"]

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
-from datetime import timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pgy_metrics.contract.endpoints import NOTES_RATE
@@ -30,6 +27,24 @@ from pgy_metrics.contract.history import HISTORY
 from pgy_metrics.contract.params import ParamError, parse_user_id, parse_user_ref
 from pgy_metrics.server.console import lookup as lookups
 from pgy_metrics.server.console import view
+from pgy_metrics.server.console.pages import (
+    LANG_COOKIE,
+    MAX_REF_CHARS,
+    PREFIX,
+    SECURITY_HEADERS,
+    STATIC,
+    checked_post,
+    console_of,
+    lang_of,
+    page,
+    read_form,
+    refused,
+    runtime_of,
+    secure_of,
+    session_of,
+    to_sign_in,
+    too_large,
+)
 from pgy_metrics.server.console.sessions import (
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
@@ -38,173 +53,16 @@ from pgy_metrics.server.console.sessions import (
     same_token,
 )
 from pgy_metrics.server.console.text import LANGUAGES, TEXT
-from pgy_metrics.service.tokens import TokenHasher, UnknownToken, load_pepper
-from pgy_metrics.store.sessions import SessionRepository
+from pgy_metrics.service.tokens import UnknownToken
 
 if TYPE_CHECKING:
-    from pgy_metrics.service.runtime import Runtime
+    pass
 
-PREFIX = "/console"
+
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-LANG_COOKIE = "pgy_console_lang"
-MAX_FORM_BYTES = 16 * 1024
-"""The largest form body read (every console form is a few fields): HTTP 413 beyond."""
-MAX_REF_CHARS = 2000
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-"""On every console page: this origin only, no framing, nothing cached (pages hold a holder's
-data), no referrer (URLs may name a creator)."""
-
 _STATIC_DIR = files("pgy_metrics.server.console") / "static"
-STATIC = {
-    "htmx.min.js": ("vendor/htmx.min.js", "text/javascript; charset=utf-8"),
-    "console.css": ("console.css", "text/css; charset=utf-8"),
-}
 _static_cache: dict[str, bytes] = {}
-
-_PAGES = Environment(
-    loader=PackageLoader("pgy_metrics.server.console", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-@dataclass
-class Console:
-    """The console's objects, built on first use by a process (``app.state.console``)."""
-
-    sessions: ConsoleSessions
-    repository: SessionRepository
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-def _console(request: Request) -> Console:
-    console: Console | None = getattr(request.app.state, "console", None)
-    if console is None:
-        runtime = _runtime(request)
-        repository = SessionRepository(runtime.store.database)
-        console = Console(
-            ConsoleSessions(
-                repository=repository,
-                hasher=TokenHasher(load_pepper(runtime.settings)),
-                clock=runtime.clock,
-                lifetime=timedelta(minutes=runtime.settings.console_session_minutes),
-            ),
-            repository,
-        )
-        request.app.state.console = console
-    return console
-
-
-def _lang(request: Request) -> str:
-    """The language chosen (a cookie), else Chinese for a browser that prefers it, else
-    English."""
-    lang = request.cookies.get(LANG_COOKIE)
-    if lang in LANGUAGES:
-        return lang
-    preferred = request.headers.get("accept-language", "").split(",")[0].strip().lower()
-    return "zh" if preferred.startswith("zh") else "en"
-
-
-def _secure(request: Request) -> bool:
-    """HTTPS as uvicorn sees it: the connection's scheme, or ``X-Forwarded-Proto`` from a
-    proxy it trusts (``FORWARDED_ALLOW_IPS``; docs/security.md)."""
-    return request.url.scheme == "https"
-
-
-async def _session(request: Request) -> Session | None:
-    return await _console(request).sessions.resolve(request.cookies.get(SESSION_COOKIE))
-
-
-def _page(
-    request: Request,
-    template: str,
-    session: Session | None,
-    *,
-    status: int = 200,
-    **values: Any,
-) -> HTMLResponse:
-    lang = _lang(request)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    body = _PAGES.get_template(template).render(
-        lang=lang,
-        other_lang="zh" if lang == "en" else "en",
-        here=here,
-        t=TEXT[lang],
-        session=session,
-        prefix=PREFIX,
-        **values,
-    )
-    return HTMLResponse(
-        body, status_code=status, headers={**SECURITY_HEADERS, "Content-Language": lang}
-    )
-
-
-def _refused(
-    request: Request, session: Session | None, key: str, status: int = 403
-) -> HTMLResponse:
-    return _page(request, "refused.html", session, status=status, reason=TEXT[_lang(request)][key])
-
-
-def _to_sign_in() -> Response:
-    return RedirectResponse(f"{PREFIX}/sign-in", status_code=303, headers=SECURITY_HEADERS)
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The urlencoded form of a POST, each field once (the first value); None when the body is
-    over ``MAX_FORM_BYTES``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[0] for name, values in fields.items()}
-
-
-def _too_large(request: Request, session: Session | None) -> HTMLResponse:
-    lang = _lang(request)
-    return _page(
-        request,
-        "refused.html",
-        session,
-        status=413,
-        reason=f"The form is larger than {MAX_FORM_BYTES} bytes."
-        if lang == "en"
-        else f"表单超过 {MAX_FORM_BYTES} 字节。",
-    )
-
-
-async def _checked_post(request: Request) -> tuple[Session, dict[str, str]] | Response:
-    """A POST's session and form, or the refusal: no session (403), a form over the cap
-    (413), a missing or wrong CSRF token (403)."""
-    session = await _session(request)
-    if session is None:
-        return _refused(request, None, "expired")
-    form = await _form(request)
-    if form is None:
-        return _too_large(request, session)
-    if not same_token(session.csrf, form.get("csrf")):
-        return _refused(request, session, "csrf_refused")
-    return session, form
 
 
 # -- static files ------------------------------------------------------------------------------
@@ -242,7 +100,7 @@ async def language(request: Request, lang: str) -> Response:
             lang,
             max_age=365 * 24 * 3600,
             path=PREFIX,
-            secure=_secure(request),
+            secure=secure_of(request),
             httponly=True,
             samesite="strict",
         )
@@ -252,11 +110,11 @@ async def language(request: Request, lang: str) -> Response:
 def _sign_in_page(
     request: Request, *, message: str | None = None, status: int = 200, note: str | None = None
 ) -> HTMLResponse:
-    console = _console(request)
+    console = console_of(request)
     pre = request.cookies.get(SIGN_IN_COOKIE)
     if not pre or len(pre) > 100:
         pre = ConsoleSessions.new_id()
-    response = _page(
+    response = page(
         request,
         "sign_in.html",
         None,
@@ -270,7 +128,7 @@ def _sign_in_page(
         pre,
         max_age=3600,
         path=PREFIX,
-        secure=_secure(request),
+        secure=secure_of(request),
         httponly=True,
         samesite="strict",
     )
@@ -279,9 +137,9 @@ def _sign_in_page(
 
 @router.get("/sign-in")
 async def sign_in_form(request: Request) -> Response:
-    if await _session(request) is not None:
+    if await session_of(request) is not None:
         return RedirectResponse(PREFIX, status_code=303, headers=SECURITY_HEADERS)
-    note = TEXT[_lang(request)]["signed_out"] if request.query_params.get("out") else None
+    note = TEXT[lang_of(request)]["signed_out"] if request.query_params.get("out") else None
     return _sign_in_page(request, note=note)
 
 
@@ -289,15 +147,15 @@ async def sign_in_form(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     """Check the token once (as the API does, counting failures against the address's
     ``PGY_FAILED_TOKEN_LIMIT``) and start a session. The token is never echoed or kept."""
-    console = _console(request)
-    runtime = _runtime(request)
-    text = TEXT[_lang(request)]
-    form = await _form(request)
+    console = console_of(request)
+    runtime = runtime_of(request)
+    text = TEXT[lang_of(request)]
+    form = await read_form(request)
     if form is None:
-        return _too_large(request, None)
+        return too_large(request, None)
     pre = request.cookies.get(SIGN_IN_COOKIE)
     if not pre or not same_token(console.sessions.sign_in_csrf(pre), form.get("csrf")):
-        return _refused(request, None, "csrf_refused")
+        return refused(request, None, "csrf_refused")
     token = form.get("token", "").strip()
     if not token:
         return _sign_in_page(request, message=text["sign_in_missing"], status=400)
@@ -321,28 +179,28 @@ async def sign_in(request: Request) -> Response:
         session.id,
         max_age=int(console.sessions.lifetime.total_seconds()),
         path=PREFIX,
-        secure=_secure(request),
+        secure=secure_of(request),
         httponly=True,
         samesite="strict",
     )
     response.delete_cookie(
-        SIGN_IN_COOKIE, path=PREFIX, secure=_secure(request), httponly=True, samesite="strict"
+        SIGN_IN_COOKIE, path=PREFIX, secure=secure_of(request), httponly=True, samesite="strict"
     )
     return response
 
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, Response):
         return checked
     session, _form_fields = checked
-    await _console(request).sessions.sign_out(session.id)
+    await console_of(request).sessions.sign_out(session.id)
     response = RedirectResponse(
         f"{PREFIX}/sign-in?out=1", status_code=303, headers=SECURITY_HEADERS
     )
     response.delete_cookie(
-        SESSION_COOKIE, path=PREFIX, secure=_secure(request), httponly=True, samesite="strict"
+        SESSION_COOKIE, path=PREFIX, secure=secure_of(request), httponly=True, samesite="strict"
     )
     return response
 
@@ -352,29 +210,29 @@ async def sign_out(request: Request) -> Response:
 
 @router.get("")
 async def home(request: Request) -> Response:
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
-        return _to_sign_in()
-    return _page(request, "home.html", session)
+        return to_sign_in()
+    return page(request, "home.html", session)
 
 
 @router.get("/creator")
 async def creator(request: Request) -> Response:
     """The look-up form; with ``ref``, the creator's quote (nothing is fetched yet), or the
     look-up itself when it would cost nothing."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     ref = request.query_params.get("ref", "")
     if not ref:
-        return _page(request, "creator.html", session, ref="")
+        return page(request, "creator.html", session, ref="")
     try:
         if len(ref) > MAX_REF_CHARS:
             raise ParamError("ref", f"ref is longer than {MAX_REF_CHARS} characters.")
         user_id = parse_user_ref(ref, param="ref")
     except ParamError as error:
-        return _page(request, "creator.html", session, ref=ref, error=error.message, status=400)
-    runtime = _runtime(request)
+        return page(request, "creator.html", session, ref=ref, error=error.message, status=400)
+    runtime = runtime_of(request)
     quote = await lookups.quote(runtime, session.holder, user_id)
     if quote.total == 0:
         return await _looked_up(request, session, quote, ref)
@@ -384,7 +242,7 @@ async def creator(request: Request) -> Response:
 async def _quote_page(
     request: Request, session: Session, quote: lookups.Quote, ref: str, changed: str | None = None
 ) -> HTMLResponse:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     balance = await runtime.issuer.balance(session.holder)
     groups: dict[str, dict[str, Any]] = {}
     for line in quote.lines:
@@ -395,7 +253,7 @@ async def _quote_page(
         group["calls"] += 1
         group["cached"] += int(line.cached)
         group["credits"] += line.price
-    return _page(
+    return page(
         request,
         "creator.html",
         session,
@@ -411,7 +269,7 @@ async def _quote_page(
 @router.post("/creator")
 async def confirm_creator(request: Request) -> Response:
     """A confirmed quote: re-priced (a price that went up is asked again), then fetched."""
-    checked = await _checked_post(request)
+    checked = await checked_post(request)
     if isinstance(checked, Response):
         return checked
     session, form = checked
@@ -422,9 +280,9 @@ async def confirm_creator(request: Request) -> Response:
         if not 8 <= len(nonce) <= 64 or not nonce.replace("-", "").replace("_", "").isalnum():
             raise ParamError("nonce", "nonce must be the form's own value; reload the page.")
     except ParamError as error:
-        return _page(request, "creator.html", session, ref="", error=error.message, status=400)
+        return page(request, "creator.html", session, ref="", error=error.message, status=400)
     except ValueError:
-        return _page(
+        return page(
             request,
             "creator.html",
             session,
@@ -432,10 +290,10 @@ async def confirm_creator(request: Request) -> Response:
             error="total must be the form's own whole number; reload the page.",
             status=400,
         )
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     quote = await lookups.quote(runtime, session.holder, user_id)
     if quote.total > confirmed:
-        changed = TEXT[_lang(request)]["quote_changed"].format(then=confirmed, now=quote.total)
+        changed = TEXT[lang_of(request)]["quote_changed"].format(then=confirmed, now=quote.total)
         return await _quote_page(request, session, quote, user_id, changed)
     return await _looked_up(request, session, quote, user_id, nonce)
 
@@ -447,17 +305,17 @@ async def _looked_up(
     ref: str,
     nonce: str | None = None,
 ) -> HTMLResponse:
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     holder = session.holder
     result = await lookups.fetch(runtime, holder, quote, nonce or secrets.token_urlsafe(16))
-    pool = await _console(request).repository.looked_up_snapshots(
+    pool = await console_of(request).repository.looked_up_snapshots(
         token_id=None if holder.is_admin else holder.id,
         endpoint=NOTES_RATE,
         creators=view.POOL_CREATORS,
     )
     # polars work off the event loop: the API's calls keep being answered meanwhile.
     bench = await asyncio.to_thread(view.benchmark, result, pool)
-    return _page(
+    return page(
         request,
         "creator.html",
         session,
@@ -478,35 +336,35 @@ async def _looked_up(
 @router.get("/usage")
 async def usage(request: Request) -> Response:
     """The holder's calls, spend and balance by day; an admin may name any token (``token``)."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     holder = session.holder
     name = request.query_params.get("token") or holder.name
     if name != holder.name and not holder.is_admin:
-        return _refused(request, session, "admin_only")
-    issuer = _runtime(request).issuer
+        return refused(request, session, "admin_only")
+    issuer = runtime_of(request).issuer
     try:
         record = await issuer.record(name)
     except UnknownToken:
-        return _refused(request, session, "not_found", status=404)
+        return refused(request, session, "not_found", status=404)
     rows = await issuer.usage(name=name)
     balance = await issuer.balance(record)
-    return _page(request, "usage.html", session, name=name, rows=rows, balance=balance)
+    return page(request, "usage.html", session, name=name, rows=rows, balance=balance)
 
 
 @router.get("/status")
 async def status(request: Request) -> Response:
     """Upstream health labels (as ``/status``); upstream accounts for admins."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     from pgy_metrics.server.routes.status import cluster_account_states
 
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     healths = await runtime.health.current()
     accounts = await cluster_account_states(runtime) if session.holder.is_admin else None
-    return _page(
+    return page(
         request,
         "status.html",
         session,
@@ -520,12 +378,12 @@ async def status(request: Request) -> Response:
 @router.get("/tokens")
 async def tokens(request: Request) -> Response:
     """Admins: every token with its plan and today's use, and the collection jobs."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
-        return _to_sign_in()
+        return to_sign_in()
     if not session.holder.is_admin:
-        return _refused(request, session, "admin_only")
-    runtime = _runtime(request)
+        return refused(request, session, "admin_only")
+    runtime = runtime_of(request)
     views = await runtime.issuer.views()
     jobs = await runtime.queue.counts() if runtime.queue is not None else None
-    return _page(request, "tokens.html", session, views=views, jobs=jobs, urlencode=urlencode)
+    return page(request, "tokens.html", session, views=views, jobs=jobs, urlencode=urlencode)
