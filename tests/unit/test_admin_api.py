@@ -150,6 +150,29 @@ async def test_admin_token_works_as_query_parameter_and_revoked_admin_is_401(
     assert again.status_code == 401, "a revocation holds at once in this process"
 
 
+async def test_unknown_admin_tokens_count_against_the_address_and_are_slowed(
+    tmp_path: Path,
+    database_url: str,
+    payload: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = _settings(tmp_path, database_url, failed_token_limit="2/minute")
+    async for admin in _admin(settings, payload, caplog):
+        guess = {"Authorization": "Bearer pgy_" + "g" * 43}
+        first = [await admin.request("GET", "/admin/tokens", headers=guess) for _ in range(2)]
+        assert [answer.status_code for answer in first] == [401, 401]
+        slowed = await admin.request("GET", "/admin/usage", headers=guess)
+        assert slowed.status_code == 429, slowed.text
+        assert int(slowed.headers["retry-after"]) >= 1
+        assert "PGY_FAILED_TOKEN_LIMIT" not in slowed.text  # says the limit, not the setting
+        assert "unknown token" in slowed.json()["detail"] and "pgy_g" not in slowed.text
+        # The window is the endpoints' too: the same address's unknown API tokens are refused.
+        assert await admin.call("pgy_" + "h" * 43) == 302
+        # A valid token from the same address is answered; a missing one is not counted.
+        assert (await admin.request("GET", "/admin/tokens")).status_code == 200
+        assert (await admin.request("GET", "/admin/tokens", headers={})).status_code == 401
+
+
 # -- create, show, list -------------------------------------------------------------------------
 
 

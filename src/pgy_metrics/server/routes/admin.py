@@ -116,6 +116,11 @@ def _unknown(error: UnknownToken) -> HTTPException:
 
 REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "No token, or an unknown or revoked one."},
+    429: {
+        "model": Problem,
+        "description": "Too many unknown tokens from this address (`PGY_FAILED_TOKEN_LIMIT`); "
+        "`Retry-After` says when to try again.",
+    },
     422: {
         "model": InvalidRequest,
         "description": "A field or parameter is invalid, or the body is not a JSON object.",
@@ -175,10 +180,30 @@ async def token_holder(
             "query parameter.",
             challenge,
         )
-    record = await _runtime(request).authenticator.authenticate(given)
+    runtime = _runtime(request)
+    record = await runtime.authenticator.authenticate(given)
     if record is None:
+        await _count_failed_token(request, runtime)
         raise _problem(401, "The token is unknown or revoked.", challenge)
     return record
+
+
+async def _count_failed_token(request: Request, runtime: Runtime) -> None:
+    """Count an unknown token against the address's ``PGY_FAILED_TOKEN_LIMIT``, the same window
+    as the endpoints' and the console's sign-in (one budget per address for the whole server);
+    past it, HTTP 429 with ``Retry-After`` instead of 401."""
+    limit = runtime.settings.failed_token_limit
+    address = request.client.host if request.client is not None else ""
+    if not (limit and address):
+        return
+    limited = await runtime.limiter.hit_failed_token(address, limit)
+    if limited is not None:
+        raise _problem(
+            429,
+            f"Too many requests with an unknown token from this address (limit {limit}); "
+            f"retry after {limited.retry_after} s with a valid token.",
+            {"Retry-After": str(limited.retry_after)},
+        )
 
 
 async def admin_token(holder: Annotated[TokenRecord, Depends(token_holder)]) -> TokenRecord:
