@@ -10,9 +10,11 @@ The same flows in a real browser: tests/integration/test_console_pools_browser.p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -21,12 +23,15 @@ import pytest
 from sqlalchemy import inspect
 
 from pgy_metrics.client.inputs import read_user_ids
+from pgy_metrics.clock import FixedClock
+from pgy_metrics.server import create_app
 from pgy_metrics.server.console import pool_fetch
 from pgy_metrics.server.console.pools import MAX_UPLOAD_BYTES, read_upload
 from pgy_metrics.service.pools import pool_members
+from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.pools import DONE, FETCHING, PoolRepository
-from tests.unit.test_console import FIELD, Console, _console, csrf_of, sign_in
+from tests.unit.test_console import FIELD, START, Console, _console, csrf_of, sign_in
 
 IDS = [
     "5d21ab6b000000001201567d",
@@ -306,6 +311,9 @@ async def test_an_interrupted_fetch_resumes_without_paying_twice(console: Consol
         assert "Resume" in stopped.text
         form = dict(FIELD.findall(stopped.text))
         assert "2 creators" in stopped.text  # member 0 is not quoted again
+        # member 1's data is in hand: its 9 calls are quoted at the cached price
+        assert "9 answered from data already collected" in stopped.text
+        assert int(form["total"]) <= total * 2 // 3
         resumed = await http.post(f"/console/pools/{pool_id}/fetch", data=form)
         assert resumed.status_code == 303
         await _wait_done(console, pool_id)
@@ -368,3 +376,41 @@ async def test_the_migration_adds_the_pool_tables_and_its_downgrade_drops_them(
     assert not {"pools", "pool_members"} & tables()
     await store.migrate()
     assert await PoolRepository(store.database).listed(None) == []
+
+
+async def test_a_fetch_cut_by_a_restart_is_resumed_by_the_next_process(tmp_path: Path) -> None:
+    """A real cut: the fetch task is cancelled wherever it is (as a dying process leaves it),
+    then a new app on the same data resumes it; the holder never pays more than the quote."""
+    async for first in _console(tmp_path):
+        async with first.client() as http:
+            await sign_in(http, first.holder)
+            pool_id = await _uploaded(http)
+            form = dict(FIELD.findall((await http.get(f"/console/pools/{pool_id}")).text))
+            total = int(form["total"])
+            await http.post(f"/console/pools/{pool_id}/fetch", data=form)
+            task = first.app.state.pool_fetches.running[pool_id]  # still running: cut it
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        holder = first.holder
+    clock = FixedClock(START + timedelta(minutes=10))  # past the heartbeat and the in-flight keys
+    app = create_app(Settings(data_dir=tmp_path, token_cache_seconds=0), clock=clock)
+    async with app.router.lifespan_context(app):
+        second = Console(app, clock, holder, "", "", "http://console.test")
+        await app.state.runtime.reap()  # what the reaper does for a dead process's reservations
+        repository = PoolRepository(app.state.runtime.store.database)
+        async with second.client() as http:
+            await sign_in(http, holder)
+            page = await http.get(f"/console/pools/{pool_id}")
+            pool = await repository.get(pool_id)
+            assert pool is not None
+            assert pool.done < 3  # the cut came before the end
+            assert 'id="interrupted"' in page.text
+            resumed = dict(FIELD.findall(page.text))
+            answer = await http.post(f"/console/pools/{pool_id}/fetch", data=resumed)
+            assert answer.status_code == 303
+            await _wait_done(second, pool_id)
+        pool = await repository.get(pool_id)
+        assert pool is not None and pool.done == 3 and pool.state == DONE
+        spent = 100 - (await _balance(second) or 0)
+        assert 0 < spent <= total

@@ -24,6 +24,7 @@ from pgy_metrics.contract.codes import BusinessCode
 from pgy_metrics.contract.endpoints import BLOGGER_PROFILE, NOTES_RATE, Query
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.store.pools import DONE, FETCHING, PoolRecord, PoolRepository
+from pgy_metrics.store.snapshots import Snapshot
 from pgy_metrics.store.tokens import TokenRecord
 
 if TYPE_CHECKING:
@@ -75,15 +76,25 @@ class PoolQuote:
         return self.calls - self.cached
 
 
-async def _in_hand(runtime: Runtime, query: Query) -> bool:
+async def _stored(
+    runtime: Runtime, user_ids: Sequence[str]
+) -> dict[tuple[str, str, str], Snapshot]:
+    """The latest stored snapshot of every call of these members, by (endpoint, creator,
+    scope key): two queries for the whole pool, not one per call."""
+    repository = PoolRepository(runtime.store.database)
+    keys = [scope.key for scope in pool_scopes()]
+    found = await repository.snapshots(NOTES_RATE, user_ids, keys)
+    if BLOGGER_PROFILE in runtime.endpoints:
+        found += await repository.snapshots(BLOGGER_PROFILE, user_ids)
+    return {(s.endpoint, s.user_id, s.params_key): s for s in found}
+
+
+def _in_hand(runtime: Runtime, query: Query, stored: Snapshot | None) -> bool:
     """Whether the gate would answer ``query`` from a cached snapshot now (as the creator
-    page's quote decides)."""
+    page's quote decides: in memory, or stored by a served source within its freshness)."""
     service = runtime.service
     if service.cached(query) is not None:
         return True
-    stored = await runtime.store.snapshots.latest(
-        query.endpoint.name, query.user_id, query.scope_key
-    )
     if stored is None or not service.serves(stored.source):
         return False
     return runtime.clock.now() - stored.collected_at < service.ttl(query.endpoint)
@@ -94,13 +105,14 @@ async def quote(runtime: Runtime, holder: TokenRecord, user_ids: Sequence[str]) 
     allowed = plan.endpoints
     calls = cached = total = 0
     refused: dict[str, None] = {}
+    stored = await _stored(runtime, user_ids)
     for user_id in user_ids:
         for query in member_queries(runtime, user_id):
             spec = query.endpoint
             if allowed is not None and spec.permission not in allowed:
                 refused[spec.name] = None
                 continue
-            in_hand = await _in_hand(runtime, query)
+            in_hand = _in_hand(runtime, query, stored.get((spec.name, user_id, query.scope_key)))
             calls += 1
             cached += int(in_hand)
             total += runtime.billing.price(plan, spec.price_key, cached=in_hand)
