@@ -149,9 +149,13 @@ async def test_uploads_over_the_cap_are_413_and_files_without_ids_are_refused(
         none = await _upload(http, b"user_id\nnope\n")
         assert none.status_code == 400
         assert "no valid creator" in none.text
-        headerless = await _upload(http, b"name,age\nx,1\n")
+        headerless = await _upload(http, b"name,age\nx,1\n", "my list.csv")
         assert headerless.status_code == 400
-        assert "no user id column" in headerless.text
+        assert "my list.csv: no user id column" in headerless.text
+        assert "pgy-pool-" not in headerless.text  # never the server's temporary path
+        binary = await _upload(http, b"\xff\xfe\x00bad", "list.xlsx")
+        assert binary.status_code == 400
+        assert "pgy-pool-" not in binary.text
     assert await PoolRepository(console.app.state.runtime.store.database).listed(None) == []
 
 

@@ -125,6 +125,7 @@ def read_upload(name: str, content: bytes) -> tuple[list[str], list[RowProblem]]
     with tempfile.TemporaryDirectory(prefix="pgy-pool-") as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(content)
+        shown = PurePath(name).name[:MAX_NAME_CHARS] or path.name
         try:
             for entry in creator_refs(path, parse_user_ref):
                 if isinstance(entry, RowProblem):
@@ -132,16 +133,19 @@ def read_upload(name: str, content: bytes) -> tuple[list[str], list[RowProblem]]
                 elif entry not in seen:
                     seen.add(entry)
                     user_ids.append(entry)
+        except UnreadableTable as error:
+            # Messages name the file read: ours, in a temporary folder; say the user's instead.
+            text = str(error).replace(str(path), shown).replace(path.name, shown)
+            raise UnreadableTable(text) from None
         except UnicodeDecodeError:
-            raise UnreadableTable("the file is not UTF-8 text, CSV or XLSX") from None
+            raise UnreadableTable(f"{shown} is not UTF-8 text, CSV or XLSX") from None
         except OSError as error:
-            raise UnreadableTable(f"cannot read the file: {error.strerror or error}") from None
+            raise UnreadableTable(f"cannot read {shown}: {error.strerror or error}") from None
     if len(user_ids) > MAX_MEMBERS:
         problems.append(
             RowProblem(0, "", f"only the first {MAX_MEMBERS} creators are kept in a pool")
         )
         user_ids = user_ids[:MAX_MEMBERS]
-    # The temporary file's name is ours, not the user's: say the upload's name instead.
     return user_ids, problems
 
 
@@ -175,7 +179,7 @@ async def upload(request: Request) -> Response:
     try:
         user_ids, problems = await asyncio.to_thread(read_upload, upload_file.filename, content)
     except UnreadableTable as error:
-        return await _list_with_error(request, session, str(error).replace("upload", "file"))
+        return await _list_with_error(request, session, str(error))
     if not user_ids:
         listed = "; ".join(str(problem) for problem in problems[:5])
         return await _list_with_error(request, session, f"{text['pool_empty']} {listed}".strip())
