@@ -31,6 +31,7 @@ from pgy_metrics.service.pools import pool_members
 from pgy_metrics.service.settings import Settings
 from pgy_metrics.store.database import Store
 from pgy_metrics.store.pools import DONE, FETCHING, PoolRepository
+from pgy_metrics.store.tokens import BillingPlan
 from tests.unit.test_console import FIELD, START, Console, _console, csrf_of, sign_in
 
 IDS = [
@@ -418,3 +419,36 @@ async def test_a_fetch_cut_by_a_restart_is_resumed_by_the_next_process(tmp_path:
         assert pool is not None and pool.done == 3 and pool.state == DONE
         spent = 100 - (await _balance(second) or 0)
         assert 0 < spent <= total
+
+
+async def test_failed_members_are_listed_with_the_reason_and_retried_on_resume(
+    console: Console,
+) -> None:
+    runtime = console.app.state.runtime
+    carol = (await runtime.issuer.create("carol", plan=BillingPlan(balance=10))).token
+    async with console.client() as http:
+        await sign_in(http, carol)
+        pool_id = await _uploaded(http)
+        form = dict(FIELD.findall((await http.get(f"/console/pools/{pool_id}")).text))
+        assert int(form["total"]) > 10  # more than the balance: some calls will be refused
+        await http.post(f"/console/pools/{pool_id}/fetch", data=form)
+        await _wait_done(console, pool_id)
+        page = await http.get(f"/console/pools/{pool_id}")
+        failed = page.text[page.text.index('id="failed"') :]
+        failed = failed[: failed.index("</table>")]
+        assert "601" in failed  # the gate's insufficient-balance code, with its message
+        pool = await PoolRepository(runtime.store.database).get(pool_id)
+        assert pool is not None and pool.failed >= 1 and pool.done + pool.failed == 3
+        assert 'id="confirm"' in page.text  # the failed ones can be fetched again
+        left = await _balance(console, "carol")
+        assert left is not None and 0 <= left < 10
+        await runtime.issuer.topup("carol", 100)
+        again = dict(FIELD.findall(page.text))
+        assert await http.post(f"/console/pools/{pool_id}/fetch", data=again) is not None
+        await _wait_done(console, pool_id)
+        pool = await PoolRepository(runtime.store.database).get(pool_id)
+        assert pool is not None and (pool.done, pool.failed) == (3, 0)
+        finished = await http.get(f"/console/pools/{pool_id}")
+        assert 'id="failed"' not in finished.text
+        spent = 10 + 100 - (await _balance(console, "carol") or 0)
+        assert spent <= int(form["total"])  # what failed was not charged
