@@ -270,6 +270,9 @@ async def test_another_holder_gets_404_on_every_pool_url_and_an_admin_sees_it(
     async with console.client() as admin:
         await sign_in(admin, console.admin)
         assert (await admin.get(paths[0])).status_code == 200
+        listed = await admin.get("/console/pools")
+        assert f'href="/console/pools/{pool_id}"' in listed.text
+        assert "<td>alice</td>" in listed.text  # an admin sees whose pool it is
     assert await _balance(console, "bob") == 4321
 
 

@@ -17,12 +17,13 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, case, func, or_, select, update
 
 from pgy_metrics.store.engine import Database
-from pgy_metrics.store.models import PoolMemberRow, PoolRow, SnapshotRow
+from pgy_metrics.store.models import PoolMemberRow, PoolRow, SnapshotRow, TokenRow
 from pgy_metrics.store.snapshots import Snapshot
 
 pools: Table = PoolRow.__table__  # type: ignore[assignment]
 members: Table = PoolMemberRow.__table__  # type: ignore[assignment]
 snapshot_rows: Table = SnapshotRow.__table__  # type: ignore[assignment]
+tokens: Table = TokenRow.__table__  # type: ignore[assignment]
 
 NEW = "new"
 FETCHING = "fetching"
@@ -46,6 +47,8 @@ class PoolRecord:
     size: int = 0
     done: int = 0
     failed: int = 0
+    owner: str = ""
+    """The name of the token the pool belongs to (for an admin's list)."""
 
     @property
     def remaining(self) -> int:
@@ -86,6 +89,7 @@ def _record(row: Any) -> PoolRecord:
         int(row.size or 0),
         int(row.done or 0),
         int(row.failed or 0),
+        str(getattr(row, "owner", "") or ""),
     )
 
 
@@ -143,8 +147,16 @@ class PoolRepository:
     async def listed(self, token_id: int | None) -> list[PoolRecord]:
         """The pools of ``token_id`` (every pool when None), newest first."""
         counts = _counts()
-        query = select(pools, counts.c.size, counts.c.done, counts.c.failed).outerjoin(
-            counts, counts.c.pool_id == pools.c.id
+        query = (
+            select(
+                pools,
+                counts.c.size,
+                counts.c.done,
+                counts.c.failed,
+                tokens.c.name.label("owner"),
+            )
+            .outerjoin(counts, counts.c.pool_id == pools.c.id)
+            .outerjoin(tokens, tokens.c.id == pools.c.token_id)
         )
         if token_id is not None:
             query = query.where(pools.c.token_id == token_id)
