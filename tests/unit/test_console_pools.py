@@ -455,3 +455,18 @@ async def test_failed_members_are_listed_with_the_reason_and_retried_on_resume(
         assert 'id="failed"' not in finished.text
         spent = 10 + 100 - (await _balance(console, "carol") or 0)
         assert spent <= int(form["total"])  # what failed was not charged
+
+
+async def test_a_fetch_stops_paying_once_its_token_is_revoked(console: Console) -> None:
+    runtime = console.app.state.runtime
+    async with console.client() as http:
+        await sign_in(http, console.holder)
+        pool_id = await _uploaded(http)
+    alice = await runtime.store.tokens.by_name("alice")  # what a running fetch holds
+    await runtime.issuer.revoke("alice")
+    fetches = pool_fetch.PoolFetches()
+    assert await fetches.start(runtime, alice, pool_id)
+    await fetches.running[pool_id]
+    members = await PoolRepository(runtime.store.database).members(pool_id)
+    assert {(m.status, m.reason) for m in members} == {("failed", pool_fetch.REVOKED)}
+    assert await _balance(console) == 100

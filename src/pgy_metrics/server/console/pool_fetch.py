@@ -38,6 +38,7 @@ the account pool's pace."""
 HEARTBEAT = timedelta(seconds=5)
 STALE = timedelta(seconds=20)
 """A fetch whose heartbeat is older than this is no longer running (its process stopped)."""
+REVOKED = "the token was revoked: nothing fetched"
 INTERRUPTED = "interrupted"
 """The state shown for a pool whose fetch stopped before it finished (not stored: derived
 from a stale heartbeat), with a Resume button."""
@@ -167,7 +168,12 @@ class PoolFetches:
 
             async def one(user_id: str) -> None:
                 async with slots:
-                    failed = await fetch_member(runtime, holder, pool_id, nonce, user_id)
+                    # The token as it is now: one revoked (or re-planned) mid-fetch is seen.
+                    current = await runtime.store.tokens.by_name(holder.name)
+                    if current is None or not current.active:
+                        failed: str | None = REVOKED
+                    else:
+                        failed = await fetch_member(runtime, current, pool_id, nonce, user_id)
                     await repository.mark(pool_id, user_id, failed=failed, now=runtime.clock.now())
 
             await asyncio.gather(*(one(m.user_id) for m in members if m.status != DONE))
