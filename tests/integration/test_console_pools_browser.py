@@ -197,3 +197,27 @@ def test_another_holder_gets_404_and_a_post_without_csrf_is_refused(
         assert deployment.balance(deployment.alice) == before
     finally:
         alice.page.context.close()
+
+
+def test_the_creator_page_ranks_a_creator_in_a_chosen_pool(
+    browser: Any,
+    deployment: Deployment,  # noqa: F811
+    pool: str,
+) -> None:
+    pool_id = pool.rsplit("/", 1)[1].split("?")[0]
+    tab = _tab(browser, **DESKTOP)
+    try:
+        _sign_in(tab, deployment, deployment.alice)
+        page = tab.page
+        page.goto(deployment.server.base_url + "/console/creator", wait_until="load")
+        page.fill("#ref", "5a0b1c2d3e4f5a6b7c8d9e0f")
+        page.select_option("#pool", pool_id)
+        page.click("#look-up")
+        page.wait_for_selector("#confirm")
+        page.click("#confirm")
+        page.wait_for_selector("#pool-percentile")
+        assert "Spring launch" in page.inner_text("#pool-percentile")
+        assert page.locator("#indicators tbody tr").count() > 0
+        _check_and_keep(tab, deployment, "creator-in-pool-en", width=1280)
+    finally:
+        tab.page.context.close()
