@@ -12,7 +12,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ __all__ = [
     "Row",
     "RowProblem",
     "UnreadableTable",
+    "creator_refs",
     "csv_rows",
     "encoding_problem",
     "id_column",
@@ -223,3 +224,74 @@ def id_column(header: Sequence[str]) -> int | None:
         if normalise_header(cell) in _ID_RANK
     ]
     return min(ranked)[1] if ranked else None
+
+
+COMMENT = "#"
+
+HEADER_SHOWN = 40
+"""Characters of each header cell quoted when the header has no id column."""
+
+
+def creator_refs(source: Path, accept: Callable[[str], str]) -> Iterator[str | RowProblem]:
+    """A list of creators, streamed: what ``accept`` made of each value (an id), or the line's
+    problem (``accept`` raised ``ValueError``: its message is the reason), in file order.
+
+    ``pgy batch`` inputs (``client.inputs``) and console pool uploads read their files with
+    this one function, so both take the same files with the same rules. ``.csv``/``.xlsx``: a
+    header naming the id column (``ID_HEADERS``), or one column whose first cell is already a
+    value ``accept`` takes; any other suffix: text, one value per line, ``#`` comments.
+    Raises ``UnreadableTable`` (when iterated) for a file that cannot be read as a list."""
+    if source.suffix.lower() in (".csv", ".xlsx"):
+        yield from _refs_from_table(table_rows(source), source, accept)
+        return
+    with source.open(encoding="utf-8-sig") as lines:
+        for number, raw in enumerate(lines, start=1):
+            text = _strip_comment(raw).strip()
+            if text:
+                yield _accepted(number, text, accept)
+
+
+def _accepted(line: int, text: str, accept: Callable[[str], str]) -> str | RowProblem:
+    try:
+        return accept(text)
+    except ValueError as error:
+        return RowProblem(line, text[:TEXT_PREVIEW], str(error))
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a whole-line ``#`` comment or a `` #`` comment after the value (a URL's ``#fragment``,
+    with no space before it, is kept)."""
+    if line.lstrip().startswith(COMMENT):
+        return ""
+    return re.split(r"\s#", line, maxsplit=1)[0]
+
+
+def _refs_from_table(
+    rows: Iterator[Row], source: Path, accept: Callable[[str], str]
+) -> Iterator[str | RowProblem]:
+    first = next(rows, None)
+    if first is None:
+        return
+    number, header = first
+    column = id_column(header)
+    if column is None:
+        filled = [cell for cell in header if cell.strip()]
+        first_value = _accepted(number, filled[0], accept) if len(filled) == 1 else None
+        if isinstance(first_value, str):
+            column = next(i for i, cell in enumerate(header) if cell.strip())
+            yield first_value  # no header: the first row is data
+        else:
+            accepted = ", ".join(ID_HEADERS)
+            found = ", ".join(repr(cell[:HEADER_SHOWN]) for cell in header if cell.strip())
+            found = found[:TEXT_PREVIEW]  # a header row may be anything, of any length
+            raise UnreadableTable(
+                f"{source.name}: no user id column in the header (line {number}); "
+                f"name it one of {accepted} (found {found})"
+            )
+    for number, cells in rows:
+        text = cells[column].strip() if column < len(cells) else ""
+        if not text:
+            shown = ",".join(cells)[:TEXT_PREVIEW]
+            yield RowProblem(number, shown, "the user id cell is empty")
+            continue
+        yield _accepted(number, text, accept)

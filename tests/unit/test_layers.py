@@ -21,7 +21,17 @@ ALLOWED: dict[str, frozenset[str]] = {
     # analytics and figures: the web console's creator page (analytics imported lazily, since
     # the analytics extra is optional for a server).
     "server": frozenset(
-        {"server", "service", "sources", "store", "contract", "clock", "analytics", "figures"}
+        {
+            "server",
+            "service",
+            "sources",
+            "store",
+            "contract",
+            "clock",
+            "analytics",
+            "figures",
+            "sheets",
+        }
     ),
     "client": frozenset({"client", "contract", "sheets", "query_token"}),
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),

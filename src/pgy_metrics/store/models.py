@@ -238,3 +238,36 @@ class WatchItemRow(Base):
     params_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     added_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PoolRow(Base):
+    """A console pool (``/console/pools``): an uploaded list of creators, its holder and the
+    state of its background fetch. ``problems`` keeps the upload's bad rows (JSON) so the
+    pool's page lists them after the upload; ``nonce`` is the fetch's idempotency nonce, kept so
+    a resumed fetch replays what was paid instead of paying again; ``heartbeat_at`` is touched
+    while a fetch runs (a stale one after a restart reads as interrupted)."""
+
+    __tablename__ = "pools"
+    __table_args__ = (Index("ix_pools_token_id", "token_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_id: Mapped[int] = mapped_column(BigId)
+    name: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20))
+    problems: Mapped[str] = mapped_column(Text)
+    nonce: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class PoolMemberRow(Base):
+    """One creator of a pool, in upload order, with its fetch status (``pending``, ``done``,
+    ``failed``) and, when failed, why."""
+
+    __tablename__ = "pool_members"
+
+    pool_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

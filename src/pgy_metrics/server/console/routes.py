@@ -26,6 +26,7 @@ from pgy_metrics.contract.endpoints import NOTES_RATE
 from pgy_metrics.contract.history import HISTORY
 from pgy_metrics.contract.params import ParamError, parse_user_id, parse_user_ref
 from pgy_metrics.server.console import lookup as lookups
+from pgy_metrics.server.console import pools as pool_pages
 from pgy_metrics.server.console import view
 from pgy_metrics.server.console.pages import (
     LANG_COOKIE,
@@ -224,8 +225,10 @@ async def creator(request: Request) -> Response:
     if session is None:
         return to_sign_in()
     ref = request.query_params.get("ref", "")
+    pool_id = pool_pages.chosen_pool(request.query_params.get("pool"))
+    choices = await pool_pages.pool_choices(request, session)
     if not ref:
-        return page(request, "creator.html", session, ref="")
+        return page(request, "creator.html", session, ref="", pools=choices, pool_id=pool_id)
     try:
         if len(ref) > MAX_REF_CHARS:
             raise ParamError("ref", f"ref is longer than {MAX_REF_CHARS} characters.")
@@ -235,12 +238,18 @@ async def creator(request: Request) -> Response:
     runtime = runtime_of(request)
     quote = await lookups.quote(runtime, session.holder, user_id)
     if quote.total == 0:
-        return await _looked_up(request, session, quote, ref)
-    return await _quote_page(request, session, quote, ref)
+        return await _looked_up(request, session, quote, ref, pool_id=pool_id)
+    return await _quote_page(request, session, quote, ref, pool_id=pool_id)
 
 
 async def _quote_page(
-    request: Request, session: Session, quote: lookups.Quote, ref: str, changed: str | None = None
+    request: Request,
+    session: Session,
+    quote: lookups.Quote,
+    ref: str,
+    changed: str | None = None,
+    *,
+    pool_id: int | None = None,
 ) -> HTMLResponse:
     runtime = runtime_of(request)
     balance = await runtime.issuer.balance(session.holder)
@@ -263,6 +272,8 @@ async def _quote_page(
         balance=balance,
         nonce=secrets.token_urlsafe(16),
         changed=changed,
+        pools=await pool_pages.pool_choices(request, session),
+        pool_id=pool_id,
     )
 
 
@@ -291,11 +302,12 @@ async def confirm_creator(request: Request) -> Response:
             status=400,
         )
     runtime = runtime_of(request)
+    pool_id = pool_pages.chosen_pool(form.get("pool"))
     quote = await lookups.quote(runtime, session.holder, user_id)
     if quote.total > confirmed:
         changed = TEXT[lang_of(request)]["quote_changed"].format(then=confirmed, now=quote.total)
-        return await _quote_page(request, session, quote, user_id, changed)
-    return await _looked_up(request, session, quote, user_id, nonce)
+        return await _quote_page(request, session, quote, user_id, changed, pool_id=pool_id)
+    return await _looked_up(request, session, quote, user_id, nonce, pool_id=pool_id)
 
 
 async def _looked_up(
@@ -304,15 +316,22 @@ async def _looked_up(
     quote: lookups.Quote,
     ref: str,
     nonce: str | None = None,
+    *,
+    pool_id: int | None = None,
 ) -> HTMLResponse:
     runtime = runtime_of(request)
     holder = session.holder
     result = await lookups.fetch(runtime, holder, quote, nonce or secrets.token_urlsafe(16))
-    pool = await console_of(request).repository.looked_up_snapshots(
-        token_id=None if holder.is_admin else holder.id,
-        endpoint=NOTES_RATE,
-        creators=view.POOL_CREATORS,
-    )
+    chosen = None if pool_id is None else await pool_pages.pool_snapshots(request, session, pool_id)
+    if chosen is None:  # the default pool: the creators looked up with this token
+        pool_id = None
+        pool = await console_of(request).repository.looked_up_snapshots(
+            token_id=None if holder.is_admin else holder.id,
+            endpoint=NOTES_RATE,
+            creators=view.POOL_CREATORS,
+        )
+    else:
+        pool = chosen
     # polars work off the event loop: the API's calls keep being answered meanwhile.
     bench = await asyncio.to_thread(view.benchmark, result, pool)
     return page(
@@ -330,6 +349,8 @@ async def _looked_up(
             for name in view.SIBLING_SECTIONS
         ],
         history=view.history_series(result),
+        pools=await pool_pages.pool_choices(request, session),
+        pool_id=pool_id,
     )
 
 

@@ -35,8 +35,8 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "Your session has ended (signed out or expired). Sign in again.",
         "home_title": "Console",
         "home_intro": (
-            "Look up a creator, see your usage and balance, and the service's status. Pools, "
-            "plans and watchlists arrive in later releases."
+            "Look up a creator, benchmark a pool of creators, see your usage and balance, and "
+            "the service's status. Plans and watchlists arrive in later releases."
         ),
         "creator_title": "Creator",
         "creator_ref": "Creator id or Pugongying profile URL",
@@ -149,6 +149,73 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "yes": "yes",
         "no": "no",
         "back": "Back to the console",
+        "nav_pools": "Pools",
+        "pools_title": "Pools",
+        "pools_intro": (
+            "Upload a CSV, XLSX or text list of creators (ids or Pugongying profile URLs, the "
+            "same files pgy batch reads), see what fetching them costs, then benchmark them."
+        ),
+        "pools_yours": "Your pools",
+        "pools_none": "No pool yet.",
+        "pools_back": "All pools",
+        "pool_name": "Pool name",
+        "pool_file": "Creator list (CSV, XLSX or text)",
+        "pool_file_help": (
+            "Up to {kib} KiB. CSV/XLSX: a header naming the id column (userId, user_id, 博主ID, "
+            "url, ...). Bad rows are listed with their line numbers; the others are kept."
+        ),
+        "pool_upload": "Upload",
+        "pool_no_file": "Choose a file to upload.",
+        "pool_empty": "The file names no valid creator.",
+        "pool_too_large": "The upload is larger than {kib} KiB. Split the list into several pools.",
+        "pool_members": "Creators",
+        "pool_state": "State",
+        "pool_created": "Created",
+        "pool_owner": "Token",
+        "pool_state_new": "Not fetched yet",
+        "pool_state_fetching": "Fetching",
+        "pool_state_done": "Fetched",
+        "pool_state_interrupted": "Interrupted",
+        "pool_progress": "{done} fetched, {failed} failed, {remaining} remaining of {size}",
+        "pool_progress_label": "Fetch progress",
+        "pool_problems": "Rows not used",
+        "pool_line": "Line",
+        "pool_text": "Text",
+        "pool_reason": "Why",
+        "pool_creator": "Creator",
+        "pool_failed": "Creators that failed",
+        "pool_interrupted": (
+            "The fetch stopped before it finished (the server restarted). Resume it: creators "
+            "already fetched are not paid again."
+        ),
+        "pool_resume": "Resume and pay at most {total} credits",
+        "pool_quote_intro": (
+            "Fetching {members} creators makes {calls} calls (8 notes-rate scopes and the "
+            "profile with prices each): {fresh} fetched anew and {cached} answered from data "
+            "already collected, each priced as the API prices it."
+        ),
+        "pool_plan": "Plan a campaign",
+        "pool_benchmark": "Benchmark",
+        "pool_download_xlsx": "Download the XLSX report",
+        "pool_download_html": "Download the HTML report",
+        "pool_tier": "Tier",
+        "pool_all_tiers": "All tiers",
+        "pool_filter": "Creator or content tag contains",
+        "pool_apply": "Filter",
+        "pool_shown": "{shown} of {total} creators shown.",
+        "pool_charts": "Charts",
+        "pool_chart_quadrant": "Quadrant: reach against engagement",
+        "pool_chart_heatmap": "Heat map: read median per scope",
+        "pool_no_data": (
+            "Nothing fetched yet: the table and charts appear once creators are fetched."
+        ),
+        "pool_no_report": "This pool has no fetched creator yet, so there is no report.",
+        "pool_choose": "Percentile in",
+        "pool_default": "Creators looked up with this token",
+        "indicators_chosen_pool": (
+            "Percentile among the {size} creators of the pool {name} with stored data "
+            "(this creator included)."
+        ),
     },
     "zh": {
         "site": "pgy-metrics 控制台",
@@ -175,7 +242,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "会话已结束（已退出或已过期），请重新登录。",
         "home_title": "控制台",
         "home_intro": (
-            "查询博主、查看您的用量与余额以及服务状态。达人池、投放方案与监控列表将在后续版本提供。"
+            "查询博主、对比博主池、查看您的用量与余额以及服务状态。投放方案与监控列表将在后续版本提供。"
         ),
         "creator_title": "博主",
         "creator_ref": "博主 ID 或蒲公英主页链接",
@@ -277,5 +344,66 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "yes": "是",
         "no": "否",
         "back": "返回控制台",
+        "nav_pools": "博主池",
+        "pools_title": "博主池",
+        "pools_intro": (
+            "上传博主列表（CSV、XLSX 或文本；博主 ID 或蒲公英主页链接，"
+            "与 pgy batch 读取的文件相同），"
+            "先查看获取费用，再做基准对比。"
+        ),
+        "pools_yours": "你的博主池",
+        "pools_none": "还没有博主池。",
+        "pools_back": "全部博主池",
+        "pool_name": "博主池名称",
+        "pool_file": "博主列表（CSV、XLSX 或文本）",
+        "pool_file_help": (
+            "最大 {kib} KiB。CSV/XLSX：表头需注明 ID 列（userId、user_id、博主ID、url 等）。"
+            "无效行会列出行号，其余行照常保存。"
+        ),
+        "pool_upload": "上传",
+        "pool_no_file": "请选择要上传的文件。",
+        "pool_empty": "文件中没有有效的博主。",
+        "pool_too_large": "上传文件超过 {kib} KiB，请拆分为多个博主池。",
+        "pool_members": "博主数",
+        "pool_state": "状态",
+        "pool_created": "创建时间",
+        "pool_owner": "令牌",
+        "pool_state_new": "尚未获取",
+        "pool_state_fetching": "获取中",
+        "pool_state_done": "已获取",
+        "pool_state_interrupted": "已中断",
+        "pool_progress": "已获取 {done}，失败 {failed}，剩余 {remaining}，共 {size}",
+        "pool_progress_label": "获取进度",
+        "pool_problems": "未使用的行",
+        "pool_line": "行号",
+        "pool_text": "内容",
+        "pool_reason": "原因",
+        "pool_creator": "博主",
+        "pool_failed": "获取失败的博主",
+        "pool_interrupted": "获取在完成前停止了（服务器重启）。请继续：已获取的博主不会再次计费。",
+        "pool_resume": "继续获取，最多支付 {total} 积分",
+        "pool_quote_intro": (
+            "获取 {members} 位博主需调用 {calls} 次（每位 8 个笔记数据范围及含报价的主页）："
+            "{fresh} 次重新获取，{cached} 次使用已采集数据，价格与 API 相同。"
+        ),
+        "pool_plan": "规划投放",
+        "pool_benchmark": "基准对比",
+        "pool_download_xlsx": "下载 XLSX 报告",
+        "pool_download_html": "下载 HTML 报告",
+        "pool_tier": "层级",
+        "pool_all_tiers": "全部层级",
+        "pool_filter": "博主或内容类目包含",
+        "pool_apply": "筛选",
+        "pool_shown": "显示 {shown} / {total} 位博主。",
+        "pool_charts": "图表",
+        "pool_chart_quadrant": "象限图：触达与互动",
+        "pool_chart_heatmap": "热力图：各数据范围的阅读中位数",
+        "pool_no_data": "尚未获取数据：博主获取后将显示表格和图表。",
+        "pool_no_report": "此博主池还没有已获取的博主，因此没有报告。",
+        "pool_choose": "百分位基于",
+        "pool_default": "此令牌查询过的博主",
+        "indicators_chosen_pool": (
+            "在博主池 {name} 中已有数据的 {size} 位博主（含本博主）中的百分位。"
+        ),
     },
 }
