@@ -6,9 +6,10 @@ usage, status, tokens); they share ``pages.py`` and are put together here."""
 
 from fastapi import APIRouter
 
-from pgy_metrics.server.console import routes
+from pgy_metrics.server.console import plans, routes
 
 router = APIRouter()
 router.include_router(routes.router)
+router.include_router(plans.router)
 
 __all__ = ["router"]
