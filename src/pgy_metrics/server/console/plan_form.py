@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -210,22 +210,31 @@ def _gather(request: PlanRequest, listed: list[str], file_frame: pl.DataFrame | 
     request.user_ids = ids
 
 
+def _typed(text: str) -> Any:
+    """A field's text as the same text after ``key =`` in a rules file reads (``0.4`` a number,
+    ``3`` a whole number), else the text itself: either way the rules reader then checks it, so
+    a field and a rules file refuse the same input with the same message."""
+    import tomllib
+
+    if "\n" in text or "\r" in text:
+        return text
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return text
+
+
 def _structured(values: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
-    """The structured fields that were filled: field -> (rules key, value for the key). The
-    values stay as typed (text): the rules reader converts and checks them, as it does TOML."""
+    """The structured fields that were filled: field -> (rules key, value for the key), the
+    values read as a rules file reads them (``_typed``)."""
     found: dict[str, tuple[str, Any]] = {}
-    simple: dict[str, Callable[[str], Any]] = {
-        "min_video_share": str,
-        "max_per_any_tag": str,
-        "max_creator_budget_share": str,
-    }
-    for name in simple:
+    for name in ("min_video_share", "max_per_any_tag", "max_creator_budget_share"):
         if values.get(name):
-            found[name] = (name, values[name])
+            found[name] = (name, _typed(values[name]))
     tier = values.get("tier")
     if tier or values.get("tier_min") or values.get("tier_max"):
-        low = values.get("tier_min") or "0"
-        high = values.get("tier_max") or "1"
+        low = _typed(values.get("tier_min") or "0")
+        high = _typed(values.get("tier_max") or "1")
         found["tier"] = ("tier_spend_share", {tier or "": [low, high]})
     if values.get("exclude_flags"):
         found["exclude_flags"] = ("exclude_flags", list(values["exclude_flags"]))
@@ -234,6 +243,6 @@ def _structured(values: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:
         if values.get("audience_gender"):
             target["gender"] = values["audience_gender"]
         if values.get("audience_gender_min"):
-            target["gender_min"] = values["audience_gender_min"]
+            target["gender_min"] = _typed(values["audience_gender_min"])
         found["audience_gender"] = ("audience", target)
     return found
