@@ -287,7 +287,7 @@ async def test_prices_from_the_uploaded_file_win_over_the_profile(harness: Harne
         await sign_in(http, harness.carol)
         await look_up(http, A)
         csrf = csrf_of(await http.get("/console/plans"))
-        upload = f"user_id,price_photo,price_video\n{A},1234,2345\n".encode()
+        upload = f"user_id,price_photo,price_video\n{A},1234,2345\nnope,1,1\n".encode()
         planned = await http.post(
             "/console/plans",
             data={"csrf": csrf, "budget": "100000"},
@@ -297,3 +297,5 @@ async def test_prices_from_the_uploaded_file_win_over_the_profile(harness: Harne
         row = re.search(rf"<code>{A}</code></th><td>(photo|video)</td>.*?</tr>", planned.text, re.S)
         assert row is not None
         assert ("1,234.00" if row.group(1) == "photo" else "2,345.00") in row.group(0)
+        assert 'id="problems"' in planned.text  # the bad row, by its line number
+        assert "line 3: " in planned.text
