@@ -35,8 +35,8 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "Your session has ended (signed out or expired). Sign in again.",
         "home_title": "Console",
         "home_intro": (
-            "Look up a creator, see your usage and balance, and the service's status. Pools, "
-            "plans and watchlists arrive in later releases."
+            "Look up a creator, plan a campaign, see your usage and balance, and the service's "
+            "status. Pools and watchlists arrive in later releases."
         ),
         "creator_title": "Creator",
         "creator_ref": "Creator id or Pugongying profile URL",
@@ -248,7 +248,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "会话已结束（已退出或已过期），请重新登录。",
         "home_title": "控制台",
         "home_intro": (
-            "查询博主、查看您的用量与余额以及服务状态。达人池、投放方案与监控列表将在后续版本提供。"
+            "查询博主、制定投放方案、查看您的用量与余额以及服务状态。达人池与监控列表将在后续版本提供。"
         ),
         "creator_title": "博主",
         "creator_ref": "博主 ID 或蒲公英主页链接",
