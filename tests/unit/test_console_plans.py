@@ -299,3 +299,30 @@ async def test_prices_from_the_uploaded_file_win_over_the_profile(harness: Harne
         assert ("1,234.00" if row.group(1) == "photo" else "2,345.00") in row.group(0)
         assert 'id="problems"' in planned.text  # the bad row, by its line number
         assert "line 3: " in planned.text
+
+
+async def test_without_the_analytics_extra_the_page_says_so(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness.console.client() as http:
+        await sign_in(http, harness.carol)
+        csrf = csrf_of(await http.get("/console/plans"))
+        monkeypatch.setattr(plans, "_analytics_missing", lambda: True)
+        answer = await http.get("/console/plans")
+        assert answer.status_code == 503
+        assert "pgy-metrics[analytics]" in answer.text
+        posted = await http.post(
+            "/console/plans", data={"csrf": csrf, "creators": A, "budget": "1"}, files=NO_FILE
+        )
+        assert posted.status_code == 503
+
+
+async def test_a_form_over_the_cap_is_refused_unread(harness: Harness) -> None:
+    async with harness.console.client() as http:
+        await sign_in(http, harness.carol)
+        csrf = csrf_of(await http.get("/console/plans"))
+        big = ("big.csv", b"user_id\n" + b"x" * (plans.MAX_BODY_BYTES + 1), "text/csv")
+        answer = await http.post(
+            "/console/plans", data={"csrf": csrf, "budget": "1"}, files={"candidates": big}
+        )
+        assert answer.status_code == 413

@@ -163,6 +163,17 @@ def _keep(request: Request, plan: KeptPlan) -> str:
 # -- pages -------------------------------------------------------------------------------------
 
 
+def _analytics_missing() -> bool:
+    """Whether the analytics extra (polars, HiGHS) is absent: the server runs without it, and
+    then the plan page says so instead of failing."""
+    try:
+        import highspy  # noqa: F401
+        import polars  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
 def _choices() -> dict[str, Any]:
     """What the form offers: objectives, tier names, flag names, audience genders."""
     from pgy_metrics.analytics.flags import Flag
@@ -206,6 +217,8 @@ async def plans(request: Request) -> Response:
     session = await session_of(request)
     if session is None:
         return to_sign_in()
+    if _analytics_missing():
+        return refused(request, session, "plan_no_analytics", status=503)
     values: dict[str, Any] = {"objective": "reads", "exclude_flags": []}
     pool = request.query_params.get("pool")
     if pool is not None:
@@ -263,6 +276,8 @@ async def make_plan(request: Request) -> Response:
     if isinstance(read, Response):
         return read
     session, fields, upload = read
+    if _analytics_missing():
+        return refused(request, session, "plan_no_analytics", status=503)
     asked = plan_form.parse(fields, upload)
     if asked.errors:
         return _form_page(request, session, asked.values, errors=asked.errors, status=400)

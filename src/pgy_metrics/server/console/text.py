@@ -221,6 +221,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "plan_download": "Download the plan workbook (XLSX)",
         "plan_excluded_title": "Left out before planning",
         "plan_no_pool": "There is no such pool.",
+        "plan_no_analytics": (
+            "Plans need the analytics extra on the server: pip install 'pgy-metrics[analytics]'."
+        ),
         "plan_too_large": "The plan form is too large or malformed (the file may be at most 2 MB).",
     },
     "zh": {
@@ -417,6 +420,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "plan_download": "下载方案工作簿（XLSX）",
         "plan_excluded_title": "规划前被排除",
         "plan_no_pool": "没有这个博主池。",
+        "plan_no_analytics": (
+            "投放方案需要服务器安装 analytics 扩展：pip install 'pgy-metrics[analytics]'。"
+        ),
         "plan_too_large": "方案表单过大或格式错误（文件最大 2 MB）。",
     },
 }
