@@ -326,3 +326,23 @@ async def test_a_form_over_the_cap_is_refused_unread(harness: Harness) -> None:
             "/console/plans", data={"csrf": csrf, "budget": "1"}, files={"candidates": big}
         )
         assert answer.status_code == 413
+
+
+def test_an_audience_target_without_any_fans_profile_is_a_rules_error() -> None:
+    from pgy_metrics.analytics.campaign import (
+        AUDIENCE_NEEDS_PROFILES,
+        candidates_of,
+        plan_from_answers,
+        tables_of_snapshots,
+    )
+    from pgy_metrics.analytics.candidates import CANDIDATE_SCHEMA, rules_from_text
+
+    candidates = candidates_of([A, B])
+    assert candidates.columns == list(CANDIDATE_SCHEMA)
+    assert candidates.get_column("line").to_list() == [1, 2]
+    rules = rules_from_text("[audience]\ngender = 'female'\ngender_min = 0.5")
+    with pytest.raises(RulesError, match="audience") as raised:
+        plan_from_answers(
+            tables_of_snapshots([]), candidates, {}, budget=1000, objective="reads", rules=rules
+        )
+    assert str(raised.value) == AUDIENCE_NEEDS_PROFILES

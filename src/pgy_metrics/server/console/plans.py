@@ -359,8 +359,9 @@ def _plan(
             rules=asked.rules,
             time_limit=SOLVE_SECONDS,
         )
-    except RulesError as error:
-        raise _Refused(str(error), "audience_gender") from None
+    except RulesError as error:  # an audience target, and no candidate has a fans profile
+        where = "audience_gender" if asked.values.get("audience_gender") else "rules"
+        raise _Refused(str(error), where) from None
     except PlanError as error:  # Infeasible (naming the rule to relax), no valued candidate
         raise _Refused(str(error)) from None
     synthetic = tables.synthetic
