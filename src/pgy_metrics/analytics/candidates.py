@@ -59,6 +59,7 @@ __all__ = [
     "parse_user_ref",
     "read_candidates",
     "rules_from_mapping",
+    "rules_from_text",
 ]
 
 CANDIDATE_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
@@ -227,19 +228,28 @@ def load_rules(path: str | Path) -> PlanRules:
     source = Path(path)
     try:
         data = source.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
     except OSError as error:
         raise RulesError(f"cannot read {source}: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise RulesError(
             f"{source}: line {line} is not UTF-8 text (TOML files are UTF-8)"
         ) from None
+    return rules_from_text(text, origin=str(source))
+
+
+def rules_from_text(text: str, *, origin: str = "rules") -> PlanRules:
+    """``PlanRules`` from TOML text, as ``load_rules`` reads a file (the console's rules
+    field uses it): the same checks and messages, each starting with ``origin``."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise RulesError(f"{source} is not valid TOML: {error}") from None
+        raise RulesError(f"{origin} is not valid TOML: {error}") from None
     except RecursionError:  # tomllib recurses once per level of nested arrays or tables
-        raise RulesError(f"{source} is not valid TOML: nested too deeply") from None
-    return rules_from_mapping(raw, origin=str(source))
+        raise RulesError(f"{origin} is not valid TOML: nested too deeply") from None
+    return rules_from_mapping(raw, origin=origin)
 
 
 def rules_from_mapping(raw: dict[str, Any], *, origin: str = "rules") -> PlanRules:

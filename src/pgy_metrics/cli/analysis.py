@@ -235,17 +235,11 @@ def read_creators(path: Path | None) -> pl.DataFrame | None:
     return found.frame
 
 
-def followers_of(creators: pl.DataFrame | None) -> pl.DataFrame | None:
-    if creators is None or "followers" not in creators.columns:
-        return None
-    known = creators.select("user_id", "followers").drop_nulls("followers")
-    return known if known.height else None
-
-
 def analysis_of(
     tables: Tables, *, settings_file: Path | None, creators: pl.DataFrame | None
 ) -> Analysis:
     from pgy_metrics.analytics.analysis import analyse
+    from pgy_metrics.analytics.campaign import followers_of
     from pgy_metrics.analytics.settings import load_settings
 
     return analyse(tables, settings=load_settings(settings_file), followers=followers_of(creators))

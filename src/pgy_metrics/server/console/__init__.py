@@ -6,10 +6,11 @@ usage, status, tokens); they share ``pages.py`` and are put together here."""
 
 from fastapi import APIRouter
 
-from pgy_metrics.server.console import pools, routes
+from pgy_metrics.server.console import plans, pools, routes
 
 router = APIRouter()
 router.include_router(routes.router)
 router.include_router(pools.router)
+router.include_router(plans.router)
 
 __all__ = ["router"]

@@ -35,8 +35,8 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "Your session has ended (signed out or expired). Sign in again.",
         "home_title": "Console",
         "home_intro": (
-            "Look up a creator, benchmark a pool of creators, see your usage and balance, and "
-            "the service's status. Plans and watchlists arrive in later releases."
+            "Look up a creator, benchmark a pool of creators, plan a campaign, see your usage "
+            "and balance, and the service's status. Watchlists arrive in a later release."
         ),
         "creator_title": "Creator",
         "creator_ref": "Creator id or Pugongying profile URL",
@@ -216,6 +216,82 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "Percentile among the {size} creators of the pool {name} with stored data "
             "(this creator included)."
         ),
+        # plans (plans.py)
+        "nav_plans": "Plans",
+        "plans_title": "Plan a campaign",
+        "plans_intro": (
+            "Choose creators and formats that maximise the objective within the budget and "
+            "rules, from the data you have already paid for (look creators up first on the "
+            "Creator page). Nothing is fetched or charged here."
+        ),
+        "plan_creators": "Creators",
+        "plan_creators_help": (
+            "Creator ids or Pugongying profile URLs, one per line (at most {max} creators)."
+        ),
+        "plan_file": "Or a candidates file (CSV or XLSX)",
+        "plan_file_help": (
+            "The file of pgy plan: user_id, price_photo, price_video, followers, tier, "
+            "content_tag. Its prices win over the creator profile's."
+        ),
+        "plan_budget": "Budget",
+        "plan_objective": "Objective",
+        "plan_rules_title": "Rules",
+        "plan_rules_help": "Common rules here; any other rule in the TOML field below.",
+        "plan_tier": "Tier",
+        "plan_tier_min": "Tier spend share, min",
+        "plan_tier_max": "Tier spend share, max",
+        "plan_min_video_share": "Video share of spend, min (0-1)",
+        "plan_max_per_any_tag": "Creators per content tag, max",
+        "plan_max_creator_budget_share": "Budget share per creator, max (0-1]",
+        "plan_exclude_flags": "Exclude creators with these risk flags",
+        "plan_audience_gender": "Audience gender",
+        "plan_audience_gender_min": "Audience gender share, min (0-1)",
+        "plan_any": "(any)",
+        "plan_rules_toml": "Rules (TOML, the syntax of rules.toml)",
+        "plan_rules_toml_help": (
+            "For example: max_per_any_tag = 3, or [max_per_tag] with beauty = 2. See "
+            "docs/planner.md."
+        ),
+        "plan_submit": "Plan",
+        "plan_planning": "Planning…",
+        "plan_missing_title": "Fetch first: creators without data",
+        "plan_missing_notes": "no notes-rate data paid for by this token",
+        "plan_missing_prices": "no price: no creator profile paid for and none in the file",
+        "plan_fetch_first": "Look up",
+        "plan_problems_title": "Rows of the file that were skipped",
+        "plan_nothing": "None of these creators has data yet: look them up first.",
+        "plan_infeasible_title": "No plan fits",
+        "plan_result_title": "The plan",
+        "plan_totals": (
+            "{creators} creators, spend {spend} of {budget}; expected {objective}: {value}."
+        ),
+        "plan_proven": "Proven optimal.",
+        "plan_not_proven": "Not proven optimal within the time limit ({status}).",
+        "plan_synthetic": "Synthetic data (sandbox source): not real creators.",
+        "plan_col_creator": "Creator",
+        "plan_col_format": "Format",
+        "plan_col_tier": "Tier",
+        "plan_col_tag": "Content tag",
+        "plan_col_price": "Price",
+        "plan_col_value": "Expected",
+        "plan_col_robust": "Robust (P20)",
+        "plan_frontier_title": "Budget frontier",
+        "plan_gain_title": "Gain over greedy",
+        "plan_gain": (
+            "The optimum: {value}; greedy by value per price: {greedy} (spend {greedy_spend}). "
+            "Gain: {gain_value} ({gain})."
+        ),
+        "plan_gain_none": (
+            "The optimum: {value}; greedy by value per price: {greedy}. Not comparable: greedy "
+            "misses a rule ({unmet})."
+        ),
+        "plan_download": "Download the plan workbook (XLSX)",
+        "plan_excluded_title": "Left out before planning",
+        "plan_no_pool": "There is no such pool.",
+        "plan_no_analytics": (
+            "Plans need the analytics extra on the server: pip install 'pgy-metrics[analytics]'."
+        ),
+        "plan_too_large": "The plan form is too large or malformed (the file may be at most 2 MB).",
     },
     "zh": {
         "site": "pgy-metrics 控制台",
@@ -242,7 +318,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "expired": "会话已结束（已退出或已过期），请重新登录。",
         "home_title": "控制台",
         "home_intro": (
-            "查询博主、对比博主池、查看您的用量与余额以及服务状态。投放方案与监控列表将在后续版本提供。"
+            "查询博主、对比博主池、制定投放方案、查看您的用量与余额以及服务状态。监控列表将在后续版本提供。"
         ),
         "creator_title": "博主",
         "creator_ref": "博主 ID 或蒲公英主页链接",
@@ -405,5 +481,76 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "indicators_chosen_pool": (
             "在博主池 {name} 中已有数据的 {size} 位博主（含本博主）中的百分位。"
         ),
+        # plans (plans.py)
+        "nav_plans": "投放方案",
+        "plans_title": "制定投放方案",
+        "plans_intro": (
+            "在预算和规则之内选择博主和笔记形式，使目标最大；只使用您已付费获取的数据"
+            "（请先在博主页面查询）。此页面不会采集或扣费。"
+        ),
+        "plan_creators": "博主",
+        "plan_creators_help": "博主 id 或蒲公英主页链接，每行一个（最多 {max} 位博主）。",
+        "plan_file": "或上传候选文件（CSV 或 XLSX）",
+        "plan_file_help": (
+            "与 pgy plan 相同的文件：user_id、price_photo、price_video、followers、tier、"
+            "content_tag。文件中的报价优先于博主资料中的报价。"
+        ),
+        "plan_budget": "预算",
+        "plan_objective": "目标",
+        "plan_rules_title": "规则",
+        "plan_rules_help": "常用规则在此填写；其他规则写在下方的 TOML 字段中。",
+        "plan_tier": "层级",
+        "plan_tier_min": "层级花费占比下限",
+        "plan_tier_max": "层级花费占比上限",
+        "plan_min_video_share": "视频花费占比下限（0-1）",
+        "plan_max_per_any_tag": "每个内容标签的博主数上限",
+        "plan_max_creator_budget_share": "单个博主预算占比上限（0-1]",
+        "plan_exclude_flags": "排除带有以下风险标记的博主",
+        "plan_audience_gender": "受众性别",
+        "plan_audience_gender_min": "受众性别占比下限（0-1）",
+        "plan_any": "（不限）",
+        "plan_rules_toml": "规则（TOML，与 rules.toml 语法相同）",
+        "plan_rules_toml_help": (
+            "例如：max_per_any_tag = 3，或 [max_per_tag] 下写 beauty = 2。见 docs/planner.md。"
+        ),
+        "plan_submit": "制定方案",
+        "plan_planning": "正在计算…",
+        "plan_missing_title": "请先采集：没有数据的博主",
+        "plan_missing_notes": "此令牌没有付费获取的笔记数据",
+        "plan_missing_prices": "没有报价：未付费获取博主资料，文件中也没有报价",
+        "plan_fetch_first": "查询",
+        "plan_problems_title": "文件中被跳过的行",
+        "plan_nothing": "这些博主都还没有数据：请先查询。",
+        "plan_infeasible_title": "没有满足规则的方案",
+        "plan_result_title": "投放方案",
+        "plan_totals": (
+            "{creators} 位博主，花费 {spend}（预算 {budget}）；预期 {objective}：{value}。"
+        ),
+        "plan_proven": "已证明最优。",
+        "plan_not_proven": "在时间限制内未证明最优（{status}）。",
+        "plan_synthetic": "合成数据（沙盒数据源）：不是真实博主。",
+        "plan_col_creator": "博主",
+        "plan_col_format": "形式",
+        "plan_col_tier": "层级",
+        "plan_col_tag": "内容标签",
+        "plan_col_price": "报价",
+        "plan_col_value": "预期",
+        "plan_col_robust": "稳健值（P20）",
+        "plan_frontier_title": "预算前沿",
+        "plan_gain_title": "相对贪心法的提升",
+        "plan_gain": (
+            "最优：{value}；按性价比贪心：{greedy}（花费 {greedy_spend}）。"
+            "提升：{gain_value}（{gain}）。"
+        ),
+        "plan_gain_none": (
+            "最优：{value}；按性价比贪心：{greedy}。无法比较：贪心法未满足规则（{unmet}）。"
+        ),
+        "plan_download": "下载方案工作簿（XLSX）",
+        "plan_excluded_title": "规划前被排除",
+        "plan_no_pool": "没有这个博主池。",
+        "plan_no_analytics": (
+            "投放方案需要服务器安装 analytics 扩展：pip install 'pgy-metrics[analytics]'。"
+        ),
+        "plan_too_large": "方案表单过大或格式错误（文件最大 2 MB）。",
     },
 }
