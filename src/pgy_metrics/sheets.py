@@ -12,7 +12,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ __all__ = [
     "csv_rows",
     "encoding_problem",
     "id_column",
+    "listed_ids",
     "normalise_header",
     "table_rows",
     "xlsx_rows",
@@ -223,3 +224,67 @@ def id_column(header: Sequence[str]) -> int | None:
         if normalise_header(cell) in _ID_RANK
     ]
     return min(ranked)[1] if ranked else None
+
+
+COMMENT = "#"
+HEADER_SHOWN = 40
+"""Characters of each header cell quoted when the header has no id column."""
+
+Listed = tuple[int, str] | RowProblem
+"""A creator list's entry: (line, the text of its id cell), or a line that has none."""
+
+
+def listed_ids(source: Path, looks_like_id: Callable[[str], bool]) -> Iterator[Listed]:
+    """The id cells of a creator list, in file order, each with its line (the rules of
+    ``client.inputs``, which checks each text as an id; the console's watchlists read uploads
+    through the same function): a ``.csv``/``.xlsx`` table's id column (``ID_HEADERS``; a
+    one-column table whose first cell ``looks_like_id`` has no header) with a ``RowProblem``
+    for a row whose id cell is empty, else one value per line of UTF-8 text (blank lines and
+    ``#`` comments ignored). Raises ``UnreadableTable`` (when iterated) for a file that cannot
+    be read or a table without an id column; ``OSError`` and ``UnicodeDecodeError`` for text."""
+    if source.suffix.lower() in (".csv", ".xlsx"):
+        yield from _table_ids(table_rows(source), source, looks_like_id)
+        return
+    with source.open(encoding="utf-8-sig") as lines:
+        for number, raw in enumerate(lines, start=1):
+            text = _strip_comment(raw).strip()
+            if text:
+                yield number, text
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a whole-line ``#`` comment or a `` #`` comment after the value (a URL's ``#fragment``,
+    with no space before it, is kept)."""
+    if line.lstrip().startswith(COMMENT):
+        return ""
+    return re.split(r"\s#", line, maxsplit=1)[0]
+
+
+def _table_ids(
+    rows: Iterator[Row], source: Path, looks_like_id: Callable[[str], bool]
+) -> Iterator[Listed]:
+    first = next(rows, None)
+    if first is None:
+        return
+    number, header = first
+    column = id_column(header)
+    if column is None:
+        filled = [cell for cell in header if cell.strip()]
+        if len(filled) == 1 and looks_like_id(filled[0]):
+            column = next(i for i, cell in enumerate(header) if cell.strip())
+            yield number, header[column]  # no header: the first row is data
+        else:
+            accepted = ", ".join(ID_HEADERS)
+            found = ", ".join(repr(cell[:HEADER_SHOWN]) for cell in header if cell.strip())
+            found = found[:TEXT_PREVIEW]  # a header row may be anything, of any length
+            raise UnreadableTable(
+                f"{source.name}: no user id column in the header (line {number}); "
+                f"name it one of {accepted} (found {found})"
+            )
+    for number, cells in rows:
+        text = cells[column].strip() if column < len(cells) else ""
+        if not text:
+            shown = ",".join(cells)[:TEXT_PREVIEW]
+            yield RowProblem(number, shown, "the user id cell is empty")
+            continue
+        yield number, text

@@ -20,7 +20,6 @@ A value may be a bare id (``5d21ab6b000000001201567d``) or a profile URL, e.g.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,12 +29,10 @@ from pgy_metrics.contract.params import ParamError, parse_user_ref
 from pgy_metrics.sheets import (
     ID_HEADERS,
     TEXT_PREVIEW,
-    Row,
     RowProblem,
     UnreadableTable,
     encoding_problem,
-    id_column,
-    table_rows,
+    listed_ids,
 )
 
 __all__ = [
@@ -47,11 +44,6 @@ __all__ = [
     "parse_user_ref",
     "read_user_ids",
 ]
-
-COMMENT = "#"
-
-HEADER_SHOWN = 40
-"""Characters of each header cell quoted when the header has no id column."""
 
 
 class InputFileError(PgyError, ValueError):
@@ -93,14 +85,12 @@ def iter_user_ids(path: str | Path) -> Iterator[str | InputProblem]:
 
     Nothing is held in memory, so a batch over a million-line file stays flat; ``client.batch``
     de-duplicates. Raises ``InputFileError`` (when iterated) for a file that cannot be read.
+    The lines are found by ``sheets.listed_ids`` (the console's watchlist uploads use it too).
     """
     source = Path(path)
-    suffix = source.suffix.lower()
     try:
-        if suffix in (".csv", ".xlsx"):
-            yield from _from_table(table_rows(source), source)
-        else:
-            yield from _from_text(source)
+        for entry in listed_ids(source, _looks_like_id):
+            yield entry if isinstance(entry, InputProblem) else _accept(*entry)
     except UnreadableTable as error:
         raise InputFileError(str(error)) from None
     except OSError as error:
@@ -116,53 +106,9 @@ def _accept(line: int, text: str) -> str | InputProblem:
         return InputProblem(line, text[:TEXT_PREVIEW], error.message)
 
 
-def _from_text(source: Path) -> Iterator[str | InputProblem]:
-    with source.open(encoding="utf-8-sig") as lines:
-        for number, raw in enumerate(lines, start=1):
-            text = _strip_comment(raw).strip()
-            if text:
-                yield _accept(number, text)
-
-
-def _strip_comment(line: str) -> str:
-    """Drop a whole-line ``#`` comment or a `` #`` comment after the value (a URL's ``#fragment``,
-    with no space before it, is kept)."""
-    if line.lstrip().startswith(COMMENT):
-        return ""
-    return re.split(r"\s#", line, maxsplit=1)[0]
-
-
 def _looks_like_id(text: str) -> bool:
     try:
         parse_user_ref(text)
     except ParamError:
         return False
     return True
-
-
-def _from_table(rows: Iterator[Row], source: Path) -> Iterator[str | InputProblem]:
-    first = next(rows, None)
-    if first is None:
-        return
-    number, header = first
-    column = id_column(header)
-    if column is None:
-        filled = [cell for cell in header if cell.strip()]
-        if len(filled) == 1 and _looks_like_id(filled[0]):
-            column = next(i for i, cell in enumerate(header) if cell.strip())
-            yield _accept(number, header[column])  # no header: the first row is data
-        else:
-            accepted = ", ".join(ID_HEADERS)
-            found = ", ".join(repr(cell[:HEADER_SHOWN]) for cell in header if cell.strip())
-            found = found[:TEXT_PREVIEW]  # a header row may be anything, of any length
-            raise InputFileError(
-                f"{source.name}: no user id column in the header (line {number}); "
-                f"name it one of {accepted} (found {found})"
-            )
-    for number, cells in rows:
-        text = cells[column].strip() if column < len(cells) else ""
-        if not text:
-            shown = ",".join(cells)[:TEXT_PREVIEW]
-            yield InputProblem(number, shown, "the user id cell is empty")
-            continue
-        yield _accept(number, text)
