@@ -19,9 +19,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"store", "contract"}),
     "service": frozenset({"service", "sources", "store", "contract", "clock"}),
     # analytics and figures: the web console's creator page (analytics imported lazily, since
-    # the analytics extra is optional for a server).
+    # the analytics extra is optional for a server); sheets: its watchlist uploads.
     "server": frozenset(
-        {"server", "service", "sources", "store", "contract", "clock", "analytics", "figures"}
+        {
+            "server",
+            "service",
+            "sources",
+            "store",
+            "contract",
+            "clock",
+            "analytics",
+            "figures",
+            "sheets",
+        }
     ),
     "client": frozenset({"client", "contract", "sheets", "query_token"}),
     "analytics": frozenset({"analytics", "store", "contract", "sheets", "figures"}),

@@ -2,13 +2,15 @@
 cost shown and confirmed first), see usage, balance and status. See docs/console.md.
 
 Each area of the console is a module with its own router (``routes.py``: sign-in, creator,
-usage, status, tokens); they share ``pages.py`` and are put together here."""
+usage, status, tokens; ``watch.py``: watchlists); they share ``pages.py`` and are put
+together here."""
 
 from fastapi import APIRouter
 
-from pgy_metrics.server.console import routes
+from pgy_metrics.server.console import routes, watch
 
 router = APIRouter()
 router.include_router(routes.router)
+router.include_router(watch.router)
 
 __all__ = ["router"]

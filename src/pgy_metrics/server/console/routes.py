@@ -315,6 +315,7 @@ async def _looked_up(
     )
     # polars work off the event loop: the API's calls keep being answered meanwhile.
     bench = await asyncio.to_thread(view.benchmark, result, pool)
+    history_charts = await asyncio.to_thread(view.history_charts, result)  # vl-convert: ~50 ms
     return page(
         request,
         "creator.html",
@@ -330,6 +331,8 @@ async def _looked_up(
             for name in view.SIBLING_SECTIONS
         ],
         history=view.history_series(result),
+        history_charts=history_charts,
+        charts=bool(history_charts),
     )
 
 
