@@ -9,6 +9,7 @@ The same flows in a real browser: tests/integration/test_console_watch_browser.p
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema.core import load_schema
+from markupsafe import Markup
 
 from pgy_metrics.analytics.reports.charts import history_spec, refreshes_spec
 from pgy_metrics.contract.params import USER_ID_EXAMPLE
@@ -91,11 +93,20 @@ def test_refreshes_spec_counts_collections_per_hour_with_empty_hours_as_zero() -
     assert empty["usermeta"]["pgy"]["marks"] == 0
 
 
-def test_the_embedded_spec_cannot_end_its_script_block() -> None:
-    spec = {"title": {"text": ["</script><script>alert(1)</script>"]}, "x": "a<b"}
-    embedded = str(spec_json(spec))
+def test_the_embedded_spec_holds_no_markup_and_is_escaped_into_its_attribute() -> None:
+    from pgy_metrics.server.console.charts import ConsoleChart
+    from pgy_metrics.server.console.pages import PAGES
+
+    spec = {"title": {"text": ['</script><script>alert(1)</script>" onload="x']}, "x": "a<b&c"}
+    embedded = spec_json(spec)
     assert "<" not in embedded
     assert json.loads(embedded) == spec  # the same JSON once parsed
+    chart = ConsoleChart("c", embedded, Markup("<svg></svg>"), "caption")
+    written = PAGES.get_template("_chart.html").render(chart=chart)
+    attribute = re.search(r'data-spec="([^"]*)"', written)
+    assert attribute is not None
+    assert json.loads(html.unescape(attribute.group(1))) == spec
+    assert "<script" not in written
 
 
 # -- access -------------------------------------------------------------------------------------
@@ -280,11 +291,9 @@ async def test_the_creator_page_charts_each_history_field_and_keeps_the_table(
         page = fetched.text
         for field in ("note_number", "imp_median", "read_median", "interaction_rate"):
             assert f'data-chart="history-{field}"' in page
-        specs = re.findall(
-            r'<script type="application/json" class="chart-spec">(.*?)</script>', page, re.S
-        )
+        specs = re.findall(r'data-spec="([^"]*)"', page)
         assert len(specs) == 5
-        assert all(json.loads(spec)["usermeta"]["pgy"]["marks"] == 1 for spec in specs)
-        assert '<details class="scope" id="history-table">' in page  # the table, folded
+        assert all(json.loads(html.unescape(s))["usermeta"]["pgy"]["marks"] == 1 for s in specs)
+        assert '<details class="history-table" id="history-table">' in page  # the table, folded
         assert 'id="history"' in page
         assert '<script src="/console/static/console-charts.js" defer>' in page

@@ -3,10 +3,12 @@ twice, as a static SVG drawn on the server (``to_svg``, vl-convert: what a brows
 JavaScript shows, with a ``<title>`` tooltip per mark) and as the JSON spec that
 ``static/console-charts.js`` draws with vega-embed (tooltips, nothing sent anywhere).
 
-The spec goes into a ``<script type="application/json">`` block, which the browser never runs
-(the Content Security Policy has no ``'unsafe-inline'`` anyway) and never decodes HTML entities
-in: so it is not HTML-escaped but every ``<`` is written ``\\u003c`` (still the same JSON), and a
-creator's name or a tag such as ``</script>`` cannot end the block.
+The spec travels in the figure's ``data-spec`` attribute, HTML-escaped by Jinja like any
+attribute, not in a ``<script type="application/json">`` block: the creator page's result is
+swapped in by htmx, whose configuration (``allowScriptTags: false``) drops script elements
+from swapped content, so a script block would vanish on the way. Every ``<`` is also written
+``\\u003c`` (still the same JSON), so no creator name or tag such as ``</script>`` reaches
+the page as markup whichever way the spec is embedded.
 
 The vendored scripts are the report's (``server/static/vendor``, versions and licences in its
 README), served through ``pages.STATIC``; ``base.html`` loads them on a page given ``charts``.
@@ -29,16 +31,16 @@ class ConsoleChart:
     """One chart of a console page: the JSON spec for vega-embed, the static SVG and caption."""
 
     name: str
-    spec_json: Markup
+    spec_json: str
     svg: Markup
     caption: str
 
 
-def spec_json(spec: dict[str, Any]) -> Markup:
-    """The spec as JSON fit for a ``<script type="application/json">`` block (see the module
-    doc): no ``<`` in it at all."""
+def spec_json(spec: dict[str, Any]) -> str:
+    """The spec as JSON with no ``<`` in it at all (see the module doc); a plain ``str``, so
+    the template escapes it into its attribute."""
     text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
-    return Markup(text.replace("<", "\\u003c"))  # noqa: S704 - no "<" left: nothing to parse
+    return text.replace("<", "\\u003c")
 
 
 def console_chart(name: str, spec: dict[str, Any]) -> ConsoleChart | None:

@@ -1,9 +1,10 @@
 /* The console's interactive charts (server/console/charts.py).
  *
- * Each chart is a <figure class="chart" data-chart="NAME"> holding the static SVG the server
- * drew (what a browser without JavaScript shows) and its Vega-Lite spec in a
- * <script type="application/json" class="chart-spec"> block. This draws the spec with
- * vega-embed into the figure's .chart-live box and, once drawn, hides the static SVG.
+ * Each chart is a <figure class="chart" data-chart="NAME" data-spec="JSON"> holding the static
+ * SVG the server drew (what a browser without JavaScript shows); its Vega-Lite spec is the
+ * data-spec attribute (not a <script> block: htmx drops script elements from swapped content).
+ * This draws the spec with vega-embed into the figure's .chart-live box and, once drawn, hides
+ * the static SVG. It runs on load and after each htmx swap.
  *
  * The page's Content Security Policy has script-src 'self' and no 'unsafe-eval', so Vega's
  * default expression compiler (new Function) is not allowed: ast: true makes vega-embed parse
@@ -25,14 +26,14 @@
   };
 
   function draw(figure) {
-    var block = figure.querySelector("script.chart-spec");
+    var text = figure.getAttribute("data-spec");
     var live = figure.querySelector(".chart-live");
-    if (!block || !live || figure.getAttribute("data-drawn")) {
+    if (!text || !live || figure.getAttribute("data-drawn")) {
       return;
     }
     var spec;
     try {
-      spec = JSON.parse(block.textContent);
+      spec = JSON.parse(text);
     } catch (problem) {
       console.warn("chart " + figure.getAttribute("data-chart") + ": bad spec", problem);
       return;
@@ -65,4 +66,6 @@
   } else {
     drawAll();
   }
+  // A look-up's result is swapped in by htmx: draw the charts it brought.
+  document.addEventListener("htmx:afterSettle", drawAll);
 })();
