@@ -217,7 +217,7 @@ def test_a_creator_look_up_says_its_cost_first_and_charges_exactly_that(
         assert page.url.startswith(deployment.server.base_url + "/console/creator?ref=")
         assert f"Charged {total} credits" in page.inner_text("#charged")
         assert deployment.balance(deployment.alice) == before - total
-        for section in ("#indicators", "#profile", "#audience", "#history"):
+        for section in ("#indicators", "#profile", "#audience", "#history-charts"):
             assert page.locator(section).is_visible(), section
         headline = page.locator("details[open]")
         assert headline.count() == 1

@@ -19,7 +19,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "store": frozenset({"store", "contract"}),
     "service": frozenset({"service", "sources", "store", "contract", "clock"}),
     # analytics and figures: the web console's creator page (analytics imported lazily, since
-    # the analytics extra is optional for a server).
+    # the analytics extra is optional for a server); sheets: its watchlist uploads.
     "server": frozenset(
         {
             "server",

@@ -17,7 +17,7 @@ import platformdirs
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from pgy_metrics.analytics.scopes import ANALYSIS_SCOPES
+from pgy_metrics.analytics.scopes import SCOPE_PRESETS, parse_scopes
 from pgy_metrics.cli.connect import base_url_option, env_option, open_client, token_option
 from pgy_metrics.cli.messages import (
     FAILED_EXIT,
@@ -33,39 +33,7 @@ from pgy_metrics.client.batch import AnyScope, BatchStats, EndpointScope
 from pgy_metrics.client.exports import FORMATS, EndpointExports, ExportError
 from pgy_metrics.client.inputs import InputFileError, InputProblem, iter_user_ids
 from pgy_metrics.contract.endpoints import ENDPOINTS, NOTES_RATE, SIBLING_SPECS
-from pgy_metrics.contract.enums import AdvertiseSwitch, Business, DateType, NoteType
 from pgy_metrics.contract.params import ParamError, Scope
-
-SCOPE_PRESETS: dict[str, tuple[Scope, ...]] = {
-    "default": (Scope(),),
-    "all": tuple(Scope.all()),
-    "daily": tuple(s for s in Scope.all() if s.business is Business.DAILY_NOTE),
-    "sponsored": tuple(s for s in Scope.all() if s.business is Business.COOPERATE_NOTE),
-    "core": tuple(
-        Scope(business, NoteType.PHOTO_TEXT_AND_VIDEO, date_type, switch)
-        for business in Business
-        for date_type in DateType
-        for switch in AdvertiseSwitch
-    ),
-    "analysis": ANALYSIS_SCOPES,
-}
-"""Named sets of scopes: ``core`` is both kinds of notes x both windows x both traffic views;
-``analysis`` the eight that ``pgy report`` and ``pgy plan`` use (``analytics.scopes``)."""
-
-
-def parse_scopes(text: str) -> tuple[Scope, ...]:
-    """A preset name, or scope keys separated by commas."""
-    if text in SCOPE_PRESETS:
-        return SCOPE_PRESETS[text]
-    try:
-        return tuple(Scope.from_key(key.strip()) for key in text.split(",") if key.strip())
-    except ParamError:
-        raise ParamError(
-            "scopes",
-            f"--scopes must be one of {', '.join(SCOPE_PRESETS)} or scope keys separated by "
-            f"commas (e.g. DAILY_NOTE.VIDEO.DAY_30.ALL); got {text!r}",
-        ) from None
-
 
 ENDPOINT_PRESETS: dict[str, tuple[str, ...]] = {
     "profile": ("blogger_profile",),

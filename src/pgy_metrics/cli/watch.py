@@ -91,7 +91,8 @@ def add(
     config_file: Path | None = _config_option(),
 ) -> None:
     """Watch every creator of FILE in these scopes (a new --every re-plans the whole list)."""
-    from pgy_metrics.cli.batch import endpoints_of, parse_endpoints, parse_scopes
+    from pgy_metrics.analytics.scopes import parse_scopes
+    from pgy_metrics.cli.batch import endpoints_of, parse_endpoints
     from pgy_metrics.client.batch import EndpointScope
     from pgy_metrics.client.inputs import InputFileError, read_user_ids
     from pgy_metrics.contract.endpoints import NOTES_RATE

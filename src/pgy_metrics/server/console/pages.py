@@ -54,6 +54,14 @@ data), no referrer (URLs may name a creator)."""
 STATIC = {  # name -> (path under static/, media type); an area adds its own files here
     "htmx.min.js": ("vendor/htmx.min.js", "text/javascript; charset=utf-8"),
     "console.css": ("console.css", "text/css; charset=utf-8"),
+    # The console's charts (charts.py): the report's vendored Vega scripts, then ours.
+    "vega.min.js": ("../../static/vendor/vega.min.js", "text/javascript; charset=utf-8"),
+    "vega-lite.min.js": ("../../static/vendor/vega-lite.min.js", "text/javascript; charset=utf-8"),
+    "vega-embed.min.js": (
+        "../../static/vendor/vega-embed.min.js",
+        "text/javascript; charset=utf-8",
+    ),
+    "console-charts.js": ("console-charts.js", "text/javascript; charset=utf-8"),
 }
 
 PAGES = Environment(

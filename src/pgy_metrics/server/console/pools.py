@@ -1,19 +1,19 @@
 """``/console/pools``: upload a list of creators, see what fetching it costs, fetch it in the
 background with live progress, then benchmark it (docs/console.md#pools).
 
-Uploads are read with ``sheets.creator_refs``, the reader of ``pgy batch`` input files (ids or
-profile URLs; bad rows kept with their line numbers and shown). A pool belongs to the token that
-uploaded it: every pool URL answers 404 to another holder (an admin sees every pool). Fetches
-run in ``pool_fetch.PoolFetches`` after the holder confirms the quote; the page polls
-``/progress`` every second with htmx, and reloading it shows the same figures.
+Uploads are read by ``uploads.read_creator_list`` (``sheets.creator_refs``, the reader of
+``pgy batch`` input files: ids or profile URLs; bad rows kept with their line numbers and
+shown). A pool belongs to the token that uploaded it: every pool URL answers 404 to another
+holder (an admin sees every pool). Fetches run in ``pool_fetch.PoolFetches`` after the holder
+confirms the quote; the page polls ``/progress`` every second with htmx, and reloading it shows
+the same figures.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,7 +21,6 @@ from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pgy_metrics.contract.endpoints import BLOGGER_PROFILE, NOTES_RATE
-from pgy_metrics.contract.params import parse_user_ref
 from pgy_metrics.server.console import pool_fetch, pool_view
 from pgy_metrics.server.console.pages import (
     PREFIX,
@@ -36,8 +35,9 @@ from pgy_metrics.server.console.pages import (
 )
 from pgy_metrics.server.console.sessions import Session, same_token
 from pgy_metrics.server.console.text import TEXT
+from pgy_metrics.server.console.uploads import read_creator_list
 from pgy_metrics.service.pools import owner_filter, pools_of
-from pgy_metrics.sheets import RowProblem, UnreadableTable, creator_refs
+from pgy_metrics.sheets import RowProblem, UnreadableTable
 from pgy_metrics.store.pools import DONE, FAILED, FETCHING, PENDING, PoolRecord
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -47,7 +47,6 @@ MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_MEMBERS = 2000
 """Creators kept in one pool; the rest of a longer list is listed as a problem."""
 MAX_NAME_CHARS = 200
-UPLOAD_SUFFIXES = (".csv", ".xlsx", ".txt")
 
 
 def fetches_of(request: Request) -> pool_fetch.PoolFetches:
@@ -115,32 +114,17 @@ async def _read_body(request: Request) -> bytes | None:
 
 def read_upload(name: str, content: bytes) -> tuple[list[str], list[RowProblem]]:
     """The creators of an uploaded file (deduplicated, file order) and its bad rows, read as
-    ``pgy batch`` reads input files. Raises ``UnreadableTable`` for a file that is no list."""
-    suffix = PurePath(name).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        suffix = ".txt"
+    ``pgy batch`` reads input files (``uploads``). Raises ``UnreadableTable`` for a file that
+    is no list."""
     user_ids: list[str] = []
     problems: list[RowProblem] = []
     seen: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="pgy-pool-") as folder:
-        path = Path(folder) / f"upload{suffix}"
-        path.write_bytes(content)
-        shown = PurePath(name).name[:MAX_NAME_CHARS] or path.name
-        try:
-            for entry in creator_refs(path, parse_user_ref):
-                if isinstance(entry, RowProblem):
-                    problems.append(entry)
-                elif entry not in seen:
-                    seen.add(entry)
-                    user_ids.append(entry)
-        except UnreadableTable as error:
-            # Messages name the file read: ours, in a temporary folder; say the user's instead.
-            text = str(error).replace(str(path), shown).replace(path.name, shown)
-            raise UnreadableTable(text) from None
-        except UnicodeDecodeError:
-            raise UnreadableTable(f"{shown} is not UTF-8 text, CSV or XLSX") from None
-        except OSError as error:
-            raise UnreadableTable(f"cannot read {shown}: {error.strerror or error}") from None
+    for entry in read_creator_list(name, content):
+        if isinstance(entry, RowProblem):
+            problems.append(entry)
+        elif entry not in seen:
+            seen.add(entry)
+            user_ids.append(entry)
     if len(user_ids) > MAX_MEMBERS:
         problems.append(
             RowProblem(0, "", f"only the first {MAX_MEMBERS} creators are kept in a pool")

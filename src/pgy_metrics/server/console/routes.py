@@ -334,6 +334,7 @@ async def _looked_up(
         pool = chosen
     # polars work off the event loop: the API's calls keep being answered meanwhile.
     bench = await asyncio.to_thread(view.benchmark, result, pool)
+    history_charts = await asyncio.to_thread(view.history_charts, result)  # vl-convert: ~50 ms
     return page(
         request,
         "creator.html",
@@ -351,6 +352,8 @@ async def _looked_up(
         history=view.history_series(result),
         pools=await pool_pages.pool_choices(request, session),
         pool_id=pool_id,
+        history_charts=history_charts,
+        charts=bool(history_charts),
     )
 
 

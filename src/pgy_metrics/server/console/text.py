@@ -195,6 +195,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "already collected, each priced as the API prices it."
         ),
         "pool_plan": "Plan a campaign",
+        "pool_watch": "Watch these creators",
         "pool_benchmark": "Benchmark",
         "pool_download_xlsx": "Download the XLSX report",
         "pool_download_html": "Download the HTML report",
@@ -292,6 +293,76 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "Plans need the analytics extra on the server: pip install 'pgy-metrics[analytics]'."
         ),
         "plan_too_large": "The plan form is too large or malformed (the file may be at most 2 MB).",
+        # watchlists (watch.py) and the charts
+        "nav_watchlists": "Watchlists",
+        "history_table": "The history as a table",
+        "watch_title": "Watchlists",
+        "watch_intro": (
+            "Creators × scopes the server refreshes on a period, spread over it (pgy watch). "
+            "Refreshes are made on the server's accounts and charged to no token: watchlists "
+            "are the operator's, so this page is for admin tokens."
+        ),
+        "watch_admin_only": (
+            "Watchlists are the operator's (refreshed on the server's accounts, charged to no "
+            "token): this page is for admin tokens."
+        ),
+        "watch_too_large": "The form is larger than 2 MiB: upload a shorter list.",
+        "watch_lists": "Lists",
+        "watch_none": "No watchlists yet: create one below.",
+        "watch_every": "Refresh every",
+        "watch_size": "Creators × scopes",
+        "watch_size_value": "{creators} × {scopes}",
+        "watch_next": "Next refresh due",
+        "watch_last": "Last refreshed",
+        "watch_overdue": "Overdue",
+        "watch_calls": "Calls a day",
+        "watch_capacity": "Calls needed: {needed} a day of {capacity} ({share}).",
+        "watch_capacity_unchecked": (
+            "Calls needed: {needed} a day; capacity not checked (the configured sources have no "
+            "account pool)."
+        ),
+        "watch_add_title": "Create a watchlist or add to one",
+        "watch_name_help": (
+            "1-100 letters, digits, '_', '.' or '-'. An existing list gets these creators added "
+            "(a new period re-plans the whole list)."
+        ),
+        "watch_ids": "Creators",
+        "watch_ids_help": (
+            "One id or Pugongying profile URL per line (lines starting with # are ignored)."
+        ),
+        "watch_pool": "And the creators of a pool",
+        "watch_no_pool": "(no pool)",
+        "watch_file": "Or upload a list",
+        "watch_file_help": (
+            "CSV or XLSX with a header naming the id column (userId, user_id, 博主ID, id, url, "
+            "...), as pgy batch reads it."
+        ),
+        "watch_scopes": "Scopes",
+        "watch_scopes_help": (
+            "notes_rate scopes as pgy watch add --scopes takes them: default, all, daily, "
+            "sponsored, core, analysis, or scope keys separated by commas "
+            "(e.g. DAILY_NOTE.VIDEO.DAY_30.ALL)."
+        ),
+        "watch_every_help": "The refresh period: {forms}.",
+        "watch_submit": "Watch these creators",
+        "watch_skipped": "{count} line(s) skipped:",
+        "watch_line": "line {line}",
+        "watch_removed": "Watchlist {name} deleted: its creators are no longer refreshed.",
+        "watch_one_title": "Watchlist {name}",
+        "watch_back": "All watchlists",
+        "watch_trend": "Collections per hour",
+        "watch_no_chart": (
+            "The chart needs the analytics extra (pip install 'pgy-metrics[analytics]')."
+        ),
+        "watch_creators": "Creators",
+        "watch_creators_help": (
+            "Each opens the creator page (it quotes the look-up's cost first), whose history "
+            "charts show every stored collection."
+        ),
+        "watch_remove_title": "Remove",
+        "watch_remove": "Delete watchlist {name}",
+        "watch_remove_short": "Delete",
+        "watch_remove_help": "Its creators stop being refreshed; stored collections stay.",
     },
     "zh": {
         "site": "pgy-metrics 控制台",
@@ -463,6 +534,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "{fresh} 次重新获取，{cached} 次使用已采集数据，价格与 API 相同。"
         ),
         "pool_plan": "规划投放",
+        "pool_watch": "监控这些博主",
         "pool_benchmark": "基准对比",
         "pool_download_xlsx": "下载 XLSX 报告",
         "pool_download_html": "下载 HTML 报告",
@@ -552,5 +624,66 @@ TEXT: Final[dict[str, dict[str, str]]] = {
             "投放方案需要服务器安装 analytics 扩展：pip install 'pgy-metrics[analytics]'。"
         ),
         "plan_too_large": "方案表单过大或格式错误（文件最大 2 MB）。",
+        # watchlists (watch.py) and the charts
+        "nav_watchlists": "监测列表",
+        "history_table": "历史数据表格",
+        "watch_title": "监测列表",
+        "watch_intro": (
+            "服务器按周期刷新的博主 × 范围，刷新在周期内均匀分布（pgy watch）。刷新使用服务器的"
+            "账号，不向任何令牌计费：监测列表属于运营方，因此本页面仅限管理员令牌。"
+        ),
+        "watch_admin_only": (
+            "监测列表属于运营方（用服务器的账号刷新，不向任何令牌计费）：此页面仅限管理员令牌。"
+        ),
+        "watch_too_large": "表单超过 2 MiB：请上传较短的列表。",
+        "watch_lists": "列表",
+        "watch_none": "还没有监测列表：请在下方创建。",
+        "watch_every": "刷新周期",
+        "watch_size": "博主 × 范围",
+        "watch_size_value": "{creators} × {scopes}",
+        "watch_next": "下次刷新",
+        "watch_last": "上次刷新",
+        "watch_overdue": "逾期",
+        "watch_calls": "每日调用",
+        "watch_capacity": "所需调用：每日 {needed} 次，容量 {capacity}（{share}）。",
+        "watch_capacity_unchecked": (
+            "所需调用：每日 {needed} 次；未检查容量（所配置的数据源没有账号池）。"
+        ),
+        "watch_add_title": "创建监测列表或向其添加",
+        "watch_name_help": (
+            "1-100 个字母、数字、'_'、'.' 或 '-'。"
+            "已有的列表会加入这些博主（新的周期会重新安排整个列表）。"
+        ),
+        "watch_ids": "博主",
+        "watch_ids_help": "每行一个博主 ID 或蒲公英主页链接（以 # 开头的行会被忽略）。",
+        "watch_pool": "以及博主池中的博主",
+        "watch_no_pool": "（不使用博主池）",
+        "watch_file": "或上传列表",
+        "watch_file_help": (
+            "CSV 或 XLSX，表头写明 ID 列（userId、user_id、博主ID、id、url 等），"
+            "与 pgy batch 的读取规则相同。"
+        ),
+        "watch_scopes": "范围",
+        "watch_scopes_help": (
+            "notes_rate 的范围，写法同 pgy watch add --scopes：default、all、daily、sponsored、"
+            "core、analysis，或以逗号分隔的范围键（如 DAILY_NOTE.VIDEO.DAY_30.ALL）。"
+        ),
+        "watch_every_help": "刷新周期：{forms}。",
+        "watch_submit": "监测这些博主",
+        "watch_skipped": "跳过 {count} 行：",
+        "watch_line": "第 {line} 行",
+        "watch_removed": "已删除监测列表 {name}：其博主不再刷新。",
+        "watch_one_title": "监测列表 {name}",
+        "watch_back": "全部监测列表",
+        "watch_trend": "每小时采集次数",
+        "watch_no_chart": "图表需要 analytics 扩展（pip install 'pgy-metrics[analytics]'）。",
+        "watch_creators": "博主",
+        "watch_creators_help": (
+            "每个链接打开博主页面（会先报出查询费用），其历史图表显示每次已存储的采集。"
+        ),
+        "watch_remove_title": "删除",
+        "watch_remove": "删除监测列表 {name}",
+        "watch_remove_short": "删除",
+        "watch_remove_help": "其博主不再刷新；已存储的采集保留。",
     },
 }

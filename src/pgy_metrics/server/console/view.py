@@ -25,6 +25,7 @@ from pgy_metrics.contract.endpoints import (
 )
 from pgy_metrics.contract.units import flatten_scope
 from pgy_metrics.figures import MISSING, FigureKind, format_figure
+from pgy_metrics.server.console.charts import ConsoleChart, console_chart
 from pgy_metrics.server.console.lookup import HEADLINE, Answer, Lookup
 from pgy_metrics.store.snapshots import Snapshot
 
@@ -328,3 +329,43 @@ def history_series(lookup: Lookup) -> HistorySeries | None:
             )
         )
     return HistorySeries(True, None, columns, tuple(rows))
+
+
+def history_charts(lookup: Lookup) -> list[ConsoleChart]:
+    """One chart per ``HISTORY_FIELDS`` field of the headline scope's stored collections
+    (``analytics.reports.charts.history_spec``), drawn for the page by ``charts.console_chart``.
+    Empty without the analytics extra or without a history answer: the table remains."""
+    answer = lookup.history
+    if answer is None or answer.code is not BusinessCode.SUCCESS:
+        return []
+    if not isinstance(answer.data, Mapping):
+        return []
+    try:
+        from pgy_metrics.analytics.reports.charts import history_spec
+    except ImportError:
+        return []
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    for point in answer.data.get("points") or []:
+        data = point.get("data") if isinstance(point, Mapping) else None
+        if isinstance(data, Mapping):
+            rows.append((str(point.get("recordTime") or ""), flatten_scope(data)))
+    if not rows:
+        return []
+    drawn = []
+    for name in HISTORY_FIELDS:
+        spec = history_spec(
+            [(moment, _number(row.get(name)), figure(name, row.get(name))) for moment, row in rows],
+            field=name,
+            label_en=label_en(name),
+            label_zh=LABELS_ZH.get(name, name),
+            scope=HEADLINE.label,
+            percent=COLUMN_KINDS.get(name) is ColumnKind.FRACTION,
+        )
+        chart = console_chart(f"history-{name}", spec)
+        if chart is not None:
+            drawn.append(chart)
+    return drawn
+
+
+def _number(value: Any) -> float | int | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -24,6 +24,7 @@ from pgy_metrics.analytics.reports.charts.heatmap import (
     heatmap_spec,
     report_heatmap_spec,
 )
+from pgy_metrics.analytics.reports.charts.history import history_spec, refreshes_spec
 from pgy_metrics.analytics.reports.charts.percentiles import (
     PERCENTILE_MAX_CREATORS,
     percentile_spec,
@@ -42,9 +43,11 @@ __all__ = [
     "creator_label",
     "frontier_spec",
     "heatmap_spec",
+    "history_spec",
     "inline_svg",
     "percentile_spec",
     "quadrant_spec",
+    "refreshes_spec",
     "report_specs",
     "scope_label",
     "to_svg",
