@@ -92,7 +92,8 @@ def test_a_holder_plans_from_looked_up_creators_and_downloads_the_workbook(
         page.wait_for_selector("#plan-table")
         chosen = sorted(page.locator("#plan-table tbody th code").all_inner_texts())
         assert chosen and NOT_LOOKED_UP not in chosen
-        assert page.locator('#frontier svg[data-chart="frontier"]').is_visible()
+        assert page.locator('#frontier svg[data-chart="frontier"]').count() == 1  # the fallback
+        page.wait_for_selector("#frontier figure.is-live .chart-live svg.marks")  # drawn live
         assert "greedy" in page.inner_text("#gain")
         assert page.locator(f'#missing a[href="/console/creator?ref={NOT_LOOKED_UP}"]').count()
         assert deployment.balance(deployment.alice) == before  # planning charged nothing

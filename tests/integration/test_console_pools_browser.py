@@ -108,6 +108,10 @@ def test_the_table_sorts_by_its_headers_and_the_charts_and_downloads_work(
         assert page.locator('svg[data-chart="quadrant"]').count() == 1
         assert page.locator('svg[data-chart="heatmap"]').count() == 1
         assert page.locator('svg[data-chart="quadrant"] .mark').count() >= 3
+        # Drawn live by vega-embed under the CSP (the server's SVG is the no-JS fallback).
+        page.wait_for_selector('figure[data-chart="heatmap"].is-live .chart-live svg.marks')
+        page.wait_for_selector('figure[data-chart="quadrant"].is-live .chart-live svg.marks')
+        assert page.locator('figure[data-chart="quadrant"] .chart-static').is_hidden()
         assert (
             page.get_attribute("#plan-link", "href")
             == "/console/plans?pool=" + pool.rsplit("/", 1)[1].split("?")[0]
@@ -219,5 +223,40 @@ def test_the_creator_page_ranks_a_creator_in_a_chosen_pool(
         assert "Spring launch" in page.inner_text("#pool-percentile")
         assert page.locator("#indicators tbody tr").count() > 0
         _check_and_keep(tab, deployment, "creator-in-pool-en", width=1280)
+    finally:
+        tab.page.context.close()
+
+
+def test_from_a_list_of_ids_to_a_downloaded_plan(
+    browser: Any,
+    deployment: Deployment,  # noqa: F811
+    pool: str,
+) -> None:
+    """The issue's "done when": a list of creator ids, uploaded as a pool and fetched (its
+    profiles carry the prices), then "Plan a campaign" to a plan workbook downloaded."""
+    from tests.integration.test_console_plans_browser import _workbook_ids
+
+    tab = _tab(browser, **DESKTOP, accept_downloads=True)
+    try:
+        _sign_in(tab, deployment, deployment.alice)
+        page = tab.page
+        page.goto(pool, wait_until="load")
+        before = deployment.balance(deployment.alice)
+        page.click("#plan-link")
+        page.wait_for_url("**/console/plans?pool=*")
+        assert sorted(page.input_value("#creators").split()) == sorted(IDS)
+        page.fill("#budget", "100000")
+        page.click("#plan")
+        page.wait_for_selector("#plan-table")
+        chosen = sorted(page.locator("#plan-table tbody th code").all_inner_texts())
+        assert chosen and set(chosen) <= set(IDS)
+        assert page.locator("#missing").count() == 0  # the pool's fetch paid for all it needs
+        with page.expect_download() as waiting:
+            page.click("#download")
+        path = waiting.value.path()
+        assert path is not None
+        assert _workbook_ids(path.read_bytes()) == chosen
+        assert deployment.balance(deployment.alice) == before  # planning charges nothing
+        assert tab.problems == []
     finally:
         tab.page.context.close()

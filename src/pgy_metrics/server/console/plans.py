@@ -33,6 +33,7 @@ from starlette.responses import Response
 from pgy_metrics.contract.endpoints import ENDPOINTS, NO_PARAMS, NOTES_RATE
 from pgy_metrics.figures import FigureKind, format_figure
 from pgy_metrics.server.console import plan_form
+from pgy_metrics.server.console.charts import console_chart
 from pgy_metrics.server.console.pages import (
     PREFIX,
     SECURITY_HEADERS,
@@ -313,7 +314,8 @@ async def make_plan(request: Request) -> Response:
         asked.values,
         **shown,
         result=_result_view(plan),
-        frontier_svg=svg,
+        frontier=svg,
+        charts=svg is not None,
         synthetic=synthetic,
         download=f"{PREFIX}/plans/{key}/plan.xlsx",
     )
@@ -337,7 +339,6 @@ def _plan(
     from pgy_metrics.analytics.candidates import RulesError
     from pgy_metrics.analytics.planner import PlanError
     from pgy_metrics.analytics.reports.charts.frontier import frontier_spec
-    from pgy_metrics.analytics.reports.charts.render import inline_svg
 
     assert asked.rules is not None
     tables = tables_of_snapshots(data.notes)
@@ -366,7 +367,7 @@ def _plan(
         synthetic=synthetic,
         generated_at=now,
     )
-    chart = inline_svg(
+    chart = console_chart(
         "frontier", frontier_spec(plan.frontier, asked.objective.value, synthetic=bool(synthetic))
     )
     return plan, workbook, chart, synthetic

@@ -4,8 +4,9 @@ and HTML reports, all from the stored snapshots of the pool's members.
 
 The analysis is the one ``pgy report`` runs (``analytics.analysis.analyse`` then
 ``report_data``), tiers by follower count from the members' profiles; the charts are the
-report's spec builders drawn to SVG on the server (``to_svg``: offline, no other host), and the
-downloads are the report's own writers. Needs the analytics extra; without it the page says so.
+report's spec builders, drawn live by vega-embed with the server's SVG as the fallback
+(``charts.console_chart``: offline, no other host), and the downloads are the report's own
+writers. Needs the analytics extra; without it the page says so.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
 from pgy_metrics.contract.params import Scope
 from pgy_metrics.figures import MISSING, FigureKind, format_figure
+from pgy_metrics.server.console.charts import ConsoleChart, console_chart
 from pgy_metrics.store.snapshots import Snapshot
 
 SORTABLE_TEXT = ("user_id", "tier")
@@ -48,7 +48,7 @@ class PoolTable:
     rows: list[dict[str, str]] = field(default_factory=list)
     tiers: list[str] = field(default_factory=list)
     total: int = 0
-    charts: list[tuple[str, Markup]] = field(default_factory=list)
+    charts: list[ConsoleChart] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,16 +185,17 @@ def table(report: Any, view: View) -> PoolTable:
     return PoolTable(True, columns=columns, rows=shown, tiers=tiers, total=frame.height)
 
 
-def charts(report: Any) -> list[tuple[str, Markup]]:
-    """The quadrant and heat-map charts as inline SVG (drawn here, offline)."""
+def charts(report: Any) -> list[ConsoleChart]:
+    """The quadrant and heat-map charts (``charts.console_chart``: drawn live by vega-embed,
+    with the server's SVG as the fallback), the ones that could be drawn."""
     from pgy_metrics.analytics.reports.charts.heatmap import report_heatmap_spec
     from pgy_metrics.analytics.reports.charts.quadrant import report_quadrant_spec
-    from pgy_metrics.analytics.reports.charts.render import inline_svg
 
-    return [
-        ("quadrant", inline_svg("quadrant", report_quadrant_spec(report)).svg),
-        ("heatmap", inline_svg("heatmap", report_heatmap_spec(report)).svg),
+    drawn = [
+        console_chart("quadrant", report_quadrant_spec(report)),
+        console_chart("heatmap", report_heatmap_spec(report)),
     ]
+    return [chart for chart in drawn if chart is not None]
 
 
 def xlsx_bytes(report: Any) -> bytes:

@@ -255,6 +255,7 @@ async def _pool_page(
         changed=changed,
         table=shown,
         view=view,
+        charts=bool(shown.charts),
     )
 
 
