@@ -46,9 +46,10 @@ class SharedPool(Protocol):
     """Pacing and account states shared by every process. Every method raises
     ``PoolUnavailable`` when the shared state cannot be reached."""
 
-    async def pace(self, source: str, account: str, *, calls: int, seconds: int) -> None:
-        """Wait until a call on ``account`` keeps every window of ``seconds`` of the cluster at
-        ``calls`` calls or fewer, and count it."""
+    async def pace(self, source: str, account: str, *, rate: float) -> None:
+        """Wait until a call on ``account`` may be sent at ``rate`` calls/s over the whole
+        cluster (never more than ``ceil(rate)`` calls in any second), and count it as sent.
+        Raises ``PoolUnavailable`` also when the account is booked beyond a request's budget."""
         ...
 
     async def accounts(self, source: str, names: list[str]) -> dict[str, SharedAccount]:

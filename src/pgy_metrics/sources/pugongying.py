@@ -12,12 +12,14 @@ The account pool:
 - **Pacing**: each account has its own leaky bucket (aiolimiter), ``requests_per_second`` with a
   burst of ``burst``: a fetch waits for its account's turn rather than exceed it.
 - **Shared by a cluster** (``BuildContext.pool``, a ``sources.pool.SharedPool``; the server gives
-  one on Redis with ``PGY_REDIS_URL``): pacing is a moving window over every process (at most
-  ``ceil(requests_per_second)`` calls in any second; below 1/s, one call per ``ceil(1/rate)`` s),
-  and rests, disablements, strikes, calls in flight and the last failure label are the
-  cluster's, read before every fetch. Rotation then prefers the account with the fewest calls in
-  flight in the cluster. If the shared state cannot be reached, a fetch fails at once with
-  ``PoolUnavailable`` (code 301): no call is made that the cluster's pace cannot vouch for.
+  one on Redis with ``PGY_REDIS_URL``): pacing is the cluster's (each call takes its account's
+  next slot, ``1 / requests_per_second`` s apart plus a small margin, and a last check of the
+  recent sends keeps ``ceil(requests_per_second)`` calls or fewer in any second), and rests,
+  disablements, strikes, calls in flight and the last failure label are the cluster's, read
+  before every fetch. Rotation then prefers the account with the fewest calls in flight in the
+  cluster (counted from the slot's reservation: the fewest in flight is the earliest free
+  slot). If the shared state cannot be reached, a fetch fails at once with ``PoolUnavailable``
+  (code 301): no call is made that the cluster's pace cannot vouch for.
 - **Classification** of every answer (``classify``):
 
   =====================  ============================================  ==========================
@@ -1027,14 +1029,11 @@ class PugongyingSource:
         assert pool is not None
         name = slot.account.name
         rate = slot.account.requests_per_second or self._config.requests_per_second
-        calls, seconds = _window(rate)
         await pool.started(self.name, name)
         slot.in_flight += 1
         strikes, state = slot.strikes, slot.state
         try:
-            return await self._send(
-                slot, call, lambda: pool.pace(self.name, name, calls=calls, seconds=seconds)
-            )
+            return await self._send(slot, call, lambda: pool.pace(self.name, name, rate=rate))
         finally:
             slot.in_flight -= 1
             try:
@@ -1277,14 +1276,6 @@ def _read_account(account: PugongyingAccount, path: Path) -> PugongyingAccount:
     if problems:
         raise ConfigError(f"cookies_file {path}: " + "; ".join(problems))
     return fresh
-
-
-def _window(rate: float) -> tuple[int, int]:
-    """The cluster's pacing window for ``rate`` calls a second: (calls, seconds). At 1/s and
-    above, ``ceil(rate)`` calls in any second; below, one call in any ``ceil(1/rate)`` s."""
-    if rate >= 1:
-        return math.ceil(rate), 1
-    return 1, math.ceil(1 / rate)
 
 
 def _session_of(account: PugongyingAccount) -> str:
