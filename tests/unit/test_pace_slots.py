@@ -112,14 +112,35 @@ async def test_the_guard_refuses_a_call_that_would_crowd_the_second_and_pushes_l
     redis: Any, prefix: str
 ) -> None:
     pacer = SlotPacer(redis, prefix)
-    assert await pacer.guard("pugongying", "alpha", 2.0) == 0.0
-    assert await pacer.guard("pugongying", "alpha", 2.0) == 0.0
-    wait = await pacer.guard("pugongying", "alpha", 2.0)  # a third within the second: refused
+    assert (await pacer.guard("pugongying", "alpha", 2.0))[0] == 0.0
+    assert (await pacer.guard("pugongying", "alpha", 2.0))[0] == 0.0
+    wait, _ = await pacer.guard("pugongying", "alpha", 2.0)  # a third in the second: refused
     assert 0.9 < wait <= 1.0 + GUARD_SECONDS
     sends = await redis.zrange(f"{prefix}:pugongying:alpha:sends", 0, -1, withscores=True)
     assert len(sends) == 2  # the refused call is not recorded
     _, slot_wait = await pacer.reserve("pugongying", "alpha", 2.0)
     assert slot_wait > wait  # the next slot comes after the guarded second, not inside it
+
+
+async def test_a_late_departure_moves_its_record_and_the_guard_counts_from_it(
+    redis: Any, prefix: str
+) -> None:
+    pacer = SlotPacer(redis, prefix)
+    sends = f"{prefix}:pugongying:alpha:sends"
+    _, sent = await pacer.guard("pugongying", "alpha", 1.0)
+    [(_, recorded)] = await redis.zrange(sends, 0, -1, withscores=True)
+    await asyncio.sleep(0.3)  # the process was busy: the request leaves only now
+    sent()
+    sent()  # a second call changes nothing
+    for _ in range(100):
+        [(_, moved)] = await redis.zrange(sends, 0, -1, withscores=True)
+        if moved != recorded:
+            break
+        await asyncio.sleep(0.01)
+    assert 0.3 * MICROS <= moved - recorded < 1.0 * MICROS
+    wait, _ = await pacer.guard("pugongying", "alpha", 1.0)
+    # Counted from the real departure: about 1.03 - (the few ms since sent()) s to wait.
+    assert wait > 1.0 + GUARD_SECONDS - 0.25
 
 
 async def test_an_unused_last_slot_is_given_back_and_an_unused_middle_one_stays_empty(

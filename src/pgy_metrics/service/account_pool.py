@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import coredis
@@ -81,15 +82,18 @@ class RedisAccountPool:
 
     async def pace(
         self, source: str, account: str, *, rate: float, max_wait: float = MAX_WAIT_SECONDS
-    ) -> None:
+    ) -> Callable[[], None]:
         try:
-            await self._call(self._slots.pace(source, account, rate, max_wait=max_wait))
+            sent: Callable[[], None] = await self._call(
+                self._slots.pace(source, account, rate, max_wait=max_wait)
+            )
         except SlotsFull as full:
             raise PoolUnavailable(
                 f"Account {account!r} is booked for the next {full.wait:.0f} s at its pace of "
                 f"{rate:g} calls/s; please retry later.",
                 source="pool",
             ) from None
+        return sent
 
     async def accounts(self, source: str, names: list[str]) -> dict[str, SharedAccount]:
         if not names:

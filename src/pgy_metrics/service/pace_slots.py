@@ -23,8 +23,10 @@ of a few hundredths of a second):
    times) must keep ``calls`` calls or fewer in any ``window`` plus ``GUARD_SECONDS``. A caller
    that woke late and would share an upstream second with its neighbours' calls waits for the
    rest of that window (and pushes the next reservations after it) instead of going over pace.
-   A send whose guard answer reached the process late (a busy CPU) moves its recorded time to
-   when it really left, so that the guard of the calls after it counts from there.
+   A send that left later than Redis recorded it (a busy process: the guard's answer waited for
+   the event loop, or httpx did before writing) moves its recorded time to the moment its
+   headers were written (httpcore's trace, ``read_capped(on_sent=)``), so that the guard of the
+   calls after it counts from the real departure.
 
 Times are Redis' ``TIME`` (one clock for the whole cluster); lateness is measured with the
 process' monotonic clock and added to it.
@@ -37,6 +39,7 @@ import logging
 import math
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -176,9 +179,13 @@ class SlotPacer:
         tat, _ = self._keys(source, account)
         return bool(await self._release(keys=[tat], args=[str(slot), str(_interval(rate))]))
 
-    async def guard(self, source: str, account: str, rate: float) -> float:
-        """Record a send on the account now, unless the recent sends forbid it: then 0 is not
-        returned but the seconds to wait before asking again (nothing recorded)."""
+    async def guard(
+        self, source: str, account: str, rate: float
+    ) -> tuple[float, Callable[[], None]]:
+        """Record a send on the account now, unless the recent sends forbid it: (0, ``sent``),
+        or (seconds to wait before asking again, a no-op) with nothing recorded. Call ``sent``
+        when the request really leaves: if that is later than Redis recorded it, the record
+        moves there, so that the guard of the calls after it counts from the real departure."""
         tat, sends = self._keys(source, account)
         calls, seconds = window(rate)
         span = round((seconds + GUARD_SECONDS) * MICROS)
@@ -189,32 +196,38 @@ class SlotPacer:
             args=[str(calls), str(span), member, str(_interval(rate)), str(4 * span // 1000)],
         )
         if int(now) < 0:
-            return max(int(wait) / MICROS, 0.001)
-        late = time.monotonic() - asked
-        if late > LATE_SECONDS:
-            # Recorded when Redis ran the script; the call leaves only now. Move its time so the
-            # guard of the calls after it counts from the real departure (not awaited: the call
-            # goes out first).
-            real = int(now) + round(late * MICROS)
+            return max(int(wait) / MICROS, 0.001), _nothing
+        recorded = int(now)
+        done = False
+
+        def sent() -> None:
+            nonlocal done
+            late = time.monotonic() - asked
+            if done or late <= LATE_SECONDS:
+                done = True
+                return
+            done = True
+            real = recorded + round(late * MICROS)
             task = asyncio.create_task(self._move(keys=[sends], args=[str(real), member]))
             self._moves.add(task)
             task.add_done_callback(_forget(self._moves))
-        return 0.0
+
+        return 0.0, sent
 
     async def pace(
         self, source: str, account: str, rate: float, *, max_wait: float = MAX_WAIT_SECONDS
-    ) -> None:
+    ) -> Callable[[], None]:
         """Wait for the account's next slot, then until the guard lets the call go (recorded as
-        sent). ``SlotsFull`` if the slot is beyond ``max_wait``; a cancelled wait gives its slot
-        back when it can."""
+        sent); returns the guard's ``sent``. ``SlotsFull`` if the slot is beyond ``max_wait``; a
+        cancelled wait gives its slot back when it can."""
         slot, wait = await self.reserve(source, account, rate, max_wait=max_wait)
         try:
             if wait > 0:
                 await asyncio.sleep(wait)
             while True:
-                delay = await self.guard(source, account, rate)
+                delay, sent = await self.guard(source, account, rate)
                 if delay <= 0:
-                    return
+                    return sent
                 await asyncio.sleep(delay)
         except asyncio.CancelledError:
             await asyncio.shield(self._give_back(source, account, rate, slot))
@@ -225,6 +238,10 @@ class SlotPacer:
             await self.release(source, account, rate, slot)
         except Exception as error:  # best effort: an unreturned slot only stays empty
             logger.info("pace slot of account %r not given back: %s", account, error)
+
+
+def _nothing() -> None:
+    """The ``sent`` of a refused guard."""
 
 
 def _interval(rate: float) -> int:

@@ -1078,9 +1078,13 @@ class PugongyingSource:
         )
 
     async def _send(
-        self, slot: _Slot, call: _Call, pace: Callable[[], Awaitable[None]] | None = None
+        self,
+        slot: _Slot,
+        call: _Call,
+        pace: Callable[[], Awaitable[Callable[[], None]]] | None = None,
     ) -> dict[str, Any]:
-        """Sign and send one request on the account; ``pace`` is awaited just before sending."""
+        """Sign and send one request on the account; ``pace`` is awaited just before sending,
+        and what it returns is called when the request's headers are on the wire."""
         user_id = call.query.user_id
         if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
             # Another fetch disabled or rested it while this one waited for pacing.
@@ -1106,10 +1110,11 @@ class PugongyingSource:
             )
             raise _AccountFailed("signer_error", "the request signer failed") from None
 
+        sent: Callable[[], None] | None = None
         if pace is not None:
-            # Last, right before sending: what the window admits is what the upstream sees,
-            # with as little delay (and so as little jitter) between the two as possible.
-            await pace()
+            # Last, right before sending: what the pace admits is what the upstream sees, with
+            # as little delay (and so as little jitter) between the two as possible.
+            sent = await pace()
         started = time.perf_counter()
         try:
             answer = await read_capped(
@@ -1119,6 +1124,7 @@ class PugongyingSource:
                 headers=headers,
                 max_body_bytes=self._config.max_body_bytes,
                 deadline_seconds=self._config.timeout_seconds,
+                on_sent=sent,
             )
         except AnswerRefused as refused:
             transient = refused.reason in ("timeout", "network")
