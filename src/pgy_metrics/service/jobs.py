@@ -64,6 +64,9 @@ PRUNE_SECONDS = 600.0
 POLL_MAX_SECONDS = 0.5
 """Longest wait between two readings of a job's status when no notification came."""
 JOB_DONE_CHANNEL = "pgy_job_finished"
+LISTEN_READY_SECONDS = 2.0
+"""How long an asker waits for the listener to be listening before deferring (then it relies
+on reading the status)."""
 FINISHED_TRIGGER = """
 CREATE OR REPLACE FUNCTION pgy_notify_job_finished() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -171,6 +174,7 @@ class CollectionQueue:
         self._waiting: dict[int, set[asyncio.Event]] = {}
         """The events of the askers waiting on each job in this process."""
         self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
         self.app: App = App(connector=PsycopgConnector(conninfo=self._url, min_size=1, max_size=10))
         self.app.task(
             name=TASK_NAME,
@@ -192,24 +196,39 @@ class CollectionQueue:
                 await self.app.open_async()
                 self._open = True
 
-    def _listen(self) -> None:
-        """Start the asker's listener of finished jobs (once, in the running loop)."""
+    async def _listen(self) -> None:
+        """Have the listener of finished jobs running, and listening (up to
+        ``LISTEN_READY_SECONDS``), before a job is deferred: its end must not go unheard."""
         if self._listener is None or self._listener.done():
+            self._listening = asyncio.Event()
             self._listener = asyncio.create_task(self._listen_forever(), name="finished-jobs")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), LISTEN_READY_SECONDS)
 
     async def _listen_forever(self) -> None:
-        async def notified(*, channel: str, payload: str) -> None:
-            for event in self._waiting.get(int(payload), ()) if payload.isdigit() else ():
-                event.set()
+        """``LISTEN pgy_job_finished`` on a connection of its own; wakes the askers of each
+        finished job. Reconnects after an error (meanwhile askers read the status)."""
+        import psycopg
 
         while True:
             try:
-                await self.app.connector.listen_notify(notified, [JOB_DONE_CHANNEL])
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {JOB_DONE_CHANNEL}")
+                    self._listening.set()
+                    async for notice in conn.notifies():
+                        payload = notice.payload
+                        for event in (
+                            self._waiting.get(int(payload), ()) if payload.isdigit() else ()
+                        ):
+                            event.set()
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # the asker still reads the status: only slower
+            except Exception as error:  # the askers still read the status: only slower
                 log.info("listening for finished jobs failed, retrying: %s", error)
-                await asyncio.sleep(1.0)
+            self._listening.clear()
+            await asyncio.sleep(1.0)
 
     async def aclose(self) -> None:
         if self._listener is not None:
@@ -251,6 +270,7 @@ class CollectionQueue:
         ``CollectionError`` (the message a 301 shows) when it failed or the wait ran out."""
         deadline = time.monotonic() + self._wait_seconds
         await self.open()
+        await self._listen()
         job_id = await self.defer(query, max_age)
         status = await self._finished(job_id, deadline)
         while status in ("cancelled", "aborted") and time.monotonic() < deadline:
@@ -308,7 +328,6 @@ class CollectionQueue:
         notification; reads the status at least every ``POLL_MAX_SECONDS`` all the same."""
         from procrastinate.jobs import Status
 
-        self._listen()
         event = asyncio.Event()
         self._waiting.setdefault(job_id, set()).add(event)
         try:
