@@ -134,7 +134,7 @@ class Ids:
 
 
 def pace_window(rate: float) -> tuple[int, int]:
-    """(calls, seconds) the pool allows an account (as ``sources.pugongying._window``)."""
+    """(calls, seconds) the pool allows an account (``service.pace_slots.window``, in whole s)."""
     if rate >= 1:
         return math.ceil(rate), 1
     return 1, math.ceil(1 / rate)

@@ -23,7 +23,7 @@ from pgy_metrics.clock import FixedClock, SystemClock
 from pgy_metrics.contract import NOTES_RATE_PATH, Scope
 from pgy_metrics.contract.endpoints import Query, notes_query
 from pgy_metrics.server import create_app
-from pgy_metrics.service import MetricsService
+from pgy_metrics.service import MetricsService, jobs
 from pgy_metrics.service.jobs import (
     NO_WORKER,
     CollectionQueue,
@@ -197,6 +197,27 @@ async def test_a_transient_failure_is_retried_with_backoff_and_then_answered(
         assert len(failing.calls) == 2  # one failed attempt, then the retry that answered
         [job] = await asker.jobs()
         assert job.status == "succeeded"
+    finally:
+        await asker.aclose()
+
+
+async def test_the_asker_is_woken_by_the_jobs_end_not_by_polling(
+    postgres_url: str,
+    pg_store: Store,
+    payload: dict[str, object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the status read only every 1000 s, the ask is answered at all within its wait
+    only if the finished job's notification (``LISTEN pgy_job_finished``) woke the asker."""
+    monkeypatch.setattr(jobs, "POLL_MAX_SECONDS", 1000.0)
+    source = CountingSource(payload)
+    asker = CollectionQueue(postgres_url, wait_seconds=600)
+    server = MetricsService(store=pg_store, source=source, clock=SystemClock(), deferred=asker)
+    try:
+        async with running_worker(postgres_url, pg_store, source):
+            served = await asyncio.wait_for(server.serve(notes_query(USER, Scope())), 60)
+        assert served.snapshot.user_id == USER
+        assert len(source.calls) == 1
     finally:
         await asker.aclose()
 

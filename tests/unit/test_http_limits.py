@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import ssl
 import zlib
+from typing import Any
 
 import httpx
 import pytest
@@ -75,3 +76,34 @@ def test_a_tls_failure_is_found_inside_wrapped_errors() -> None:
     handshake.__context__ = ssl.SSLError("wrong version number")
     assert tls_problem(handshake) is not None and "handshake" in str(tls_problem(handshake))
     assert tls_problem(httpx.ConnectError("refused")) is None
+
+
+async def test_on_sent_is_called_once_when_the_request_is_on_the_wire_before_the_answer() -> None:
+    """The cluster's pacing records a late departure with it (``service.pace_slots``). The
+    upstream answers 200 only once ``on_sent`` has been called (else 504 after 5 s)."""
+    import asyncio
+    import threading
+
+    from pgy_metrics.sources.http_limits import read_capped
+    from tests.upstreams.loopback import aserve_on_loopback
+
+    on_wire = threading.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        status = 200 if await asyncio.to_thread(on_wire.wait, 5) else 504
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    calls: list[int] = []
+
+    def sent() -> None:
+        calls.append(1)
+        on_wire.set()
+
+    async with aserve_on_loopback(app, lifespan="off") as base, httpx.AsyncClient() as client:
+        answer = await read_capped(
+            client, f"{base}/x", params={}, max_body_bytes=1000, deadline_seconds=10, on_sent=sent
+        )
+    assert answer.status_code == 200
+    assert calls == [1]

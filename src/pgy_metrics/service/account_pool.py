@@ -1,12 +1,10 @@
 """The account pool's shared state on Redis (``PGY_REDIS_URL``): pacing and account states that
 every server process of a cluster sees (``sources.pool.SharedPool``).
 
-- **Pacing** is the ``limits`` library's moving window on its Redis storage (one Lua script per
-  hit, atomic in Redis): at most ``calls`` hits on an account in any window of ``seconds``,
-  whichever process hits. A refused caller sleeps until the oldest hit leaves the window, plus
-  ``PACE_MARGIN_SECONDS``: the window is counted when a call is admitted, the upstream sees it a
-  moment later, and the margin keeps that moment's jitter from putting two admissions of
-  neighbouring windows into one upstream second.
+- **Pacing** is ``service.pace_slots``: every call reserves its account's next slot (one Lua
+  script, atomic in Redis, whichever process calls), sleeps until then, and passes a last-moment
+  guard over the account's recorded sends just before it is sent. A slot further than
+  ``MAX_WAIT_SECONDS`` away fails the call at once (code 301: the account is booked up).
 - **Account states** are plain keys with an expiry: a cool-down's key expires when the rest
   ends (every process sees the account usable again at the same moment), a disablement's after
   ``DISABLED_SECONDS`` (or sooner, for a process whose cookies differ: see
@@ -25,24 +23,18 @@ so collection resumes by itself with the first call after Redis is back.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import coredis
 from coredis.tokens import PureToken
-from limits import RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
 
+from pgy_metrics.service.pace_slots import MAX_WAIT_SECONDS, SlotPacer, SlotsFull
 from pgy_metrics.sources.base import AccountState
 from pgy_metrics.sources.pool import PoolUnavailable, SharedAccount
 
-PACE_MARGIN_SECONDS = 0.5
-"""Added to a paced caller's wait (see the module docstring). Measured with two servers under
-150 concurrent asks each: up to 0.35 s between admitting a call and the upstream seeing it, so
-0.1 and 0.3 let a third call into one upstream second; 0.5 held."""
 DISABLED_SECONDS = 24 * 3600
 """How long a lost session keeps an account disabled in the cluster without a new login."""
 KEPT_SECONDS = 24 * 3600
@@ -63,13 +55,6 @@ class RedisAccountPool:
     """``SharedPool`` on Redis; keys start with ``{prefix}:pool:``."""
 
     def __init__(self, redis_url: str, *, prefix: str) -> None:
-        self._storage = RedisStorage(
-            redis_url if redis_url.startswith("async+") else f"async+{redis_url}",
-            key_prefix=f"{prefix}:pace",
-            connect_timeout=TIMEOUT_SECONDS,
-            stream_timeout=TIMEOUT_SECONDS,
-        )
-        self._pace = MovingWindowRateLimiter(self._storage)
         self._redis: Any = coredis.Redis.from_url(
             redis_url.removeprefix("async+"),
             decode_responses=True,
@@ -77,6 +62,7 @@ class RedisAccountPool:
             stream_timeout=TIMEOUT_SECONDS,
         )
         self._prefix = f"{prefix}:pool"
+        self._slots = SlotPacer(self._redis, f"{prefix}:pace")
         self.unreachable: str | None = None
         """Why the last call failed, until one succeeds again (for health)."""
 
@@ -86,7 +72,7 @@ class RedisAccountPool:
     async def _call(self, work: Any) -> Any:
         try:
             result = await work
-        except PoolUnavailable:
+        except (PoolUnavailable, SlotsFull):
             raise
         except Exception as error:  # coredis and limits raise many kinds; all mean "unreachable"
             self.unreachable = type(error).__name__
@@ -94,13 +80,20 @@ class RedisAccountPool:
         self.unreachable = None
         return result
 
-    async def pace(self, source: str, account: str, *, calls: int, seconds: int) -> None:
-        item = RateLimitItemPerSecond(calls, seconds)
-        while True:
-            if await self._call(self._pace.hit(item, source, account)):
-                return
-            stats = await self._call(self._pace.get_window_stats(item, source, account))
-            await asyncio.sleep(max(stats.reset_time - time.time(), 0.0) + PACE_MARGIN_SECONDS)
+    async def pace(
+        self, source: str, account: str, *, rate: float, max_wait: float = MAX_WAIT_SECONDS
+    ) -> Callable[[], None]:
+        try:
+            sent: Callable[[], None] = await self._call(
+                self._slots.pace(source, account, rate, max_wait=max_wait)
+            )
+        except SlotsFull as full:
+            raise PoolUnavailable(
+                f"Account {account!r} is booked for the next {full.wait:.0f} s at its pace of "
+                f"{rate:g} calls/s; please retry later.",
+                source="pool",
+            ) from None
+        return sent
 
     async def accounts(self, source: str, names: list[str]) -> dict[str, SharedAccount]:
         if not names:

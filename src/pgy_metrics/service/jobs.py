@@ -11,8 +11,13 @@ snapshot already stored answers from it, so there is still one snapshot per key.
 
 Deferring is deduplicated: the job's ``queueing_lock`` is the key (a second asker joins the job
 already waiting) and its ``lock`` is the key too (two jobs of one key never run at once). The
-asker polls the job's status until it has succeeded (the snapshot is in the store), failed (the
-message recorded by the worker is the 301's message, as inline) or the wait ran out.
+asker waits until the job has succeeded (the snapshot is in the store), failed (the message
+recorded by the worker is the 301's message, as inline) or the wait ran out. It is woken by a
+``LISTEN`` on ``JOB_DONE_CHANNEL``: procrastinate notifies workers of new jobs but not askers of
+finished ones, so a trigger of ours on its jobs table does (``FINISHED_TRIGGER``); before, the
+asker polled (first after 50 ms, then 1.5× longer up to 0.5 s), which added up to 0.3 s to a
+queued ask. The status is still read every ``POLL_MAX_SECONDS`` in case a notification is lost
+(the listening connection is re-opened after an error).
 
 Nothing here connects at import time, and procrastinate is imported only when a queue is built:
 the embedded default (SQLite, inline collection) and the light CLI never load it.
@@ -56,8 +61,30 @@ STALLED_SECONDS = 10.0
 KEEP_HOURS = 24
 """Finished jobs stay this long for ``pgy jobs`` and ``/admin/jobs``; workers then delete them."""
 PRUNE_SECONDS = 600.0
-POLL_FIRST_SECONDS = 0.05
 POLL_MAX_SECONDS = 0.5
+"""Longest wait between two readings of a job's status when no notification came."""
+JOB_DONE_CHANNEL = "pgy_job_finished"
+LISTEN_READY_SECONDS = 2.0
+"""How long an asker waits for the listener to be listening before deferring (then it relies
+on reading the status)."""
+FINISHED_TRIGGER = """
+CREATE OR REPLACE FUNCTION pgy_notify_job_finished() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('pgy_job_finished', NEW.id::text);
+    RETURN NEW;
+END;
+$$;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'pgy_job_finished') THEN
+        CREATE TRIGGER pgy_job_finished AFTER UPDATE OF status ON procrastinate_jobs
+            FOR EACH ROW WHEN (NEW.status NOT IN ('todo', 'doing'))
+            EXECUTE FUNCTION pgy_notify_job_finished();
+    END IF;
+END;
+$$;
+"""
+"""Tells the askers waiting on a job (``LISTEN pgy_job_finished``) that it ended."""
 SCHEMA_LOCK = 0x70677971  # "pgyq": one process applies the queue's schema at a time
 FAILURES_TABLE = "pgy_collection_failures"
 """The message of a job's last failed attempt (safe to show: ``CollectionError.message``), so
@@ -144,6 +171,10 @@ class CollectionQueue:
         self._open = False
         self._opening = asyncio.Lock()
         self._queues: tuple[str, ...] = (QUEUE,)
+        self._waiting: dict[int, set[asyncio.Event]] = {}
+        """The events of the askers waiting on each job in this process."""
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
         self.app: App = App(connector=PsycopgConnector(conninfo=self._url, min_size=1, max_size=10))
         self.app.task(
             name=TASK_NAME,
@@ -165,7 +196,46 @@ class CollectionQueue:
                 await self.app.open_async()
                 self._open = True
 
+    async def _listen(self) -> None:
+        """Have the listener of finished jobs running, and listening (up to
+        ``LISTEN_READY_SECONDS``), before a job is deferred: its end must not go unheard."""
+        if self._listener is None or self._listener.done():
+            self._listening = asyncio.Event()
+            self._listener = asyncio.create_task(self._listen_forever(), name="finished-jobs")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), LISTEN_READY_SECONDS)
+
+    async def _listen_forever(self) -> None:
+        """``LISTEN pgy_job_finished`` on a connection of its own; wakes the askers of each
+        finished job. Reconnects after an error (meanwhile askers read the status)."""
+        import psycopg
+
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True
+                ) as conn:
+                    await conn.execute(f"LISTEN {JOB_DONE_CHANNEL}")
+                    self._listening.set()
+                    async for notice in conn.notifies():
+                        payload = notice.payload
+                        for event in (
+                            self._waiting.get(int(payload), ()) if payload.isdigit() else ()
+                        ):
+                            event.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the askers still read the status: only slower
+                log.info("listening for finished jobs failed, retrying: %s", error)
+            self._listening.clear()
+            await asyncio.sleep(1.0)
+
     async def aclose(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+            self._listener = None
         if self._open:
             self._open = False
             await self.app.close_async()
@@ -184,6 +254,7 @@ class CollectionQueue:
                 ).fetchone()
                 if not (found and found[0]):
                     await conn.execute(SchemaManager.get_schema())
+                await conn.execute(FINISHED_TRIGGER)
                 await conn.execute(
                     f"CREATE TABLE IF NOT EXISTS {FAILURES_TABLE} ("
                     " job_id bigint PRIMARY KEY, message text NOT NULL,"
@@ -199,6 +270,7 @@ class CollectionQueue:
         ``CollectionError`` (the message a 301 shows) when it failed or the wait ran out."""
         deadline = time.monotonic() + self._wait_seconds
         await self.open()
+        await self._listen()
         job_id = await self.defer(query, max_age)
         status = await self._finished(job_id, deadline)
         while status in ("cancelled", "aborted") and time.monotonic() < deadline:
@@ -252,19 +324,28 @@ class CollectionQueue:
         )
 
     async def _finished(self, job_id: int, deadline: float) -> str | None:
-        """The job's final status, or None when ``deadline`` passed first."""
+        """The job's final status, or None when ``deadline`` passed first. Woken by the job's
+        notification; reads the status at least every ``POLL_MAX_SECONDS`` all the same."""
         from procrastinate.jobs import Status
 
-        pause = POLL_FIRST_SECONDS
-        while True:
-            status = await self.app.job_manager.get_job_status_async(job_id)
-            if status not in (Status.TODO, Status.DOING):
-                return str(status.value)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            await asyncio.sleep(min(pause, left))
-            pause = min(pause * 1.5, POLL_MAX_SECONDS)
+        event = asyncio.Event()
+        self._waiting.setdefault(job_id, set()).add(event)
+        try:
+            while True:
+                event.clear()
+                status = await self.app.job_manager.get_job_status_async(job_id)
+                if status not in (Status.TODO, Status.DOING):
+                    return str(status.value)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), min(POLL_MAX_SECONDS, left))
+        finally:
+            waiting = self._waiting.get(job_id, set())
+            waiting.discard(event)
+            if not waiting:
+                self._waiting.pop(job_id, None)
 
     async def _failure(self, job_id: int) -> str | None:
         row = await self.app.connector.execute_query_one_async(

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -174,17 +174,20 @@ async def read_capped(
     headers: dict[str, str] | None = None,
     max_body_bytes: int,
     deadline_seconds: float,
+    on_sent: Callable[[], None] | None = None,
 ) -> CappedAnswer:
     """``GET url`` and read its whole answer within ``deadline_seconds`` and ``max_body_bytes``
     (decoded, and the encoded size too), or raise ``AnswerRefused``. httpx errors never escape
-    and are never chained: their text may hold the URL."""
+    and are never chained: their text may hold the URL. ``on_sent`` is called when the request's
+    headers are written to the socket (httpcore's trace; a cluster's pacing records the real
+    departure with it)."""
     refused: AnswerRefused | None = None
     answer: CappedAnswer | None = None
     sent = dict(headers or {})
     sent["Accept-Encoding"] = ACCEPT_ENCODING
     try:
         async with asyncio.timeout(deadline_seconds):
-            answer = await _exchange(client, url, params, sent, max_body_bytes)
+            answer = await _exchange(client, url, params, sent, max_body_bytes, on_sent)
     except AnswerRefused as error:
         refused = error
     except (TimeoutError, httpx.TimeoutException):
@@ -209,8 +212,19 @@ async def _exchange(
     params: dict[str, str],
     headers: dict[str, str],
     cap: int,
+    on_sent: Callable[[], None] | None = None,
 ) -> CappedAnswer:
-    async with client.stream("GET", url, params=params, headers=headers) as response:
+    extensions: dict[str, Any] = {}
+    if on_sent is not None:
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith("send_request_headers.complete"):
+                on_sent()
+
+        extensions["trace"] = trace
+    async with client.stream(
+        "GET", url, params=params, headers=headers, extensions=extensions
+    ) as response:
         announced = response.headers.get("content-length", "")
         if announced.strip().isdigit() and int(announced) > cap:
             raise AnswerRefused(

@@ -11,6 +11,7 @@ Redis (``service.account_pool``) and passes it in, so that sources import no ser
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,9 +47,12 @@ class SharedPool(Protocol):
     """Pacing and account states shared by every process. Every method raises
     ``PoolUnavailable`` when the shared state cannot be reached."""
 
-    async def pace(self, source: str, account: str, *, calls: int, seconds: int) -> None:
-        """Wait until a call on ``account`` keeps every window of ``seconds`` of the cluster at
-        ``calls`` calls or fewer, and count it."""
+    async def pace(self, source: str, account: str, *, rate: float) -> Callable[[], None]:
+        """Wait until a call on ``account`` may be sent at ``rate`` calls/s over the whole
+        cluster (never more than ``ceil(rate)`` calls in any second), and count it as sent.
+        Returns a function to call when the request really leaves (its headers written), so
+        that a late departure is counted where it happened. Raises ``PoolUnavailable`` also
+        when the account is booked beyond a request's budget."""
         ...
 
     async def accounts(self, source: str, names: list[str]) -> dict[str, SharedAccount]:

@@ -12,12 +12,14 @@ The account pool:
 - **Pacing**: each account has its own leaky bucket (aiolimiter), ``requests_per_second`` with a
   burst of ``burst``: a fetch waits for its account's turn rather than exceed it.
 - **Shared by a cluster** (``BuildContext.pool``, a ``sources.pool.SharedPool``; the server gives
-  one on Redis with ``PGY_REDIS_URL``): pacing is a moving window over every process (at most
-  ``ceil(requests_per_second)`` calls in any second; below 1/s, one call per ``ceil(1/rate)`` s),
-  and rests, disablements, strikes, calls in flight and the last failure label are the
-  cluster's, read before every fetch. Rotation then prefers the account with the fewest calls in
-  flight in the cluster. If the shared state cannot be reached, a fetch fails at once with
-  ``PoolUnavailable`` (code 301): no call is made that the cluster's pace cannot vouch for.
+  one on Redis with ``PGY_REDIS_URL``): pacing is the cluster's (each call takes its account's
+  next slot, ``1 / requests_per_second`` s apart plus a small margin, and a last check of the
+  recent sends keeps ``ceil(requests_per_second)`` calls or fewer in any second), and rests,
+  disablements, strikes, calls in flight and the last failure label are the cluster's, read
+  before every fetch. Rotation then prefers the account with the fewest calls in flight in the
+  cluster (counted from the slot's reservation: the fewest in flight is the earliest free
+  slot). If the shared state cannot be reached, a fetch fails at once with ``PoolUnavailable``
+  (code 301): no call is made that the cluster's pace cannot vouch for.
 - **Classification** of every answer (``classify``):
 
   =====================  ============================================  ==========================
@@ -1027,14 +1029,11 @@ class PugongyingSource:
         assert pool is not None
         name = slot.account.name
         rate = slot.account.requests_per_second or self._config.requests_per_second
-        calls, seconds = _window(rate)
         await pool.started(self.name, name)
         slot.in_flight += 1
         strikes, state = slot.strikes, slot.state
         try:
-            return await self._send(
-                slot, call, lambda: pool.pace(self.name, name, calls=calls, seconds=seconds)
-            )
+            return await self._send(slot, call, lambda: pool.pace(self.name, name, rate=rate))
         finally:
             slot.in_flight -= 1
             try:
@@ -1079,9 +1078,13 @@ class PugongyingSource:
         )
 
     async def _send(
-        self, slot: _Slot, call: _Call, pace: Callable[[], Awaitable[None]] | None = None
+        self,
+        slot: _Slot,
+        call: _Call,
+        pace: Callable[[], Awaitable[Callable[[], None]]] | None = None,
     ) -> dict[str, Any]:
-        """Sign and send one request on the account; ``pace`` is awaited just before sending."""
+        """Sign and send one request on the account; ``pace`` is awaited just before sending,
+        and what it returns is called when the request's headers are on the wire."""
         user_id = call.query.user_id
         if self._refresh(slot, self._monotonic()) is not AccountState.ACTIVE:
             # Another fetch disabled or rested it while this one waited for pacing.
@@ -1107,10 +1110,11 @@ class PugongyingSource:
             )
             raise _AccountFailed("signer_error", "the request signer failed") from None
 
+        sent: Callable[[], None] | None = None
         if pace is not None:
-            # Last, right before sending: what the window admits is what the upstream sees,
-            # with as little delay (and so as little jitter) between the two as possible.
-            await pace()
+            # Last, right before sending: what the pace admits is what the upstream sees, with
+            # as little delay (and so as little jitter) between the two as possible.
+            sent = await pace()
         started = time.perf_counter()
         try:
             answer = await read_capped(
@@ -1120,6 +1124,7 @@ class PugongyingSource:
                 headers=headers,
                 max_body_bytes=self._config.max_body_bytes,
                 deadline_seconds=self._config.timeout_seconds,
+                on_sent=sent,
             )
         except AnswerRefused as refused:
             transient = refused.reason in ("timeout", "network")
@@ -1277,14 +1282,6 @@ def _read_account(account: PugongyingAccount, path: Path) -> PugongyingAccount:
     if problems:
         raise ConfigError(f"cookies_file {path}: " + "; ".join(problems))
     return fresh
-
-
-def _window(rate: float) -> tuple[int, int]:
-    """The cluster's pacing window for ``rate`` calls a second: (calls, seconds). At 1/s and
-    above, ``ceil(rate)`` calls in any second; below, one call in any ``ceil(1/rate)`` s."""
-    if rate >= 1:
-        return math.ceil(rate), 1
-    return 1, math.ceil(1 / rate)
 
 
 def _session_of(account: PugongyingAccount) -> str:
