@@ -201,6 +201,33 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused_with_403(
         assert balance.plan.balance == 100  # nothing was fetched
 
 
+@pytest.mark.parametrize("path", ["/console/pools", "/console/plans", "/console/watchlists"])
+async def test_every_upload_form_refuses_the_same_way(console: Console, path: str) -> None:
+    """The pools, plans and watchlists forms read uploads through ``pages.checked_upload_form``:
+    a body that is no form is a 400 page, one over the page's cap a 413 page read no further,
+    a form without the session's CSRF token a 403 page; never a JSON error or a traceback."""
+    async with console.client() as http:
+        await sign_in(http, console.admin)
+        token = csrf_of(await http.get("/console"))
+        broken = await http.post(
+            path,
+            content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
+            headers={"Content-Type": "multipart/form-data; boundary=x"},  # a part without a name
+        )
+        assert broken.status_code == 400, broken.text[broken.text.find("<main") :][:600]
+        assert "could not be read" in broken.text and "<html" in broken.text
+        huge = await http.post(
+            path,
+            files={"file": ("list.csv", b"userId\n" + b"x" * (3 * 1024 * 1024))},
+            data={"csrf": token},
+        )
+        assert huge.status_code == 413 and "<html" in huge.text
+        no_csrf = await http.post(
+            path, files={"file": ("list.csv", b"userId\n")}, data={"csrf": "wrong"}
+        )
+        assert no_csrf.status_code == 403 and "security token" in no_csrf.text
+
+
 async def test_the_sign_in_form_is_protected_too(console: Console) -> None:
     async with console.client() as http:
         refused = await http.post(

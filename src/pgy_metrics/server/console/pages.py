@@ -9,6 +9,7 @@ so that no page can forget the CSRF check or the headers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,9 @@ from urllib.parse import parse_qs
 
 from fastapi import Request
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pgy_metrics.server.console.sessions import (
@@ -168,6 +172,80 @@ async def read_form(request: Request) -> dict[str, str] | None:
             return None
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
+
+
+@dataclass(frozen=True)
+class PostedForm:
+    """A POST with files, read whole and CSRF-checked (``checked_upload_form``)."""
+
+    session: Session
+    fields: dict[str, list[str]]
+    """Every text field with all its values, in the order sent."""
+    files: dict[str, tuple[str, bytes]]
+    """Each file field that carried a file: its file name as sent and its content."""
+
+    def value(self, name: str) -> str:
+        """A text field's first value, "" when absent."""
+        return self.fields.get(name, [""])[0]
+
+
+async def _body_within(request: Request, max_bytes: int) -> bytes | None:
+    """The request body, or None as soon as it is over ``max_bytes`` (declared or sent)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
+async def checked_upload_form(
+    request: Request,
+    *,
+    max_bytes: int,
+    too_large_page: Callable[[Request, Session], Response],
+    max_fields: int = 64,
+) -> PostedForm | Response:
+    """A form that may carry files (multipart, or urlencoded without them): its session,
+    fields and files, or the refusal, the same for every console page that takes uploads:
+    no session (403), a body over ``max_bytes`` (``too_large_page``, read no further), a body
+    that is no form (400), a missing or wrong CSRF token (403)."""
+    session = await session_of(request)
+    if session is None:
+        return refused(request, None, "expired")
+    body = await _body_within(request, max_bytes)
+    if body is None:
+        return too_large_page(request, session)
+    fields: dict[str, list[str]] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        try:
+            form = await Request(request.scope, receive).form(
+                max_files=4, max_fields=max_fields, max_part_size=max_bytes
+            )
+        except (MultiPartException, HTTPException):
+            return refused(request, session, "form_malformed", status=400)
+        try:
+            for name, value in form.multi_items():
+                if isinstance(value, UploadFile):
+                    if value.filename:
+                        files[name] = (value.filename, await value.read())
+                else:
+                    fields.setdefault(name, []).append(value)
+        finally:
+            await form.close()
+    else:
+        fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    if not same_token(session.csrf, fields.get("csrf", [None])[0]):
+        return refused(request, session, "csrf_refused")
+    return PostedForm(session, fields, files)
 
 
 def too_large(request: Request, session: Session | None) -> HTMLResponse:

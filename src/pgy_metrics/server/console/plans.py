@@ -25,9 +25,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from pgy_metrics.contract.endpoints import ENDPOINTS, NO_PARAMS, NOTES_RATE
@@ -37,13 +34,14 @@ from pgy_metrics.server.console.charts import console_chart
 from pgy_metrics.server.console.pages import (
     PREFIX,
     SECURITY_HEADERS,
+    checked_upload_form,
     page,
     refused,
     runtime_of,
     session_of,
     to_sign_in,
 )
-from pgy_metrics.server.console.sessions import Session, same_token
+from pgy_metrics.server.console.sessions import Session
 from pgy_metrics.service.pools import pool_members
 from pgy_metrics.store.paid import paid_snapshots
 from pgy_metrics.store.tokens import TokenRecord
@@ -227,39 +225,19 @@ async def plans(request: Request) -> Response:
 async def _read_plan_form(
     request: Request,
 ) -> tuple[Session, dict[str, list[str]], tuple[str, bytes] | None] | Response:
-    """The session, fields and upload of a plan POST (urlencoded or multipart), or the refusal:
-    no session (403), a body over ``MAX_BODY_BYTES`` (413), a missing or wrong CSRF token
-    (403), as ``pages.checked_post`` refuses the console's other forms."""
-    session = await session_of(request)
-    if session is None:
-        return refused(request, None, "expired")
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        return refused(request, session, "plan_too_large", status=413)
-    try:
-        form = await request.form(
-            max_files=1, max_fields=64, max_part_size=plan_form.MAX_UPLOAD_BYTES
-        )
-    except (MultiPartException, HTTPException):  # a malformed body: say so, no trace
-        return refused(request, session, "plan_too_large", status=413)
-    try:
-        if not same_token(session.csrf, _text(form.get("csrf"))):
-            return refused(request, session, "csrf_refused")
-        fields: dict[str, list[str]] = {}
-        upload: tuple[str, bytes] | None = None
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if name == "candidates" and value.filename:
-                    upload = (value.filename, await value.read(plan_form.MAX_UPLOAD_BYTES + 1))
-                continue
-            fields.setdefault(name, []).append(value)
-    finally:
-        await form.close()
-    return session, fields, upload
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+    """The session, fields and upload of a plan POST (urlencoded or multipart), or the refusal
+    every console upload form gives (``pages.checked_upload_form``; over ``MAX_BODY_BYTES``:
+    413)."""
+    posted = await checked_upload_form(
+        request,
+        max_bytes=MAX_BODY_BYTES,
+        too_large_page=lambda request, session: refused(
+            request, session, "plan_too_large", status=413
+        ),
+    )
+    if isinstance(posted, Response):
+        return posted
+    return posted.session, posted.fields, posted.files.get("candidates")
 
 
 @router.post("/plans")

@@ -17,7 +17,6 @@ from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from pgy_metrics.contract.endpoints import BLOGGER_PROFILE, NOTES_RATE
@@ -26,6 +25,7 @@ from pgy_metrics.server.console.pages import (
     PREFIX,
     SECURITY_HEADERS,
     checked_post,
+    checked_upload_form,
     lang_of,
     page,
     refused,
@@ -33,7 +33,7 @@ from pgy_metrics.server.console.pages import (
     session_of,
     to_sign_in,
 )
-from pgy_metrics.server.console.sessions import Session, same_token
+from pgy_metrics.server.console.sessions import Session
 from pgy_metrics.server.console.text import TEXT
 from pgy_metrics.server.console.uploads import read_creator_list
 from pgy_metrics.service.pools import owner_filter, pools_of
@@ -100,18 +100,6 @@ def _upload_too_large(request: Request, session: Session) -> HTMLResponse:
     )
 
 
-async def _read_body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES + 64 * 1024:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD_BYTES + 64 * 1024:  # the file plus the form's other parts
-            return None
-    return bytes(body)
-
-
 def read_upload(name: str, content: bytes) -> tuple[list[str], list[RowProblem]]:
     """The creators of an uploaded file (deduplicated, file order) and its bad rows, read as
     ``pgy batch`` reads input files (``uploads``). Raises ``UnreadableTable`` for a file that
@@ -137,31 +125,23 @@ def read_upload(name: str, content: bytes) -> tuple[list[str], list[RowProblem]]
 async def upload(request: Request) -> Response:
     """A multipart upload (``name``, ``file``, ``csrf``): the pool is saved with its valid
     members and its bad rows in one transaction, then shown."""
-    session = await session_of(request)
-    if session is None:
-        return refused(request, None, "expired")
-    body = await _read_body(request)
-    if body is None:
-        return _upload_too_large(request, session)
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
+    posted = await checked_upload_form(
+        request,
+        max_bytes=MAX_UPLOAD_BYTES + 64 * 1024,  # the file plus the form's other parts
+        too_large_page=_upload_too_large,
+        max_fields=10,
+    )
+    if isinstance(posted, Response):
+        return posted
+    session = posted.session
     text = TEXT[lang_of(request)]
-    try:
-        form = await Request(request.scope, receive).form(max_files=1, max_fields=10)
-    except Exception:  # a body that is no multipart form
-        return refused(request, session, "csrf_refused")
-    csrf = form.get("csrf")
-    if not isinstance(csrf, str) or not same_token(session.csrf, csrf):
-        return refused(request, session, "csrf_refused")
-    upload_file = form.get("file")
-    name = str(form.get("name") or "").strip()[:MAX_NAME_CHARS]
-    if not isinstance(upload_file, UploadFile) or not upload_file.filename:
+    name = posted.value("name").strip()[:MAX_NAME_CHARS]
+    sent = posted.files.get("file")
+    if sent is None:
         return await _list_with_error(request, session, text["pool_no_file"])
-    content = await upload_file.read()
+    filename, content = sent
     try:
-        user_ids, problems = await asyncio.to_thread(read_upload, upload_file.filename, content)
+        user_ids, problems = await asyncio.to_thread(read_upload, filename, content)
     except UnreadableTable as error:
         return await _list_with_error(request, session, str(error))
     if not user_ids:
@@ -170,7 +150,7 @@ async def upload(request: Request) -> Response:
     runtime = runtime_of(request)
     pool_id = await pools_of(runtime).create(
         token_id=session.holder.id,
-        name=name or PurePath(upload_file.filename).name[:MAX_NAME_CHARS],
+        name=name or PurePath(filename).name[:MAX_NAME_CHARS],
         user_ids=user_ids,
         problems=pool_fetch.problems_json([(p.line, p.text, p.reason) for p in problems]),
         now=runtime.clock.now(),

@@ -140,6 +140,10 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "jobs_title": "Collection jobs",
         "jobs_inline": "Collection is inline (no queue, no jobs).",
         "refused_title": "Refused",
+        "form_malformed": (
+            "The form could not be read (it is not a form this page sent). Reload the page and "
+            "try again."
+        ),
         "csrf_refused": (
             "This form was not sent from this console's page (its security token is missing or "
             "wrong). Reload the page and send it again."
@@ -483,6 +487,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "jobs_title": "采集任务",
         "jobs_inline": "采集在服务进程内进行（无队列、无任务）。",
         "refused_title": "已拒绝",
+        "form_malformed": "无法读取表单（不是本页面发送的表单）。请刷新页面后重试。",
         "csrf_refused": (
             "该表单不是从本控制台页面提交的（安全令牌缺失或错误）。请刷新页面后重新提交。"
         ),

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from pgy_metrics.contract.endpoints import NOTES_RATE
@@ -36,6 +35,7 @@ from pgy_metrics.server.console.pages import (
     PREFIX,
     SECURITY_HEADERS,
     checked_post,
+    checked_upload_form,
     lang_of,
     page,
     refused,
@@ -43,7 +43,7 @@ from pgy_metrics.server.console.pages import (
     session_of,
     to_sign_in,
 )
-from pgy_metrics.server.console.sessions import Session, same_token
+from pgy_metrics.server.console.sessions import Session
 from pgy_metrics.server.console.text import TEXT
 from pgy_metrics.server.console.uploads import read_creator_list, read_pasted
 from pgy_metrics.service.pools import pool_members
@@ -153,24 +153,23 @@ def read_upload(filename: str, body: bytes) -> list[str | RowProblem]:
     return read_creator_list(filename, body)
 
 
-async def _posted(request: Request) -> tuple[Session, dict[str, str], UploadFile | None] | Response:
-    """The create form's session, fields and file: multipart (with a file) or urlencoded; the
-    same refusals as ``pages.checked_post`` (no session, too large, no CSRF token)."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        checked = await checked_post(request)
-        return checked if isinstance(checked, Response) else (*checked, None)
-    session = await session_of(request)
-    if session is None:
-        return refused(request, None, "expired")
-    declared = request.headers.get("content-length", "")
-    if not declared.isdigit() or int(declared) > MAX_UPLOAD_BYTES:
-        return refused(request, session, "watch_too_large", status=413)
-    form = await request.form(max_files=1, max_fields=10, max_part_size=MAX_UPLOAD_BYTES)
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    upload = form.get("file")
-    if not same_token(session.csrf, fields.get("csrf")):
-        return refused(request, session, "csrf_refused")
-    return session, fields, upload if isinstance(upload, UploadFile) else None
+async def _posted(
+    request: Request,
+) -> tuple[Session, dict[str, str], tuple[str, bytes] | None] | Response:
+    """The create form's session, fields (first values) and file, or the refusal every console
+    upload form gives (``pages.checked_upload_form``; over ``MAX_UPLOAD_BYTES``: 413)."""
+    posted = await checked_upload_form(
+        request,
+        max_bytes=MAX_UPLOAD_BYTES,
+        too_large_page=lambda request, session: refused(
+            request, session, "watch_too_large", status=413
+        ),
+        max_fields=10,
+    )
+    if isinstance(posted, Response):
+        return posted
+    fields = {name: values[0] for name, values in posted.fields.items()}
+    return posted.session, fields, posted.files.get("file")
 
 
 # -- pages -------------------------------------------------------------------------------------
@@ -255,10 +254,10 @@ async def create_watchlist(request: Request) -> Response:
             entry.errors.append(f"pool: there is no pool {entry.pool}")
         else:
             uploaded.extend(members)
-    if upload is not None and upload.filename:
-        body = await upload.read(MAX_UPLOAD_BYTES + 1)
+    if upload is not None:
+        filename, body = upload
         try:
-            uploaded = await asyncio.to_thread(read_upload, upload.filename, body)
+            uploaded = await asyncio.to_thread(read_upload, filename, body)
         except UnreadableTable as problem:
             entry.errors.append(str(problem))
     await asyncio.to_thread(check_entry, entry, uploaded)
