@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Row, Table, select
 
 from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import LedgerRow, SnapshotRow
-from pgy_metrics.store.snapshots import Snapshot
+from pgy_metrics.store.snapshots import Snapshot, snapshot_of_row
 
 ledger: Table = LedgerRow.__table__  # type: ignore[assignment]
 snapshot_rows: Table = SnapshotRow.__table__  # type: ignore[assignment]
@@ -57,15 +57,4 @@ async def paid_snapshots(
         return list(conn.execute(query).all())
 
     rows = await database.read(run)
-    return [
-        Snapshot(
-            endpoint=row.endpoint,
-            user_id=row.user_id,
-            params_key=row.params_key,
-            collected_at=row.collected_at,
-            source=row.source,
-            payload=row.payload,
-            id=row.id,
-        )
-        for row in rows
-    ]
+    return [snapshot_of_row(row) for row in rows]

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Table, and_, case, func, or_, select, update
 
 from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import PoolMemberRow, PoolRow, SnapshotRow, TokenRow
-from pgy_metrics.store.snapshots import Snapshot
+from pgy_metrics.store.snapshots import Snapshot, snapshot_of_row
 
 pools: Table = PoolRow.__table__  # type: ignore[assignment]
 members: Table = PoolMemberRow.__table__  # type: ignore[assignment]
@@ -287,15 +287,4 @@ class PoolRepository:
             .order_by(snapshot_rows.c.user_id, snapshot_rows.c.params_key)
         )
         rows = await self._database.read(lambda conn: list(conn.execute(query).all()))
-        return [
-            Snapshot(
-                endpoint=row.endpoint,
-                user_id=row.user_id,
-                params_key=row.params_key,
-                collected_at=row.collected_at,
-                source=row.source,
-                payload=row.payload,
-                id=row.id,
-            )
-            for row in rows
-        ]
+        return [snapshot_of_row(row) for row in rows]

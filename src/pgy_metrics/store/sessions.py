@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, Table, delete, func, select
 
 from pgy_metrics.store.engine import Database
 from pgy_metrics.store.models import ConsoleSessionRow, LedgerRow, SnapshotRow, TokenRow
-from pgy_metrics.store.snapshots import Snapshot
+from pgy_metrics.store.snapshots import Snapshot, snapshot_of_row
 from pgy_metrics.store.tokens import TokenRecord
 
 sessions: Table = ConsoleSessionRow.__table__  # type: ignore[assignment]
@@ -96,15 +96,4 @@ class SessionRepository:
             return list(conn.execute(query).all())
 
         rows = await self._database.read(run)
-        return [
-            Snapshot(
-                endpoint=row.endpoint,
-                user_id=row.user_id,
-                params_key=row.params_key,
-                collected_at=row.collected_at,
-                source=row.source,
-                payload=row.payload,
-                id=row.id,
-            )
-            for row in rows
-        ]
+        return [snapshot_of_row(row) for row in rows]

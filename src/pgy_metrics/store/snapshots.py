@@ -76,7 +76,7 @@ class SnapshotRepository:
             query = query.where(snapshots.c.source.in_(sorted(sources)))
         query = query.order_by(snapshots.c.collected_at.desc(), snapshots.c.id.desc()).limit(1)
         row = await self._database.read(lambda conn: conn.execute(query).first())
-        return _snapshot(row) if row is not None else None
+        return snapshot_of_row(row) if row is not None else None
 
     async def newest_of_endpoint(self, endpoint: str) -> Snapshot | None:
         """The newest snapshot of an endpoint, any creator and parameters: the docs pages' latest
@@ -89,7 +89,7 @@ class SnapshotRepository:
             .limit(1)
         )
         row = await self._database.read(lambda conn: conn.execute(query).first())
-        return _snapshot(row) if row is not None else None
+        return snapshot_of_row(row) if row is not None else None
 
     async def history(self, endpoint: str, user_id: str, params_key: str) -> list[Snapshot]:
         """All snapshots of this endpoint + creator + parameters, oldest first."""
@@ -97,7 +97,7 @@ class SnapshotRepository:
             snapshots.c.collected_at, snapshots.c.id
         )
         rows = await self._database.read(lambda conn: conn.execute(query).all())
-        return [_snapshot(row) for row in rows]
+        return [snapshot_of_row(row) for row in rows]
 
 
 def _of(endpoint: str, user_id: str, params_key: str) -> Any:
@@ -108,7 +108,8 @@ def _of(endpoint: str, user_id: str, params_key: str) -> Any:
     )
 
 
-def _snapshot(row: Any) -> Snapshot:
+def snapshot_of_row(row: Any) -> Snapshot:
+    """A ``snapshots`` row (any query selecting its columns) as a ``Snapshot``."""
     return Snapshot(
         endpoint=row.endpoint,
         user_id=row.user_id,
