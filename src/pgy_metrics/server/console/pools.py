@@ -77,16 +77,7 @@ async def pool_list(request: Request) -> Response:
     session = await session_of(request)
     if session is None:
         return to_sign_in()
-    listed = await pools_of(runtime_of(request)).listed(owner_filter(session.holder))
-    fetches = fetches_of(request)
-    runtime = runtime_of(request)
-    return page(
-        request,
-        "pools.html",
-        session,
-        pools=[(pool, fetches.state_of(pool, runtime)) for pool in listed],
-        max_bytes=MAX_UPLOAD_BYTES,
-    )
+    return await _list_page(request, session)
 
 
 def _upload_too_large(request: Request, session: Session) -> HTMLResponse:
@@ -159,6 +150,14 @@ async def upload(request: Request) -> Response:
 
 
 async def _list_with_error(request: Request, session: Session, error: str) -> HTMLResponse:
+    return await _list_page(request, session, status=400, error=error)
+
+
+async def _list_page(
+    request: Request, session: Session, *, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    """The pools page: the session's pools (an admin's: all) with their fetch state, the
+    upload form, and ``error`` above it when an upload was refused."""
     listed = await pools_of(runtime_of(request)).listed(owner_filter(session.holder))
     fetches = fetches_of(request)
     runtime = runtime_of(request)
@@ -166,7 +165,7 @@ async def _list_with_error(request: Request, session: Session, error: str) -> HT
         request,
         "pools.html",
         session,
-        status=400,
+        status=status,
         error=error,
         pools=[(pool, fetches.state_of(pool, runtime)) for pool in listed],
         max_bytes=MAX_UPLOAD_BYTES,
