@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -76,6 +78,22 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis (``PGY_TEST_REDIS_URL``), answering PING; skipped (or failed under
+    ``PGY_REQUIRE_SERVICES=1``) when unreachable."""
+    url = os.environ.get("PGY_TEST_REDIS_URL", DEFAULT_REDIS)
+    parsed = urlsplit(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=3) as conn:
+            conn.sendall(b"PING\r\n")
+            if not conn.recv(64).startswith(b"+PONG"):
+                raise OSError("no PONG")
+    except OSError as error:
+        unavailable(f"Redis at PGY_TEST_REDIS_URL is unreachable: {error}")
+    return url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

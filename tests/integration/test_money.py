@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 import signal
-import socket
 import time
 import uuid
 from collections import Counter
@@ -24,7 +22,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -35,7 +32,6 @@ from pgy_metrics.contract import NOTES_RATE_PATH
 from pgy_metrics.store import Store
 from pgy_metrics.store.money import idempotency, ledger, reservations, usage
 from pgy_metrics.store.tokens import BillingPlan
-from tests.conftest import DEFAULT_REDIS, unavailable
 from tests.integration.servers import ServerProcess, pgy_env
 
 pytestmark = pytest.mark.integration
@@ -124,20 +120,6 @@ async def fire(
             return body
 
         return await asyncio.gather(*(one(i) for i in range(count)))
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("PGY_TEST_REDIS_URL", DEFAULT_REDIS)
-    parsed = urlsplit(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=3) as conn:
-            conn.sendall(b"PING\r\n")
-            if not conn.recv(64).startswith(b"+PONG"):
-                raise OSError("no PONG")
-    except OSError as error:
-        unavailable(f"Redis at PGY_TEST_REDIS_URL is unreachable: {error}")
-    return url
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import coredis
 import pytest
@@ -24,23 +22,8 @@ from pgy_metrics.service.pace_slots import (
     window,
 )
 from pgy_metrics.sources.pool import PoolUnavailable
-from tests.conftest import DEFAULT_REDIS, unavailable
 
 MICROS = 1_000_000
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("PGY_TEST_REDIS_URL", DEFAULT_REDIS)
-    parsed = urlsplit(url)
-    try:
-        with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=3) as conn:
-            conn.sendall(b"PING\r\n")
-            if not conn.recv(64).startswith(b"+PONG"):
-                raise OSError("no PONG")
-    except OSError as error:
-        unavailable(f"Redis at PGY_TEST_REDIS_URL is unreachable: {error}")
-    return url
 
 
 @pytest.fixture
