@@ -39,12 +39,12 @@ from tests.integration.servers import (
     pgy_env,
 )
 from tests.integration.test_collection_queue import QUEUE, WorkerProcess
-from tests.integration.test_money import issue, redis_url
+from tests.integration.test_money import issue
 from tests.upstreams.loopback import serve_on_loopback
 from tests.upstreams.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.integration
-__all__ = ["redis_url"]  # a fixture, imported to be used here
+
 
 LOGINS = ("login1", "login2", "login3", "login4")
 """Successive logins of account ``alpha``: cookies of the same length (a file rewritten in place

@@ -15,10 +15,9 @@ import psycopg
 import pytest
 
 from tests.integration.servers import pgy_env
-from tests.integration.test_money import redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-__all__ = ["redis_url"]  # a fixture, imported to be used here
+
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "cluster_collection.py"
 

@@ -34,13 +34,13 @@ from tests.integration.servers import (
     free_port,
     pgy_env,
 )
-from tests.integration.test_money import issue, redis_url
+from tests.integration.test_money import issue
 from tests.integration.test_upstream_pugongying import SECRETS, cookie_header
 from tests.upstreams.fake_pugongying import FakePugongying
 from tests.upstreams.loopback import serve_on_loopback
 
 pytestmark = pytest.mark.integration
-__all__ = ["redis_url"]  # a fixture, imported to be used here
+
 
 PACE = 2
 """The account's requests_per_second."""

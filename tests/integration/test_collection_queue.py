@@ -34,13 +34,13 @@ from tests.integration.servers import (
     pgy_env,
 )
 from tests.integration.test_cluster_collection import upstream, write_config
-from tests.integration.test_money import USERS, books, issue, redis_url
+from tests.integration.test_money import USERS, books, issue
 from tests.integration.test_upstream_pugongying import cookie_header
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
 QUEUE = ("--collect", "queue")
-__all__ = ["redis_url", "upstream"]  # fixtures, imported to be used here
+__all__ = ["upstream"]  # a fixture, imported to be used here
 
 
 @dataclass

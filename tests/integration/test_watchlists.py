@@ -21,11 +21,10 @@ from pgy_metrics.service.jobs import libpq_url
 from tests.integration.servers import pgy, pgy_env
 from tests.integration.test_cluster_collection import busiest_second, upstream
 from tests.integration.test_collection_queue import WorkerProcess
-from tests.integration.test_money import redis_url
 from tests.integration.test_upstream_pugongying import SECRETS, cookie_header
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-__all__ = ["redis_url", "upstream"]  # fixtures, imported to be used here
+__all__ = ["upstream"]  # a fixture, imported to be used here
 
 CREATORS = 200
 SCOPES = "DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_30.ALL,DAILY_NOTE.PHOTO_TEXT_AND_VIDEO.DAY_90.ALL"
